@@ -1,0 +1,59 @@
+# One entry point for people and CI. Every target installs what it needs into .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+LOCAL_PACKAGES := contracts libs/kit deploy/local services/identity services/requests \
+                  services/inventory services/audit services/portal
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run test lint bench lock schemas clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make run    - start the whole system on this machine with demo data"
+	@echo "make test   - run the whole test suite against real PostgreSQL, broker and Keycloak stand-in"
+	@echo "make lint   - ruff + mypy"
+	@echo "make bench  - benchmarks (JSON on stdout)"
+	@echo "make lock   - recompile requirements.lock from requirements.in"
+	@echo "make schemas - regenerate contracts/schemas and contracts/asyncapi.yaml"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(BIN)/uv: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+# The lock is installed exactly (uv pip sync checks the hashes), then the local packages as editables.
+$(INSTALLED): requirements.lock $(foreach p,$(LOCAL_PACKAGES),$(p)/pyproject.toml) | $(BIN)/uv
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation \
+		$(foreach p,$(LOCAL_PACKAGES),-e $(p))
+	touch $@
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(BIN)/python -m phoi_local run
+
+test: $(INSTALLED)
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(INSTALLED)
+	$(BIN)/python -m bench
+
+schemas: $(INSTALLED)
+	$(BIN)/python -m phoi_contracts.export
+
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --no-header \
+		requirements.in -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .local

@@ -1,0 +1,1 @@
+"""phoi_identity"""
