@@ -1,0 +1,3 @@
+"""Shared pytest fixtures for every test folder (real PostgreSQL, broker and Keycloak stand-in)."""
+
+pytest_plugins = ["phoi_local.testing"]

@@ -1,0 +1,231 @@
+"""Build a service: FastAPI app + database + outbox relay + event consumer + token validation.
+
+Every service's `main.py` is a `ServiceSpec` handed to `create_service_app`. The runtime's lifespan
+starts the relay, the consumer and the revocation listener, and stops them cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from phoi_contracts import topics as topic_names
+from phoi_contracts.envelope import Envelope
+
+from phoi_kit import revocation
+from phoi_kit.auth import (
+    REVOCATIONS_CHANNEL,
+    CurrentUser,
+    RevocationList,
+    TokenValidator,
+    user_from_claims,
+)
+from phoi_kit.consumer import EventConsumer, Handler
+from phoi_kit.db import Database
+from phoi_kit.errors import Problem, Unauthorized
+from phoi_kit.http import install_http
+from phoi_kit.kafka import broker_reachable
+from phoi_kit.logging import configure_logging, correlation_id_var, get_logger
+from phoi_kit.outbox import OutboxRelay
+from phoi_kit.pglisten import PgListener
+from phoi_kit.settings import ServiceSettings
+from phoi_kit.uow import UnitOfWork
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    settings: ServiceSettings
+    title: str
+    description: str = ""
+    routers: Sequence[APIRouter] = ()
+    topic: str | None = None  # the topic this service publishes to (for its access-denied events)
+    consume: Sequence[str] = ()
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    run_background: bool = True
+
+
+class KitRuntime:
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.spec = spec
+        self.settings = spec.settings
+        self.source = f"/phoi/{self.settings.service_name}"
+        self.database = Database(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        self.validator = TokenValidator(
+            issuer=self.settings.issuer, jwks_url=self.settings.jwks_url, audience=self.settings.token_audience
+        )
+        self.revocations = RevocationList(self.database)
+        self.relay = OutboxRelay(
+            self.database,
+            service=self.settings.service_name,
+            bootstrap=self.settings.kafka_bootstrap,
+            batch_size=self.settings.outbox_batch_size,
+            poll_seconds=self.settings.outbox_poll_seconds,
+            retention=timedelta(days=self.settings.outbox_retention_days),
+        )
+        handlers = {**revocation.handlers(), **spec.handlers}
+        topics = sorted({*spec.consume, topic_names.IDENTITY})
+        self.consumer = EventConsumer(
+            self.database,
+            service=self.settings.service_name,
+            bootstrap=self.settings.kafka_bootstrap,
+            group_id=self.settings.consumer_group,
+            topics=topics,
+            handlers=handlers,
+            max_attempts=self.settings.consumer_max_attempts,
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
+            after_commit=revocation.after_commit(self.revocations),
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listener = PgListener(self.database.url, {REVOCATIONS_CHANNEL: self._on_revocation})
+        self._broker_ok: tuple[float, bool] = (0.0, False)
+
+    def _on_revocation(self) -> None:
+        self._tasks.append(asyncio.create_task(self.revocations.reload()))
+
+    async def start(self) -> None:
+        await self.revocations.reload()
+        await self._listener.connect()
+        if self.spec.run_background:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+            self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
+            self._tasks.append(asyncio.create_task(self._keep_listening(), name="revocation-listener"))
+
+    async def _keep_listening(self) -> None:
+        while True:
+            await self._listener.lost.wait()
+            with contextlib.suppress(Exception):
+                await self._listener.connect()
+                await self.revocations.reload()
+            await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self._listener.close()
+        await self.validator.aclose()
+        await self.database.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.database.ping(), 3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        loop = asyncio.get_running_loop()
+        checked_at, ok = self._broker_ok
+        if loop.time() - checked_at > 5:
+            ok = await broker_reachable(self.settings.kafka_bootstrap)
+            self._broker_ok = (loop.time(), ok)
+        checks["broker"] = "ok" if ok else "error: unreachable"
+        return checks
+
+    async def refresh_gauges(self) -> None:
+        """Gauges that are cheap to read on scrape."""
+
+    async def record_access_denied(self, request: Request, problem: Problem) -> None:
+        """Every refusal is evidence: publish it (own transaction — the request's was rolled back)."""
+        from phoi_contracts.events.security import AccessDenied  # type: ignore[import-not-found]
+
+        user: CurrentUser | None = getattr(request.state, "user", None)
+        topic = self.spec.topic or topic_names.AUDIT
+        try:
+            async with self.database.session() as session:
+                uow = UnitOfWork(
+                    session,
+                    source=self.source,
+                    actor=user.actor if user else Envelope.model_fields["actor"].default,
+                    correlation_id=correlation_id_var.get(),
+                )
+                uow.publish(
+                    AccessDenied(
+                        service=self.settings.service_name,
+                        method=request.method,
+                        path=request.url.path,
+                        reason=problem.code,
+                    ),
+                    subject=user.user_id if user else "anonymous",
+                    topic=topic,
+                )
+                await uow.commit()
+        except Exception as exc:  # never turn a 403 into a 500
+            log.error("could not record access denial", error=repr(exc))
+
+
+def runtime_of(request: Request) -> KitRuntime:
+    runtime: KitRuntime = request.app.state.kit
+    return runtime
+
+
+async def current_user(request: Request) -> CurrentUser:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Sign in first: send an access token.", code="missing_token")
+    runtime = runtime_of(request)
+    user = user_from_claims(await runtime.validator.validate(token.strip()))
+    if runtime.revocations.is_revoked(user):
+        raise Unauthorized("This session was ended. Sign in again.", code="token_revoked")
+    request.state.user = user
+    return user
+
+
+async def unit_of_work(
+    request: Request, user: Annotated[CurrentUser, Depends(current_user)]
+) -> AsyncIterator[UnitOfWork]:
+    """The request's one transaction. It commits here, once, after the endpoint returned."""
+    runtime = runtime_of(request)
+    async with runtime.database.session() as session:
+        uow = UnitOfWork(
+            session, source=runtime.source, actor=user.actor, correlation_id=correlation_id_var.get()
+        )
+        try:
+            yield uow
+            await uow.commit()
+        except BaseException:
+            await uow.rollback()
+            raise
+
+
+User = Annotated[CurrentUser, Depends(current_user)]
+UoW = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    settings = spec.settings
+    configure_logging(settings.service_name, settings.log_level, json=settings.log_json)
+    runtime = KitRuntime(spec)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        log.info("service started", port=settings.port)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.kit = runtime
+    install_http(app, runtime)
+    for router in spec.routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,204 @@
+"""Access-token validation (Keycloak, RS256) and the authorisation guards every endpoint uses.
+
+Tokens are validated locally: signature against the realm's JWKS (fetched, cached, and re-fetched when
+a token names a key id we have not seen — that is how rotated keys are picked up), issuer, audience,
+expiry. A token also has to survive the revocation list: `account.locked` and `account.handed_over`
+events record "refuse this user's tokens issued before T", so a locked account is refused everywhere
+within seconds instead of at token expiry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+from phoi_contracts.envelope import Actor
+from sqlalchemy import column, select, table
+
+from phoi_kit.db import Database
+from phoi_kit.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from phoi_kit.logging import get_logger
+
+log = get_logger(__name__)
+
+REVOCATIONS_CHANNEL = "phoi_revocations"
+REVOCATIONS_TRIGGER_SQL = (
+    f"""
+CREATE OR REPLACE FUNCTION phoi_revocations_notify() RETURNS trigger AS $$
+BEGIN
+  PERFORM pg_notify('{REVOCATIONS_CHANNEL}', '');
+  RETURN NULL;
+END $$ LANGUAGE plpgsql
+""",
+    "CREATE TRIGGER token_revocations_notify AFTER INSERT OR UPDATE OR DELETE ON token_revocations "
+    "FOR EACH STATEMENT EXECUTE FUNCTION phoi_revocations_notify()",
+)
+
+token_revocations = table("token_revocations", column("user_id"), column("not_before"), column("reason"))
+
+
+class Role(StrEnum):
+    QLCL_ADMIN = "qlcl_admin"
+    QLCL_OFFICER = "qlcl_officer"
+    UNIT_ACCOUNT = "unit_account"
+    AUDITOR = "auditor"
+
+
+QLCL_ROLES = frozenset({Role.QLCL_ADMIN, Role.QLCL_OFFICER})
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    user_id: str
+    username: str
+    roles: frozenset[Role]
+    unit_code: str | None
+    session_id: str | None
+    issued_at: int
+
+    def has_any(self, roles: Iterable[Role]) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def is_unit(self) -> bool:
+        return Role.UNIT_ACCOUNT in self.roles
+
+    @property
+    def primary_role(self) -> str | None:
+        for role in Role:
+            if role in self.roles:
+                return role.value
+        return None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            user_id=self.user_id, username=self.username, role=self.primary_role, unit_code=self.unit_code
+        )
+
+    def require(self, *roles: Role) -> None:
+        if not self.has_any(roles):
+            raise Forbidden(
+                "Your role does not allow this action.",
+                code="role_required",
+                required_roles=[r.value for r in roles],
+            )
+
+    def ensure_unit_scope(self, unit_code: str, *, what: str = "resource") -> None:
+        """A unit account reaches only its own unit's data. Others' data is reported as not found,
+        so a unit cannot learn what exists elsewhere."""
+        if self.is_unit and self.unit_code != unit_code:
+            raise NotFound(f"No such {what}.")
+
+
+class TokenValidator:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        jwks_url: str,
+        audience: str,
+        http: httpx.AsyncClient | None = None,
+        cache_seconds: float = 600.0,
+        min_refresh_seconds: float = 5.0,
+        leeway: int = 5,
+    ) -> None:
+        self.issuer = issuer
+        self.jwks_url = jwks_url
+        self.audience = audience
+        self._http = http or httpx.AsyncClient(timeout=5.0)
+        self._keys: KeySet | None = None
+        self._fetched_at = 0.0
+        self._cache_seconds = cache_seconds
+        self._min_refresh = min_refresh_seconds
+        self._lock = asyncio.Lock()
+        self.leeway = leeway
+        self.claims_registry = jwt.JWTClaimsRegistry(
+            leeway=leeway,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": audience},
+            exp={"essential": True},
+            sub={"essential": True},
+        )
+
+    async def _key_set(self, *, force: bool = False) -> KeySet:
+        now = time.monotonic()
+        stale = self._keys is None or now - self._fetched_at > self._cache_seconds
+        if not (stale or (force and now - self._fetched_at > self._min_refresh)):
+            assert self._keys is not None
+            return self._keys
+        async with self._lock:
+            if self._keys is not None and time.monotonic() - self._fetched_at < self._min_refresh:
+                return self._keys
+            try:
+                response = await self._http.get(self.jwks_url)
+                response.raise_for_status()
+                self._keys = KeySet.import_key_set(response.json())
+                self._fetched_at = time.monotonic()
+            except (httpx.HTTPError, ValueError) as exc:
+                if self._keys is None:
+                    log.error("cannot fetch JWKS", url=self.jwks_url, error=repr(exc))
+                    raise ServiceUnavailable("The sign-in service cannot be reached.") from exc
+                log.warning("JWKS refresh failed; keeping cached keys", error=repr(exc))
+            return self._keys
+
+    async def validate(self, token: str) -> dict[str, Any]:
+        """Return the verified claims, or raise `Unauthorized`."""
+        keys = await self._key_set()
+        try:
+            try:
+                decoded = jwt.decode(token, keys, algorithms=["RS256"])
+            except InvalidKeyIdError:
+                decoded = jwt.decode(token, await self._key_set(force=True), algorithms=["RS256"])
+            self.claims_registry.validate(decoded.claims)
+        except (JoseError, ValueError) as exc:
+            raise Unauthorized("The access token is not valid.", code="invalid_token") from exc
+        return decoded.claims
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def user_from_claims(claims: dict[str, Any]) -> CurrentUser:
+    known = {r.value for r in Role}
+    roles = frozenset(
+        Role(r) for r in (claims.get("realm_access") or {}).get("roles", []) if r in known
+    )
+    return CurrentUser(
+        user_id=str(claims["sub"]),
+        username=str(claims.get("preferred_username") or claims["sub"]),
+        roles=roles,
+        unit_code=claims.get("unit_code") or None,
+        session_id=claims.get("sid"),
+        issued_at=int(claims.get("iat") or 0),
+    )
+
+
+class RevocationList:
+    """user id → instant before which that user's tokens are refused. Mirrors `token_revocations`,
+    reloaded whenever the table changes (NOTIFY), so every replica learns within milliseconds."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._not_before: dict[str, float] = {}
+
+    async def reload(self) -> None:
+        async with self.database.session() as session:
+            rows = (await session.execute(select(token_revocations))).all()
+        self._not_before = {row.user_id: row.not_before.timestamp() for row in rows}
+
+    def is_revoked(self, user: CurrentUser) -> bool:
+        cutoff = self._not_before.get(user.user_id)
+        return cutoff is not None and user.issued_at < cutoff
+
+    def revoke_locally(self, user_id: str, not_before: datetime) -> None:
+        self._not_before[user_id] = max(self._not_before.get(user_id, 0.0), not_before.timestamp())

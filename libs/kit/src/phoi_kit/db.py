@@ -1,0 +1,122 @@
+"""Async SQLAlchemy engine and sessions, plus the tables every service carries for the kit.
+
+A service's ORM base is built with `make_base()`, which puts the kit's tables (outbox, processed
+events, token revocations) on the same metadata so one Alembic history covers them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def asyncpg_url(url: str) -> str:
+    """SQLAlchemy URL with the asyncpg driver, whatever form the environment gave."""
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]}")
+
+
+def libpq_url(url: str) -> str:
+    """Plain ``postgresql://`` URL for asyncpg's own connect (LISTEN connections)."""
+    return "postgresql://" + asyncpg_url(url)[len("postgresql+asyncpg://") :]
+
+
+@dataclass(frozen=True)
+class KitTables:
+    outbox: Table
+    processed_events: Table
+    token_revocations: Table
+
+
+def add_kit_tables(metadata: MetaData) -> KitTables:
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(always=True), primary_key=True),
+        Column("event_id", Uuid, nullable=False, unique=True),
+        Column("topic", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("type", Text, nullable=False),
+        # The exact bytes that go on the wire, so a replay publishes what was published the first time.
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("published_at", DateTime(timezone=True)),
+    )
+    Index("ix_outbox_pending", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
+    Index("ix_outbox_created_at", outbox.c.created_at)
+    processed = Table(
+        "processed_events",
+        metadata,
+        Column("event_id", Uuid, primary_key=True),
+        Column("type", Text, nullable=False),
+        Column("topic", Text, nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    revocations = Table(
+        "token_revocations",
+        metadata,
+        Column("user_id", Text, primary_key=True),
+        # Tokens issued before this instant are refused (lock, handover). Kept after an unlock, so
+        # tokens from before the lock stay dead.
+        Column("not_before", DateTime(timezone=True), nullable=False),
+        Column("reason", Text, nullable=False),
+    )
+    return KitTables(outbox=outbox, processed_events=processed, token_revocations=revocations)
+
+
+def make_base() -> tuple[type[DeclarativeBase], KitTables]:
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    class Base(DeclarativeBase):
+        pass
+
+    Base.metadata = metadata
+    return Base, add_kit_tables(metadata)
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = asyncpg_url(url)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session:
+            yield session
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,110 @@
+"""HTTP plumbing shared by every service: correlation ids, metrics, problem+json errors, health."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from phoi_kit.errors import PROBLEM_JSON, Problem
+from phoi_kit.logging import correlation_id_var, get_logger
+from phoi_kit.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+if TYPE_CHECKING:
+    from phoi_kit.app import KitRuntime
+
+log = get_logger(__name__)
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+
+def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="phoi"'} if problem.status == 401 else None
+    return JSONResponse(
+        problem.to_body(instance=request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def install_http(app: FastAPI, runtime: KitRuntime) -> None:
+    service = runtime.settings.service_name
+
+    @app.middleware("http")
+    async def correlation_and_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        cid = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+        token = correlation_id_var.set(cid)
+        structlog.contextvars.bind_contextvars(correlation_id=cid)
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers[CORRELATION_HEADER] = cid
+            return response
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
+            HTTP_DURATION.labels(service, request.method, template).observe(time.perf_counter() - start)
+            structlog.contextvars.unbind_contextvars("correlation_id")
+            correlation_id_var.reset(token)
+
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, exc: Problem) -> JSONResponse:
+        if exc.status == 403:
+            await runtime.record_access_denied(request, exc)
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        problem = Problem(
+            "Some fields are missing or not valid.", code="validation_failed", status=422, errors=errors
+        )
+        return problem_response(problem, request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        code = codes.get(exc.status_code, f"http_{exc.status_code}")
+        problem = Problem(str(exc.detail), code=code, status=exc.status_code)
+        return problem_response(problem, request)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        problem = Problem(
+            "Something went wrong on our side. It has been logged.", code="internal_error", status=500
+        )
+        return problem_response(problem, request)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        checks = await runtime.readiness()
+        ok = all(v == "ok" for v in checks.values())
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        await runtime.refresh_gauges()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

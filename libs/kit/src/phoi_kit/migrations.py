@@ -1,0 +1,84 @@
+"""Alembic wiring shared by every service.
+
+- `run_env(metadata)` is the whole body of a service's `migrations/env.py`.
+- `create_kit_schema()` is called from a service's first revision: the kit's tables and triggers.
+- `upgrade(migrations_dir, url)` applies a service's migrations; `python -m phoi_<service>.migrate`
+  wraps it (that is what the Kubernetes migration Job runs: migrations never run at app start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from alembic import command, context, op
+from alembic.config import Config
+from sqlalchemy import MetaData, pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from phoi_kit.auth import REVOCATIONS_TRIGGER_SQL
+from phoi_kit.db import add_kit_tables, asyncpg_url
+from phoi_kit.outbox import OUTBOX_TRIGGER_SQL
+
+URL_OPTION = "sqlalchemy.url"
+
+
+def install_kit_schema(bind: Connection) -> None:
+    """The kit's tables and NOTIFY triggers, on a synchronous connection."""
+    metadata = MetaData()
+    add_kit_tables(metadata)
+    metadata.create_all(bind)
+    for statement in (*OUTBOX_TRIGGER_SQL, *REVOCATIONS_TRIGGER_SQL):
+        bind.exec_driver_sql(statement)
+
+
+def create_kit_schema() -> None:
+    """Call from a service's first Alembic revision."""
+    install_kit_schema(op.get_bind())
+
+
+def drop_kit_schema() -> None:
+    for name in ("token_revocations", "processed_events", "outbox"):
+        op.drop_table(name)
+    op.execute("DROP FUNCTION IF EXISTS phoi_outbox_notify() CASCADE")
+    op.execute("DROP FUNCTION IF EXISTS phoi_revocations_notify() CASCADE")
+
+
+def _run(connection: Connection, metadata: MetaData) -> None:
+    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_online(url: str, metadata: MetaData) -> None:
+    engine = create_async_engine(asyncpg_url(url), poolclass=pool.NullPool)
+    async with engine.connect() as connection:
+        await connection.run_sync(_run, metadata)
+    await engine.dispose()
+
+
+def run_env(metadata: MetaData, *, env_var: str) -> None:
+    url = context.config.get_main_option(URL_OPTION) or os.environ.get(env_var)
+    if not url:
+        raise SystemExit(f"Set {env_var} (or -x / sqlalchemy.url) to the service's database URL.")
+    if context.is_offline_mode():
+        context.configure(url=asyncpg_url(url), target_metadata=metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    else:
+        asyncio.run(_run_online(url, metadata))
+
+
+def alembic_config(migrations_dir: Path, url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    if url:
+        config.set_main_option(URL_OPTION, url.replace("%", "%%"))
+    return config
+
+
+def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
+    """Apply migrations (blocking; call it from a thread inside an event loop)."""
+    command.upgrade(alembic_config(migrations_dir, url), revision)
