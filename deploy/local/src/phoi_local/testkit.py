@@ -10,8 +10,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 
-
-
 async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -58,7 +58,9 @@ class KitRuntime:
         self.source = f"/phoi/{self.settings.service_name}"
         self.database = Database(self.settings.database_url, pool_size=self.settings.db_pool_size)
         self.validator = TokenValidator(
-            issuer=self.settings.issuer, jwks_url=self.settings.jwks_url, audience=self.settings.token_audience
+            issuer=self.settings.issuer,
+            jwks_url=self.settings.jwks_url,
+            audience=self.settings.token_audience,
         )
         self.revocations = RevocationList(self.database)
         self.relay = OutboxRelay(
@@ -188,9 +190,7 @@ async def unit_of_work(
     """The request's one transaction. It commits here, once, after the endpoint returned."""
     runtime = runtime_of(request)
     async with runtime.database.session() as session:
-        uow = UnitOfWork(
-            session, source=runtime.source, actor=user.actor, correlation_id=correlation_id_var.get()
-        )
+        uow = UnitOfWork(session, source=runtime.source, actor=user.actor, correlation_id=correlation_id_var.get())
         try:
             yield uow
             await uow.commit()
@@ -201,6 +201,19 @@ async def unit_of_work(
 
 User = Annotated[CurrentUser, Depends(current_user)]
 UoW = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]
+
+
+whoami = APIRouter(prefix="/api/v1", tags=["session"])
+
+
+@whoami.get("/me", summary="Who the access token says you are")
+async def me(user: User) -> dict[str, object]:
+    return {
+        "user_id": user.user_id,
+        "username": user.username,
+        "roles": sorted(user.roles),
+        "unit_code": user.unit_code,
+    }
 
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:
@@ -226,6 +239,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     )
     app.state.kit = runtime
     install_http(app, runtime)
+    app.include_router(whoami)
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -81,9 +81,7 @@ class CurrentUser:
 
     @property
     def actor(self) -> Actor:
-        return Actor(
-            user_id=self.user_id, username=self.username, role=self.primary_role, unit_code=self.unit_code
-        )
+        return Actor(user_id=self.user_id, username=self.username, role=self.primary_role, unit_code=self.unit_code)
 
     def require(self, *roles: Role) -> None:
         if not self.has_any(roles):
@@ -170,9 +168,7 @@ class TokenValidator:
 
 def user_from_claims(claims: dict[str, Any]) -> CurrentUser:
     known = {r.value for r in Role}
-    roles = frozenset(
-        Role(r) for r in (claims.get("realm_access") or {}).get("roles", []) if r in known
-    )
+    roles = frozenset(Role(r) for r in (claims.get("realm_access") or {}).get("roles", []) if r in known)
     return CurrentUser(
         user_id=str(claims["sub"]),
         username=str(claims.get("preferred_username") or claims["sub"]),

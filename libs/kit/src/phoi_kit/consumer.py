@@ -124,9 +124,7 @@ class EventConsumer:
     def _record_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition, last_offset: int) -> None:
         highwater = consumer.highwater(tp)
         if highwater is not None:
-            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
-                max(highwater - last_offset - 1, 0)
-            )
+            CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(max(highwater - last_offset - 1, 0))
 
     async def _close(self) -> None:
         self.assigned.clear()
@@ -188,9 +186,7 @@ class EventConsumer:
             if claimed.first() is None:
                 await session.rollback()
                 return False
-            uow = UnitOfWork(
-                session, source=self.source, actor=SYSTEM_ACTOR, correlation_id=envelope.correlation_id
-            )
+            uow = UnitOfWork(session, source=self.source, actor=SYSTEM_ACTOR, correlation_id=envelope.correlation_id)
             try:
                 await handler(uow, envelope)
                 await uow.commit()

@@ -70,12 +70,9 @@ def install_http(app: FastAPI, runtime: KitRuntime) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
         ]
-        problem = Problem(
-            "Some fields are missing or not valid.", code="validation_failed", status=422, errors=errors
-        )
+        problem = Problem("Some fields are missing or not valid.", code="validation_failed", status=422, errors=errors)
         return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)
@@ -88,9 +85,7 @@ def install_http(app: FastAPI, runtime: KitRuntime) -> None:
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
-        problem = Problem(
-            "Something went wrong on our side. It has been logged.", code="internal_error", status=500
-        )
+        problem = Problem("Something went wrong on our side. It has been logged.", code="internal_error", status=500)
         return problem_response(problem, request)
 
     @app.get("/healthz", include_in_schema=False)

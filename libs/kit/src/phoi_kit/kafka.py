@@ -8,12 +8,12 @@ flight per broker (aiokafka's sender), so messages to one partition are written 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-
 from phoi_contracts import topics as topic_names
 
 
@@ -62,12 +62,10 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], *, partitions: int
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently: fine
                 await admin.create_topics(
                     [NewTopic(name=n, num_partitions=partitions, replication_factor=1) for n in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass
     finally:
         await admin.close()
 
@@ -81,7 +79,5 @@ async def broker_reachable(bootstrap: str, timeout: float = 3.0) -> bool:
     except Exception:
         return False
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing a client that never connected
             await asyncio.wait_for(admin.close(), timeout)
-        except Exception:  # noqa: S110 - closing a client that never connected
-            pass

@@ -156,9 +156,7 @@ class OutboxRelay:
         if not rows:
             return 0, False
         producer = await self._get_producer()
-        futures = [
-            await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows
-        ]
+        futures = [await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows]
         results = await asyncio.gather(*futures, return_exceptions=True)
         acked: list[int] = []
         first_error: BaseException | None = None
@@ -170,18 +168,14 @@ class OutboxRelay:
             OUTBOX_PUBLISHED.labels(self.service, row.topic).inc()
         if acked:
             async with self.database.session() as session:
-                await session.execute(
-                    update(outbox).where(outbox.c.id.in_(acked)).values(published_at=func.now())
-                )
+                await session.execute(update(outbox).where(outbox.c.id.in_(acked)).values(published_at=func.now()))
                 await session.commit()
         if first_error is not None:
             raise first_error
         return len(acked), len(rows) == self.batch_size
 
     async def _update_gauges(self, session: AsyncSession, oldest: datetime | None) -> None:
-        pending = (
-            await session.execute(select(func.count()).where(outbox.c.published_at.is_(None)))
-        ).scalar_one()
+        pending = (await session.execute(select(func.count()).where(outbox.c.published_at.is_(None)))).scalar_one()
         OUTBOX_PENDING.labels(self.service).set(pending)
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         OUTBOX_OLDEST_AGE.labels(self.service).set(max(age, 0.0))
@@ -209,8 +203,4 @@ async def replay(database: Database, since: datetime) -> int:
 
 async def count_published(database: Database) -> int:
     async with database.session() as session:
-        return int(
-            (
-                await session.execute(select(func.count()).where(outbox.c.published_at.is_not(None)))
-            ).scalar_one()
-        )
+        return int((await session.execute(select(func.count()).where(outbox.c.published_at.is_not(None)))).scalar_one())

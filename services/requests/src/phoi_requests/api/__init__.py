@@ -1,0 +1,5 @@
+"""HTTP API of the requests service (/api/v1)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1")
