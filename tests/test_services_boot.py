@@ -48,9 +48,7 @@ def test_service_is_alive_ready_and_measured(services: dict[str, ServiceProcess]
 
 
 @pytest.mark.parametrize("name", SERVICES)
-def test_api_refuses_requests_without_a_token_as_problem_json(
-    services: dict[str, ServiceProcess], name: str
-) -> None:
+def test_api_refuses_requests_without_a_token_as_problem_json(services: dict[str, ServiceProcess], name: str) -> None:
     response = httpx.get(f"{services[name].url}/api/v1/me")
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"

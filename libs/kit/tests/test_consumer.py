@@ -65,7 +65,7 @@ def make(db: Database, bootstrap: str, topic: str, group: str, **kw: Any) -> Eve
     return EventConsumer(
         db,
         service="test",
-        bootstrap=bootstrap,
+        kafka=bootstrap,
         group_id=group,
         topics=[topic],
         handlers=kw.pop("handlers", HANDLERS),

@@ -66,7 +66,7 @@ async def test_rolled_back_event_is_never_published(
     await ensure_topics(bootstrap, [topic], partitions=1)
     await write_events(kit_db, topic, [("a", 1)], commit=False)
     await write_events(kit_db, topic, [("a", 2)])
-    relay = OutboxRelay(kit_db, service="test", bootstrap=bootstrap, poll_seconds=0.2)
+    relay = OutboxRelay(kit_db, service="test", kafka=bootstrap, poll_seconds=0.2)
     async with running(relay):
         await wait_for(lambda: _zero(kit_db), timeout=20, what="outbox drained")
     records = await read_topic(bootstrap, topic, count=1)
@@ -87,7 +87,7 @@ async def test_relay_wakes_on_commit_not_on_poll(
     topic = unique("phoi.test")
     await ensure_topics(bootstrap, [topic], partitions=1)
     # A one-hour poll: only the NOTIFY wake-up can get the event out within the deadline.
-    relay = OutboxRelay(kit_db, service="test", bootstrap=bootstrap, poll_seconds=3600)
+    relay = OutboxRelay(kit_db, service="test", kafka=bootstrap, poll_seconds=3600)
     async with running(relay):
         await wait_for(lambda: _is_leader(relay), timeout=10, what="relay leading")
         await write_events(kit_db, topic, [("k", 7)])
@@ -108,7 +108,7 @@ async def test_events_written_during_broker_outage_arrive_in_order_after_restart
     bootstrap = broker.bootstrap  # type: ignore[attr-defined]
     topic = unique("phoi.test")
     await ensure_topics(bootstrap, [topic], partitions=3)
-    relay = OutboxRelay(kit_db, service="outage", bootstrap=bootstrap, poll_seconds=0.2, max_backoff=0.5)
+    relay = OutboxRelay(kit_db, service="outage", kafka=bootstrap, poll_seconds=0.2, max_backoff=0.5)
     async with running(relay):
         await wait_for(lambda: _is_leader(relay), timeout=10, what="relay leading")
         broker.stop()  # type: ignore[attr-defined]
@@ -144,7 +144,7 @@ async def test_replay_republishes_in_original_order(
     bootstrap = broker.bootstrap  # type: ignore[attr-defined]
     topic = unique("phoi.test")
     await ensure_topics(bootstrap, [topic], partitions=1)
-    relay = OutboxRelay(kit_db, service="test", bootstrap=bootstrap, poll_seconds=0.2)
+    relay = OutboxRelay(kit_db, service="test", kafka=bootstrap, poll_seconds=0.2)
     await write_events(kit_db, topic, [("r", 1), ("r", 2), ("r", 3)])
     async with running(relay):
         await wait_for(lambda: _zero(kit_db), timeout=20, what="first delivery")
@@ -165,7 +165,7 @@ async def test_batches_larger_than_one_fetch_are_all_published(
     topic = unique("phoi.test")
     await ensure_topics(bootstrap, [topic], partitions=1)
     await write_events(kit_db, topic, [("b", n) for n in range(size)])
-    relay = OutboxRelay(kit_db, service="test", bootstrap=bootstrap, poll_seconds=0.2, batch_size=500)
+    relay = OutboxRelay(kit_db, service="test", kafka=bootstrap, poll_seconds=0.2, batch_size=500)
     async with running(relay):
         await wait_for(lambda: _zero(kit_db), timeout=30, what="all published")
     records = await read_topic(bootstrap, topic, count=size)

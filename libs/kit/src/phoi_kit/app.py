@@ -15,7 +15,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from phoi_contracts import topics as topic_names
-from phoi_contracts.envelope import Envelope
+from phoi_contracts.envelope import SYSTEM_ACTOR
+from phoi_contracts.events.security import AccessDenied
 
 from phoi_kit import revocation
 from phoi_kit.auth import (
@@ -66,7 +67,7 @@ class KitRuntime:
         self.relay = OutboxRelay(
             self.database,
             service=self.settings.service_name,
-            bootstrap=self.settings.kafka_bootstrap,
+            kafka=self.settings.kafka,
             batch_size=self.settings.outbox_batch_size,
             poll_seconds=self.settings.outbox_poll_seconds,
             retention=timedelta(days=self.settings.outbox_retention_days),
@@ -76,13 +77,14 @@ class KitRuntime:
         self.consumer = EventConsumer(
             self.database,
             service=self.settings.service_name,
-            bootstrap=self.settings.kafka_bootstrap,
+            kafka=self.settings.kafka,
             group_id=self.settings.consumer_group,
             topics=topics,
             handlers=handlers,
             max_attempts=self.settings.consumer_max_attempts,
             session_timeout_ms=self.settings.consumer_session_timeout_ms,
             heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
+            fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             after_commit=revocation.after_commit(self.revocations),
         )
         self._tasks: list[asyncio.Task[None]] = []
@@ -129,7 +131,7 @@ class KitRuntime:
         loop = asyncio.get_running_loop()
         checked_at, ok = self._broker_ok
         if loop.time() - checked_at > 5:
-            ok = await broker_reachable(self.settings.kafka_bootstrap)
+            ok = await broker_reachable(self.settings.kafka)
             self._broker_ok = (loop.time(), ok)
         checks["broker"] = "ok" if ok else "error: unreachable"
         return checks
@@ -139,16 +141,13 @@ class KitRuntime:
 
     async def record_access_denied(self, request: Request, problem: Problem) -> None:
         """Every refusal is evidence: publish it (own transaction — the request's was rolled back)."""
-        from phoi_contracts.events.security import AccessDenied  # type: ignore[import-not-found]
-
         user: CurrentUser | None = getattr(request.state, "user", None)
-        topic = self.spec.topic or topic_names.AUDIT
         try:
             async with self.database.session() as session:
                 uow = UnitOfWork(
                     session,
                     source=self.source,
-                    actor=user.actor if user else Envelope.model_fields["actor"].default,
+                    actor=user.actor if user else SYSTEM_ACTOR,
                     correlation_id=correlation_id_var.get(),
                 )
                 uow.publish(
@@ -157,9 +156,12 @@ class KitRuntime:
                         method=request.method,
                         path=request.url.path,
                         reason=problem.code,
+                        user_id=user.user_id if user else None,
+                        username=user.username if user else None,
+                        unit_code=user.unit_code if user else None,
+                        ip_address=request.client.host if request.client else None,
                     ),
-                    subject=user.user_id if user else "anonymous",
-                    topic=topic,
+                    topic=self.spec.topic,
                 )
                 await uow.commit()
         except Exception as exc:  # never turn a 403 into a 500

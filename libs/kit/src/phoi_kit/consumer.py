@@ -1,6 +1,7 @@
 """The idempotent consumer.
 
-For each message, in partition order:
+For each message, in partition order (a batch is applied in one transaction when it can be; any
+trouble in it and the batch is rolled back and taken message by message, as below):
 1. parse the envelope (unparseable → dead-letter at once: retrying cannot help);
 2. in ONE database transaction, record the event id in `processed_events` and apply the handler —
    an id already recorded means a re-delivery, and nothing is applied;
@@ -27,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from phoi_kit.db import Database
-from phoi_kit.kafka import make_consumer, make_producer
+from phoi_kit.kafka import Kafka, make_consumer, make_producer
 from phoi_kit.logging import correlation_id_var, get_logger
 from phoi_kit.metrics import (
     CONSUMER_DEAD_LETTERED,
@@ -58,7 +59,7 @@ class EventConsumer:
         database: Database,
         *,
         service: str,
-        bootstrap: str,
+        kafka: Kafka,
         group_id: str,
         topics: Sequence[str],
         handlers: Mapping[str, Handler],
@@ -66,11 +67,12 @@ class EventConsumer:
         retry_backoff: float = 0.2,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
+        fetch_max_wait_ms: int = 100,
         after_commit: Mapping[str, AfterCommit] | None = None,
     ) -> None:
         self.database = database
         self.service = service
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.group_id = group_id
         self.topics = list(topics)
         self.handlers = dict(handlers)
@@ -79,6 +81,7 @@ class EventConsumer:
         self.retry_backoff = retry_backoff
         self.session_timeout_ms = session_timeout_ms
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.source = f"/phoi/{service}"
         self._consumer: AIOKafkaConsumer | None = None
         self._dlq: AIOKafkaProducer | None = None
@@ -100,14 +103,15 @@ class EventConsumer:
 
     async def _run_once(self) -> None:
         self._consumer = make_consumer(
-            self.bootstrap,
+            self.kafka,
             *self.topics,
             group_id=self.group_id,
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=self.heartbeat_interval_ms,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         await self._consumer.start()
-        self._dlq = make_producer(self.bootstrap)
+        self._dlq = make_producer(self.kafka)
         await self._dlq.start()
         consumer = self._consumer
         while True:
@@ -115,8 +119,9 @@ class EventConsumer:
             if consumer.assignment():
                 self.assigned.set()
             for tp, records in batches.items():
-                for record in records:
-                    await self._process(record)
+                if not await self._process_batch(records):
+                    for record in records:
+                        await self._process(record)
                 # Only after every record of the batch is committed to the database.
                 await asyncio.wait_for(consumer.commit({tp: records[-1].offset + 1}), timeout=15)
                 self._record_lag(consumer, tp, records[-1].offset)
@@ -133,6 +138,60 @@ class EventConsumer:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(client.stop(), 10)
         self._consumer = self._dlq = None
+
+    async def _process_batch(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
+        """Fast path: apply a partition's batch in ONE transaction. False when anything in it needs the
+        careful per-message path (an unparseable message, a failing handler, a database hiccup); the
+        batch's transaction is then rolled back whole and the messages are replayed one by one."""
+        if len(records) < 2:
+            return False
+        applied: list[tuple[str, Envelope]] = []
+        duplicates = 0
+        try:
+            async with self.database.session() as session:
+                uow = UnitOfWork(session, source=self.source, actor=SYSTEM_ACTOR)
+                for record in records:
+                    envelope = Envelope.from_bytes(record.value)
+                    handler = self.handlers.get(envelope.type)
+                    if handler is None:
+                        continue
+                    if not await self._claim(uow, record.topic, envelope):
+                        duplicates += 1
+                        continue
+                    uow.correlation_id = envelope.correlation_id
+                    token = correlation_id_var.set(envelope.correlation_id)
+                    try:
+                        await handler(uow, envelope)
+                    finally:
+                        correlation_id_var.reset(token)
+                    applied.append((record.topic, envelope))
+                await uow.commit()
+        except Exception as exc:
+            log.debug("batch fast path declined; processing one by one", error=repr(exc))
+            return False
+        for topic, envelope in applied:
+            await self._after_commit(topic, envelope)
+        if duplicates:
+            CONSUMER_DUPLICATES.labels(self.service, records[0].topic).inc(duplicates)
+        return True
+
+    async def _after_commit(self, topic: str, envelope: Envelope) -> None:
+        CONSUMER_PROCESSED.labels(self.service, topic, envelope.type).inc()
+        hook = self.after_commit.get(envelope.type)
+        if hook is not None:
+            result = hook(envelope)
+            if result is not None:
+                await result
+
+    async def _claim(self, uow: UnitOfWork, topic: str, envelope: Envelope) -> bool:
+        """Record the event id; False when it was already recorded (a re-delivery)."""
+        claimed = await uow.session.execute(
+            pg_insert(processed_events)
+            .values(event_id=envelope.id, type=envelope.type, topic=topic)
+            .on_conflict_do_nothing()
+            .returning(processed_events.c.event_id)
+        )
+        return claimed.first() is not None
 
     async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:
@@ -164,12 +223,7 @@ class EventConsumer:
                     log.info("handler failed; retrying", type=envelope.type, attempt=attempt, error=repr(exc))
                     await asyncio.sleep(self.retry_backoff * attempt)
             if applied:
-                CONSUMER_PROCESSED.labels(self.service, record.topic, envelope.type).inc()
-                hook = self.after_commit.get(envelope.type)
-                if hook is not None:
-                    result = hook(envelope)
-                    if result is not None:
-                        await result
+                await self._after_commit(record.topic, envelope)
             else:
                 CONSUMER_DUPLICATES.labels(self.service, record.topic).inc()
         finally:

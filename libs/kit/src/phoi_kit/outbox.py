@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoi_kit.db import Database
-from phoi_kit.kafka import make_producer
+from phoi_kit.kafka import Kafka, make_producer
 from phoi_kit.logging import get_logger
 from phoi_kit.metrics import OUTBOX_FAILURES, OUTBOX_OLDEST_AGE, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from phoi_kit.pglisten import PgListener
@@ -52,7 +52,7 @@ class OutboxRelay:
         database: Database,
         *,
         service: str,
-        bootstrap: str,
+        kafka: Kafka,
         batch_size: int = 500,
         poll_seconds: float = 5.0,
         retention: timedelta = timedelta(days=30),
@@ -60,7 +60,7 @@ class OutboxRelay:
     ) -> None:
         self.database = database
         self.service = service
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.retention = retention
@@ -126,7 +126,7 @@ class OutboxRelay:
 
     async def _get_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
-            producer = make_producer(self.bootstrap)
+            producer = make_producer(self.kafka)
             try:
                 await producer.start()
             except Exception:

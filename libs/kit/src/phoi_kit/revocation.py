@@ -1,6 +1,7 @@
 """Feeding the revocation list from identity's events.
 
-`account.locked` and `account.handed_over` say: refuse this user's tokens issued before now. The row
+`account.locked`, `account.disabled`, `account.handed_over` and `account.password_reset` carry
+`tokens_not_before`: refuse this user's tokens issued before then. The row
 is written in the consumer's transaction; the table's trigger NOTIFYs every replica, which reloads.
 The after-commit hook also updates this process at once, without waiting for the round trip.
 """
@@ -11,6 +12,12 @@ from collections.abc import Awaitable
 from datetime import datetime
 
 from phoi_contracts.envelope import Envelope
+from phoi_contracts.events.identity import (
+    AccountDisabled,
+    AccountHandedOver,
+    AccountLocked,
+    AccountPasswordReset,
+)
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -18,16 +25,23 @@ from phoi_kit.auth import RevocationList, token_revocations
 from phoi_kit.consumer import AfterCommit, Handler
 from phoi_kit.uow import UnitOfWork
 
-REVOKING_TYPES = {"account.locked.v1": "locked", "account.handed_over.v1": "handed_over"}
+REVOKING_TYPES = {
+    AccountLocked.TYPE: "locked",
+    AccountDisabled.TYPE: "disabled",
+    AccountHandedOver.TYPE: "handed_over",
+    AccountPasswordReset.TYPE: "password_reset",
+}
 
 
-def _user_id(envelope: Envelope) -> str:
-    return str(envelope.data["keycloak_user_id"])
+def _parse(envelope: Envelope) -> tuple[str, datetime]:
+    data = envelope.data
+    return str(data["user_id"]), datetime.fromisoformat(str(data["tokens_not_before"]))
 
 
 async def _revoke(uow: UnitOfWork, envelope: Envelope) -> None:
+    user_id, not_before = _parse(envelope)
     stmt = pg_insert(token_revocations).values(
-        user_id=_user_id(envelope), not_before=envelope.time, reason=REVOKING_TYPES[envelope.type]
+        user_id=user_id, not_before=not_before, reason=REVOKING_TYPES[envelope.type]
     )
     await uow.session.execute(
         stmt.on_conflict_do_update(
@@ -46,8 +60,7 @@ def handlers() -> dict[str, Handler]:
 
 def after_commit(revocations: RevocationList) -> dict[str, AfterCommit]:
     def _apply(envelope: Envelope) -> Awaitable[None] | None:
-        at: datetime = envelope.time
-        revocations.revoke_locally(_user_id(envelope), at)
+        revocations.revoke_locally(*_parse(envelope))
         return None
 
     return dict.fromkeys(REVOKING_TYPES, _apply)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from phoi_kit.kafka import KafkaConnection
+
 
 def _shared(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
@@ -26,6 +28,11 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP"))
+    kafka_security_protocol: str = Field("PLAINTEXT", validation_alias=_shared("KAFKA_SECURITY_PROTOCOL"))
+    kafka_sasl_mechanism: str | None = Field(None, validation_alias=_shared("KAFKA_SASL_MECHANISM"))
+    kafka_sasl_username: str | None = Field(None, validation_alias=_shared("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: str | None = Field(None, validation_alias=_shared("KAFKA_SASL_PASSWORD"))
+    kafka_ssl_cafile: str | None = Field(None, validation_alias=_shared("KAFKA_SSL_CAFILE"))
     keycloak_url: str = Field("http://127.0.0.1:8080", validation_alias=_shared("KEYCLOAK_URL"))
     keycloak_realm: str = Field("phoi", validation_alias=_shared("KEYCLOAK_REALM"))
     # The issuer printed in tokens. Differs from KEYCLOAK_URL when services reach Keycloak by an
@@ -42,6 +49,18 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 3
     consumer_session_timeout_ms: int = 10_000
     consumer_heartbeat_interval_ms: int = 3_000
+    consumer_fetch_max_wait_ms: int = 100
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        return KafkaConnection(
+            bootstrap=self.kafka_bootstrap,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password,
+            ssl_cafile=self.kafka_ssl_cafile,
+        )
 
     @property
     def issuer(self) -> str:

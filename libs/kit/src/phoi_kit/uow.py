@@ -37,16 +37,21 @@ class UnitOfWork:
     correlation_id: str | None = None
     pending: list[tuple[str, Envelope]] = field(default_factory=list)
 
-    def publish(self, event: EventData, *, subject: str | uuid.UUID, topic: str | None = None) -> Envelope:
-        """Queue `event` for the outbox; it is written when this unit of work commits."""
+    def publish(
+        self, event: EventData, *, subject: str | uuid.UUID | None = None, topic: str | None = None
+    ) -> Envelope:
+        """Queue `event` for the outbox; it is written when this unit of work commits.
+
+        The subject (Kafka key) defaults to the event's aggregate id; the topic to the event's own, or
+        for events any service may publish, to this service's topic."""
         envelope = Envelope.wrap(
             event,
             source=self.source,
-            subject=str(subject),
+            subject=None if subject is None else str(subject),
             actor=self.actor,
             correlation_id=self.correlation_id or correlation_id_var.get(),
         )
-        self.pending.append((topic or event.TOPIC, envelope))
+        self.pending.append((topic or type(event).topic_for(self.source), envelope))
         return envelope
 
     async def flush_events(self) -> None:

@@ -1,0 +1,29 @@
+"""Typed errors of the audit domain, each with a stable machine ``code``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AuditDomainError(Exception):
+    code: ClassVar[str] = "audit.error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "detail": self.message}
+
+
+class InvalidAuditEntry(AuditDomainError, ValueError):
+    """A field cannot be canonicalised (naive datetime, non-JSON payload, bad hash format...)."""
+
+    code: ClassVar[str] = "audit.invalid_entry"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "field": self.field}

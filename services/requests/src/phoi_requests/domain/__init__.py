@@ -1,0 +1,123 @@
+"""The request workflow's domain layer: plain Python, no I/O.
+
+Modules: ``request.py`` (the aggregate and the persistence contract), ``transitions.py`` (the state
+machine as data), ``model.py`` (values), ``events.py`` (domain events, shaped like the contracts),
+``errors.py`` (typed errors with stable codes), ``testing.py`` (builders for tests of any layer).
+
+Decisions:
+
+* History holds every applied action, ``create`` first (``from_status`` None), self-loops included (edits,
+  shortfall updates, re-allocation); ``version == len(history)``; an action that changed nothing (an
+  ``update`` with equal values, a DUPLICATE/STALE inventory outcome) adds no entry and keeps the version.
+* A request always has at least one line (``request.created.v1`` requires one); submitting also needs
+  an attachment (the signed request letter).
+* Approval may lower, never raise, a line; a line may be approved at 0 but not all lines (reject instead).
+* Capability order: not visible (unit of another unit) → ``RequestNotFound``; role/party can never do the
+  action → ``ActionForbidden``; stale ``expected_version`` → ``VersionConflict``; action not allowed in
+  the state → ``IllegalTransition``; bad input → a ``RuleViolation`` subclass.
+* ``qlcl_admin`` and ``auditor`` are read-only here; ``system`` (the service's consumer) alone applies
+  inventory outcomes; the QLCL officer closes a received request.
+"""
+
+from phoi_requests.domain.errors import (
+    ALL_ERRORS,
+    AcceptedQuantityTooHigh,
+    ActionForbidden,
+    AllLinesZero,
+    AllocationConflict,
+    AllocationMismatch,
+    ApprovedQuantityTooHigh,
+    AttachmentRequired,
+    DiscrepancyNoteRequired,
+    DuplicateAttachment,
+    DuplicateFormType,
+    IllegalTransition,
+    InvalidField,
+    InvalidQuantity,
+    NoLines,
+    ReasonRequired,
+    RequestDomainError,
+    RequestNotFound,
+    RuleViolation,
+    UnknownAttachment,
+    UnknownLine,
+    VersionConflict,
+)
+from phoi_requests.domain.events import EVENT_TYPES, RequestEvent
+from phoi_requests.domain.model import (
+    SYSTEM_ACTOR,
+    Action,
+    Actor,
+    Attachment,
+    HistoryEntry,
+    LineInput,
+    OutcomeResult,
+    Party,
+    ReceiptLine,
+    RequestLine,
+    Role,
+    SerialRange,
+    Status,
+)
+from phoi_requests.domain.request import Request
+from phoi_requests.domain.transitions import (
+    ACTION_PARTIES,
+    EDITABLE_STATUSES,
+    INITIAL_STATUS,
+    TABLE_ACTIONS,
+    TERMINAL_STATUSES,
+    TRANSITIONS,
+    Rule,
+    reachable_statuses,
+    rule_for,
+)
+
+__all__ = [
+    "ACTION_PARTIES",
+    "ALL_ERRORS",
+    "EDITABLE_STATUSES",
+    "EVENT_TYPES",
+    "INITIAL_STATUS",
+    "SYSTEM_ACTOR",
+    "TABLE_ACTIONS",
+    "TERMINAL_STATUSES",
+    "TRANSITIONS",
+    "AcceptedQuantityTooHigh",
+    "Action",
+    "ActionForbidden",
+    "Actor",
+    "AllLinesZero",
+    "AllocationConflict",
+    "AllocationMismatch",
+    "ApprovedQuantityTooHigh",
+    "Attachment",
+    "AttachmentRequired",
+    "DiscrepancyNoteRequired",
+    "DuplicateAttachment",
+    "DuplicateFormType",
+    "HistoryEntry",
+    "IllegalTransition",
+    "InvalidField",
+    "InvalidQuantity",
+    "LineInput",
+    "NoLines",
+    "OutcomeResult",
+    "Party",
+    "ReasonRequired",
+    "ReceiptLine",
+    "Request",
+    "RequestDomainError",
+    "RequestEvent",
+    "RequestLine",
+    "RequestNotFound",
+    "Role",
+    "Rule",
+    "RuleViolation",
+    "SerialRange",
+    "Status",
+    "UnknownAttachment",
+    "UnknownLine",
+    "VersionConflict",
+    "reachable_statuses",
+    "rule_for",
+]

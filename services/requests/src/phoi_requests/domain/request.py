@@ -1,0 +1,891 @@
+"""The Request aggregate: a unit's request for blank forms, and its whole workflow.
+
+Persistence contract
+--------------------
+* Load: build a ``Request(...)`` directly from stored columns, or ``Request.from_snapshot(dict)``; neither
+  emits events. Create new requests only with ``Request.create(...)`` (it emits ``request.created``).
+* Act: call one command. Every user command checks, in this order: visibility (``RequestNotFound``), the
+  actor's capability for the action (``ActionForbidden``), ``expected_version`` if given
+  (``VersionConflict``), the transition table (``IllegalTransition``), then the input rules
+  (``RuleViolation`` subclasses). Nothing is changed when any check fails.
+* Save: when a command applied, ``version`` went up by exactly one and one ``HistoryEntry`` was appended
+  (``version == len(history)`` always holds). Save with ``UPDATE ... WHERE id = :id AND version =
+  :loaded_version`` to catch concurrent writers, then write ``pull_events()`` to the outbox in the same
+  transaction. A command that changed nothing (``update`` returning ``False``, an inventory outcome
+  returning ``DUPLICATE``/``STALE``) leaves the version alone and emits nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from itertools import pairwise
+from typing import Any
+
+from phoi_requests.domain.errors import (
+    AcceptedQuantityTooHigh,
+    ActionForbidden,
+    AllLinesZero,
+    AllocationConflict,
+    AllocationMismatch,
+    ApprovedQuantityTooHigh,
+    AttachmentRequired,
+    DiscrepancyNoteRequired,
+    DuplicateAttachment,
+    DuplicateFormType,
+    IllegalTransition,
+    InvalidField,
+    InvalidQuantity,
+    NoLines,
+    ReasonRequired,
+    RequestNotFound,
+    UnknownAttachment,
+    UnknownLine,
+    VersionConflict,
+)
+from phoi_requests.domain.events import (
+    REQUEST_APPROVED,
+    REQUEST_CANCELLED,
+    REQUEST_CLOSED,
+    REQUEST_CREATED,
+    REQUEST_RECEIPT_CONFIRMED,
+    REQUEST_REJECTED,
+    REQUEST_RETURNED,
+    REQUEST_SUBMITTED,
+    REQUEST_UPDATED,
+    RequestEvent,
+)
+from phoi_requests.domain.model import (
+    MAX_ATTACHMENTS,
+    MAX_EXAM_SESSION_LENGTH,
+    MAX_JUSTIFICATION_LENGTH,
+    MAX_LINES,
+    MAX_REASON_LENGTH,
+    SYSTEM_ACTOR,
+    Action,
+    Actor,
+    Attachment,
+    HistoryEntry,
+    LineInput,
+    OutcomeResult,
+    Party,
+    ReceiptLine,
+    RequestLine,
+    Role,
+    SerialRange,
+    Status,
+    check_academic_year,
+    check_code,
+    check_quantity,
+    clean_text,
+    now_or,
+    utc,
+    vietnam_date,
+)
+from phoi_requests.domain.transitions import ACTION_PARTIES, TRANSITIONS, Rule, rule_for
+
+
+@dataclass(eq=False)
+class Request:
+    """The aggregate root. Fields are public for persistence; change them only through the commands."""
+
+    id: uuid.UUID
+    unit_code: str
+    academic_year: str
+    exam_session: str | None
+    justification: str | None
+    lines: tuple[RequestLine, ...]
+    attachments: tuple[Attachment, ...]
+    status: Status
+    version: int
+    history: tuple[HistoryEntry, ...]
+    created_at: datetime
+    updated_at: datetime
+    approval_revision: int = 0
+    """0 before approval, 1 after it (the contracts' ``approval_revision``; no re-approval yet)."""
+    allocation_id: uuid.UUID | None = None
+    """The inventory allocation whose ranges the lines hold (kept after receipt)."""
+    outcome_as_of: datetime | None = None
+    """Time of the newest inventory outcome applied; older outcomes are stale."""
+    received_on: date | None = None
+    """Date (Vietnam calendar) the unit says the blanks arrived; set on receipt."""
+    events: list[RequestEvent] = field(default_factory=list, repr=False)
+
+    # -----------------------------------------------------------------------------------------------------
+    # Creation
+
+    @classmethod
+    def create(
+        cls,
+        actor: Actor,
+        *,
+        unit_code: str,
+        academic_year: str,
+        lines: Sequence[LineInput],
+        exam_session: str | None = None,
+        justification: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        request_id: uuid.UUID | None = None,
+        comment: str | None = None,
+        at: datetime | None = None,
+    ) -> Request:
+        """A new draft with at least one line. Only a unit account, and only for its own unit."""
+        if actor.role is not Role.UNIT_ACCOUNT:
+            raise ActionForbidden(Action.CREATE.value, actor.role.value)
+        unit = check_code(unit_code, field="unit_code")
+        if (actor.unit_code or "").strip() != unit:
+            raise ActionForbidden(Action.CREATE.value, actor.role.value, "a unit may only create requests for itself")
+        when = now_or(at)
+        request = cls(
+            id=request_id or uuid.uuid4(),
+            unit_code=unit,
+            academic_year=check_academic_year(academic_year),
+            exam_session=clean_text(exam_session, field="exam_session", max_length=MAX_EXAM_SESSION_LENGTH),
+            justification=clean_text(justification, field="justification", max_length=MAX_JUSTIFICATION_LENGTH),
+            lines=_build_lines(lines, existing=()),
+            attachments=_check_attachments(attachments),
+            status=Status.DRAFT,
+            version=0,
+            history=(),
+            created_at=when,
+            updated_at=when,
+        )
+        request._record(Action.CREATE, Status.DRAFT, actor, when, _comment(comment))
+        request._emit(REQUEST_CREATED, actor, when, request._state_data())
+        return request
+
+    # -----------------------------------------------------------------------------------------------------
+    # Queries and capability checks
+
+    def is_visible_to(self, actor: Actor) -> bool:
+        """Unit accounts see their own unit's requests only; every other role sees all."""
+        return actor.role is not Role.UNIT_ACCOUNT or actor.unit_code == self.unit_code
+
+    def ensure_visible_to(self, actor: Actor) -> None:
+        """Raise ``RequestNotFound`` (→ 404) for a unit actor of another unit."""
+        if not self.is_visible_to(actor):
+            raise RequestNotFound(self.id)
+
+    def party_of(self, actor: Actor) -> Party | None:
+        """The actor's party for *this* request; ``None`` for read-only roles (auditor, qlcl_admin)."""
+        if actor.role is Role.UNIT_ACCOUNT:
+            return Party.OWNER_UNIT if actor.unit_code == self.unit_code else None
+        if actor.role is Role.QLCL_OFFICER:
+            return Party.QLCL_OFFICER
+        if actor.role is Role.SYSTEM:
+            return Party.SYSTEM
+        return None
+
+    def available_actions(self, actor: Actor) -> frozenset[Action]:
+        """What this actor may do now (for the portal's buttons); inventory actions only for ``system``."""
+        party = self.party_of(actor)
+        if party is None:
+            return frozenset()
+        return frozenset(a for (s, a), rule in TRANSITIONS.items() if s is self.status and party in rule.parties)
+
+    def ensure_version(self, expected: int) -> None:
+        """Raise ``VersionConflict`` unless ``expected`` (e.g. from ``If-Match``) is the current version."""
+        if expected != self.version:
+            raise VersionConflict(expected, self.version)
+
+    def line(self, line_id: uuid.UUID) -> RequestLine:
+        for line in self.lines:
+            if line.id == line_id:
+                return line
+        raise UnknownLine(f"line {line_id} is not part of request {self.id}", field="line_id")
+
+    @property
+    def is_terminal(self) -> bool:
+        return not any(s is self.status for (s, _a) in TRANSITIONS)
+
+    @property
+    def submission_count(self) -> int:
+        """How many times the request was submitted (the contracts' ``submission_no`` of the last one)."""
+        return sum(1 for h in self.history if h.action is Action.SUBMIT)
+
+    @property
+    def allocated_ranges(self) -> dict[uuid.UUID, tuple[SerialRange, ...]]:
+        return {line.id: line.allocated_ranges for line in self.lines if line.allocated_ranges}
+
+    def pull_events(self) -> list[RequestEvent]:
+        """Hand the collected events to the unit of work and forget them."""
+        events, self.events = self.events, []
+        return events
+
+    # -----------------------------------------------------------------------------------------------------
+    # The unit edits a draft (or a returned request)
+
+    def update(
+        self,
+        actor: Actor,
+        *,
+        lines: Sequence[LineInput] | None = None,
+        academic_year: str | None = None,
+        exam_session: str | None = None,
+        justification: str | None = None,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> bool:
+        """Edit (PATCH semantics). ``None`` leaves a field unchanged; ``""`` clears an optional text field.
+
+        ``lines`` replaces all lines (at least one); a ``LineInput`` without ``line_id`` keeps the id of
+        the existing line of the same form type. Returns ``False`` (and changes nothing, not even the
+        version) when no value differs from the current one.
+        """
+        rule = self._authorise(actor, Action.EDIT, expected_version)
+        new_lines = self.lines if lines is None else _build_lines(lines, existing=self.lines)
+        new_year = self.academic_year if academic_year is None else check_academic_year(academic_year)
+        new_session = (
+            self.exam_session
+            if exam_session is None
+            else clean_text(exam_session, field="exam_session", max_length=MAX_EXAM_SESSION_LENGTH)
+        )
+        new_justification = (
+            self.justification
+            if justification is None
+            else clean_text(justification, field="justification", max_length=MAX_JUSTIFICATION_LENGTH)
+        )
+        changes = [
+            name
+            for name, old, new in (
+                ("lines", self.lines, new_lines),
+                ("academic_year", self.academic_year, new_year),
+                ("exam_session", self.exam_session, new_session),
+                ("note", self.justification, new_justification),  # the contracts call it `note`
+            )
+            if old != new
+        ]
+        if not changes:
+            return False
+        when = now_or(at)
+        self.lines = new_lines
+        self.academic_year = new_year
+        self.exam_session = new_session
+        self.justification = new_justification
+        self._apply(rule, Action.EDIT, actor, when, _comment(comment))
+        self._emit(REQUEST_UPDATED, actor, when, {**self._state_data(), "changed_fields": changes})
+        return True
+
+    def add_attachment(
+        self,
+        actor: Actor,
+        attachment: Attachment,
+        *,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        rule = self._authorise(actor, Action.EDIT, expected_version)
+        if any(a.id == attachment.id for a in self.attachments):
+            raise DuplicateAttachment(f"attachment {attachment.id} is already attached", field="attachment_id")
+        new = _check_attachments((*self.attachments, attachment))
+        when = now_or(at)
+        self.attachments = new
+        self._apply(rule, Action.EDIT, actor, when, _comment(comment))
+        self._emit(REQUEST_UPDATED, actor, when, {**self._state_data(), "changed_fields": ["attachments"]})
+
+    def remove_attachment(
+        self,
+        actor: Actor,
+        attachment_id: uuid.UUID,
+        *,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        rule = self._authorise(actor, Action.EDIT, expected_version)
+        if not any(a.id == attachment_id for a in self.attachments):
+            raise UnknownAttachment(f"attachment {attachment_id} is not attached", field="attachment_id")
+        when = now_or(at)
+        self.attachments = tuple(a for a in self.attachments if a.id != attachment_id)
+        self._apply(rule, Action.EDIT, actor, when, _comment(comment))
+        self._emit(REQUEST_UPDATED, actor, when, {**self._state_data(), "changed_fields": ["attachments"]})
+
+    # -----------------------------------------------------------------------------------------------------
+    # Submission and review
+
+    def submit(
+        self,
+        actor: Actor,
+        *,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Needs at least one line and at least one attachment (the signed request letter)."""
+        rule = self._authorise(actor, Action.SUBMIT, expected_version)
+        if not self.lines:
+            raise NoLines("a request needs at least one line to be submitted", field="lines")
+        if not self.attachments:
+            raise AttachmentRequired(
+                "the signed request letter must be attached before submitting", field="attachments"
+            )
+        when = now_or(at)
+        self._apply(rule, Action.SUBMIT, actor, when, _comment(comment))
+        self._emit(
+            REQUEST_SUBMITTED,
+            actor,
+            when,
+            {
+                **self._state_data(),
+                "submission_no": self.submission_count,
+                "attachment_ids": [str(a.id) for a in self.attachments],
+            },
+        )
+
+    def return_for_revision(
+        self,
+        actor: Actor,
+        *,
+        reason: str,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        rule = self._authorise(actor, Action.RETURN, expected_version)
+        text = _reason(reason)
+        when = now_or(at)
+        self._apply(rule, Action.RETURN, actor, when, text)
+        self._emit(REQUEST_RETURNED, actor, when, {**self._key_data(), "reason": text})
+
+    def reject(
+        self,
+        actor: Actor,
+        *,
+        reason: str,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        rule = self._authorise(actor, Action.REJECT, expected_version)
+        text = _reason(reason)
+        when = now_or(at)
+        self._apply(rule, Action.REJECT, actor, when, text)
+        self._emit(REQUEST_REJECTED, actor, when, {**self._key_data(), "reason": text})
+
+    def approve(
+        self,
+        actor: Actor,
+        *,
+        approved_quantities: Mapping[uuid.UUID, int] | None = None,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Approve, optionally lowering line quantities.
+
+        Lines absent from ``approved_quantities`` are approved at their requested quantity. Each approved
+        quantity is ``0 <= approved <= requested``; a line may be approved at 0 (nothing is allocated for
+        it) but not every line — approving nothing is a rejection and needs ``reject`` with a reason.
+        """
+        rule = self._authorise(actor, Action.APPROVE, expected_version)
+        wanted = dict(approved_quantities or {})
+        known = {line.id for line in self.lines}
+        for line_id in wanted:
+            if line_id not in known:
+                raise UnknownLine(f"line {line_id} is not part of request {self.id}", field="approved_quantities")
+        new_lines = []
+        for line in self.lines:
+            approved = wanted.get(line.id, line.quantity)
+            name = f"approved_quantities[{line.id}]"
+            if _is_int(approved) and approved > line.quantity:
+                raise ApprovedQuantityTooHigh(
+                    f"approved quantity {approved} exceeds the requested {line.quantity}", field=name
+                )
+            approved = check_quantity(approved, field=name, minimum=0, maximum=line.quantity)
+            new_lines.append(replace(line, approved_quantity=approved))
+        if all(line.approved_quantity == 0 for line in new_lines):
+            raise AllLinesZero("an approval must approve at least one blank; reject instead", field="lines")
+        text = _comment(comment)
+        when = now_or(at)
+        self.lines = tuple(new_lines)
+        self.approval_revision += 1
+        self._apply(rule, Action.APPROVE, actor, when, text)
+        self._emit(
+            REQUEST_APPROVED,
+            actor,
+            when,
+            {
+                **self._key_data(),
+                "approval_revision": self.approval_revision,
+                "lines": [
+                    {
+                        "line_id": str(line.id),
+                        "form_type_code": line.form_type_code,
+                        "requested_quantity": line.quantity,
+                        "approved_quantity": line.approved_quantity,
+                    }
+                    for line in self.lines
+                ],
+                "note": text,
+            },
+        )
+
+    def cancel(
+        self,
+        actor: Actor,
+        *,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """The unit withdraws its request before a decision; the reason is optional."""
+        rule = self._authorise(actor, Action.CANCEL, expected_version)
+        text = _comment(reason)
+        when = now_or(at)
+        self._apply(rule, Action.CANCEL, actor, when, text)
+        self._emit(REQUEST_CANCELLED, actor, when, {**self._key_data(), "reason": text})
+
+    # -----------------------------------------------------------------------------------------------------
+    # Inventory outcomes (applied by the service's consumer, actor = system)
+    #
+    # Ordering rule. Every outcome carries ``as_of`` = when inventory decided it (the inventory event's
+    # envelope ``time``, written in inventory's own transaction) and optionally the ``approval_revision``
+    # it answers. Outcomes are ordered by (approval_revision, as_of): the aggregate keeps the newest
+    # applied ``as_of`` in ``outcome_as_of`` and ignores (STALE) any outcome for an older approval
+    # revision or with ``as_of`` not after it, so the final state is that of inventory's newest decision
+    # whatever the arrival order (a waiting_for_stock that arrives after the allocation it preceded is
+    # stale). An exact repeat is a DUPLICATE. Once the unit confirmed receipt, waiting_for_stock is
+    # always stale and a different, newer allocation is an ``AllocationConflict``.
+
+    def mark_waiting_for_stock(
+        self,
+        shortfall: Mapping[uuid.UUID, int],
+        *,
+        as_of: datetime,
+        approval_revision: int | None = None,
+        actor: Actor = SYSTEM_ACTOR,
+        at: datetime | None = None,
+    ) -> OutcomeResult:
+        """Inventory could not allocate: ``shortfall`` per line (lines absent → 0; at least one > 0)."""
+        action = Action.MARK_WAITING_FOR_STOCK
+        self._require_system(actor, action)
+        decided = utc(as_of)
+        if self.status in (Status.RECEIVED, Status.CLOSED):
+            return OutcomeResult.STALE
+        rule = rule_for(self.status, action)
+        if rule is None:
+            raise IllegalTransition(self.status.value, action.value)
+        if self._revision_is_stale(approval_revision):
+            return OutcomeResult.STALE
+        wanted = self._check_shortfall(shortfall)
+        if self.outcome_as_of is not None:
+            if decided < self.outcome_as_of:
+                return OutcomeResult.STALE
+            if decided == self.outcome_as_of:
+                same = self.status is Status.WAITING_FOR_STOCK and all(
+                    line.shortfall == wanted.get(line.id) for line in self.lines
+                )
+                return OutcomeResult.DUPLICATE if same else OutcomeResult.STALE
+        when = now_or(at)
+        self.lines = tuple(replace(line, shortfall=wanted.get(line.id), allocated_ranges=()) for line in self.lines)
+        self.allocation_id = None
+        self.outcome_as_of = decided
+        self._apply(rule, action, actor, when, f"shortfall {sum(wanted.values())}")
+        return OutcomeResult.APPLIED
+
+    def mark_allocated(
+        self,
+        allocation_id: uuid.UUID,
+        ranges: Mapping[uuid.UUID, Sequence[SerialRange]],
+        *,
+        as_of: datetime,
+        approval_revision: int | None = None,
+        actor: Actor = SYSTEM_ACTOR,
+        at: datetime | None = None,
+    ) -> OutcomeResult:
+        """Inventory allocated ``ranges`` per line; each line's ranges total exactly its approved quantity.
+
+        Lines approved at 0 have no ranges (absent or empty). The same ``allocation_id`` again is a
+        DUPLICATE (an ``AllocationMismatch`` if its ranges differ); an outcome older than the newest
+        applied one is STALE; a newer, different allocation replaces the current one (allocated →
+        allocated).
+        """
+        action = Action.MARK_ALLOCATED
+        self._require_system(actor, action)
+        decided = utc(as_of)
+        if self.allocation_id is not None and allocation_id == self.allocation_id:
+            if self._check_ranges(ranges) != {line.id: line.allocated_ranges for line in self.lines}:
+                raise AllocationMismatch(
+                    f"allocation {allocation_id} was already recorded with different ranges", field="ranges"
+                )
+            return OutcomeResult.DUPLICATE
+        stale = self._revision_is_stale(approval_revision) or (
+            self.outcome_as_of is not None and decided <= self.outcome_as_of
+        )
+        if self.status in (Status.RECEIVED, Status.CLOSED):
+            if stale:
+                return OutcomeResult.STALE
+            raise AllocationConflict(self.status.value, self.allocation_id, allocation_id)
+        rule = rule_for(self.status, action)
+        if rule is None:
+            raise IllegalTransition(self.status.value, action.value)
+        if stale:
+            return OutcomeResult.STALE
+        normalised = self._check_ranges(ranges)
+        when = now_or(at)
+        self.lines = tuple(replace(line, allocated_ranges=normalised[line.id], shortfall=None) for line in self.lines)
+        self.allocation_id = allocation_id
+        self.outcome_as_of = decided
+        self._apply(rule, action, actor, when, f"allocation {allocation_id}")
+        return OutcomeResult.APPLIED
+
+    # -----------------------------------------------------------------------------------------------------
+    # Receipt and closing
+
+    def confirm_receipt(
+        self,
+        actor: Actor,
+        *,
+        lines: Mapping[uuid.UUID, ReceiptLine] | None = None,
+        received_on: date | None = None,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Proof of delivery. Lines absent from ``lines`` are accepted in full.
+
+        ``0 <= accepted <= allocated``; a line accepted below its allocated quantity needs a non-blank
+        discrepancy note (a note is also allowed on a line accepted in full); ``rejected_ranges``, when
+        given, must be inside the allocated ranges and hold exactly ``allocated - accepted`` serials.
+        ``received_on`` defaults to today in Vietnam and may not be in the future.
+        """
+        rule = self._authorise(actor, Action.CONFIRM_RECEIPT, expected_version)
+        when = now_or(at)
+        today = vietnam_date(when)
+        arrived = today if received_on is None else received_on
+        if not isinstance(arrived, date) or isinstance(arrived, datetime) or arrived > today:
+            raise InvalidField("received_on must be a date, not in the future", field="received_on")
+        given = dict(lines or {})
+        known = {line.id for line in self.lines}
+        for line_id in given:
+            if line_id not in known:
+                raise UnknownLine(f"line {line_id} is not part of request {self.id}", field="lines")
+        new_lines = [_receive_line(line, given.get(line.id)) for line in self.lines]
+        text = _comment(comment)
+        self.lines = tuple(new_lines)
+        self.received_on = arrived
+        self._apply(rule, Action.CONFIRM_RECEIPT, actor, when, text)
+        self._emit(
+            REQUEST_RECEIPT_CONFIRMED,
+            actor,
+            when,
+            {
+                **self._key_data(),
+                "allocation_ids": [str(self.allocation_id)] if self.allocation_id else [],
+                "received_on": arrived.isoformat(),
+                "lines": [
+                    {
+                        "line_id": str(line.id),
+                        "form_type_code": line.form_type_code,
+                        "allocated_quantity": line.allocated_quantity,
+                        "accepted_quantity": line.accepted_quantity,
+                        "discrepancy_note": line.discrepancy_note,
+                        "rejected_ranges": (
+                            None if line.rejected_ranges is None else [r.to_dict() for r in line.rejected_ranges]
+                        ),
+                    }
+                    for line in self.lines
+                    if line.allocated_quantity > 0
+                ],
+                "note": text,
+            },
+        )
+
+    def close(
+        self,
+        actor: Actor,
+        *,
+        comment: str | None = None,
+        expected_version: int | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """QLCL closes the file once the unit confirmed receipt."""
+        rule = self._authorise(actor, Action.CLOSE, expected_version)
+        text = _comment(comment)
+        when = now_or(at)
+        self._apply(rule, Action.CLOSE, actor, when, text)
+        self._emit(REQUEST_CLOSED, actor, when, {**self._key_data(), "note": text})
+
+    # -----------------------------------------------------------------------------------------------------
+    # Snapshot (JSON-ready; for a JSONB column, the API's response model or tests)
+
+    def to_snapshot(self) -> dict[str, Any]:
+        return {
+            "request_id": str(self.id),
+            "unit_code": self.unit_code,
+            "academic_year": self.academic_year,
+            "exam_session": self.exam_session,
+            "justification": self.justification,
+            "status": self.status.value,
+            "version": self.version,
+            "lines": [line.to_dict() for line in self.lines],
+            "attachments": [a.to_dict() for a in self.attachments],
+            "history": [h.to_dict() for h in self.history],
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "approval_revision": self.approval_revision,
+            "allocation_id": str(self.allocation_id) if self.allocation_id else None,
+            "outcome_as_of": self.outcome_as_of.isoformat() if self.outcome_as_of else None,
+            "received_on": self.received_on.isoformat() if self.received_on else None,
+        }
+
+    @classmethod
+    def from_snapshot(cls, raw: Mapping[str, Any]) -> Request:
+        return cls(
+            id=uuid.UUID(raw["request_id"]),
+            unit_code=raw["unit_code"],
+            academic_year=raw["academic_year"],
+            exam_session=raw["exam_session"],
+            justification=raw["justification"],
+            status=Status(raw["status"]),
+            version=raw["version"],
+            lines=tuple(RequestLine.from_dict(r) for r in raw["lines"]),
+            attachments=tuple(Attachment.from_dict(a) for a in raw["attachments"]),
+            history=tuple(HistoryEntry.from_dict(h) for h in raw["history"]),
+            created_at=datetime.fromisoformat(raw["created_at"]),
+            updated_at=datetime.fromisoformat(raw["updated_at"]),
+            approval_revision=raw["approval_revision"],
+            allocation_id=uuid.UUID(raw["allocation_id"]) if raw["allocation_id"] else None,
+            outcome_as_of=datetime.fromisoformat(raw["outcome_as_of"]) if raw["outcome_as_of"] else None,
+            received_on=date.fromisoformat(raw["received_on"]) if raw["received_on"] else None,
+        )
+
+    # -----------------------------------------------------------------------------------------------------
+    # Internals
+
+    def _authorise(self, actor: Actor, action: Action, expected_version: int | None) -> Rule:
+        self.ensure_visible_to(actor)
+        party = self.party_of(actor)
+        if party is None or party not in ACTION_PARTIES[action]:
+            raise ActionForbidden(action.value, actor.role.value)
+        if expected_version is not None:
+            self.ensure_version(expected_version)
+        rule = rule_for(self.status, action)
+        if rule is None:
+            raise IllegalTransition(self.status.value, action.value)
+        if party not in rule.parties:  # pragma: no cover - parties are uniform per action today
+            raise ActionForbidden(action.value, actor.role.value)
+        return rule
+
+    def _require_system(self, actor: Actor, action: Action) -> None:
+        if self.party_of(actor) is not Party.SYSTEM:
+            raise ActionForbidden(action.value, actor.role.value)
+
+    def _revision_is_stale(self, approval_revision: int | None) -> bool:
+        if approval_revision is None:
+            return False
+        if not _is_int(approval_revision) or approval_revision < 1:
+            raise AllocationMismatch("approval_revision must be a positive integer", field="approval_revision")
+        if approval_revision > self.approval_revision:
+            raise AllocationMismatch(
+                f"outcome for approval revision {approval_revision}, but the request is at revision "
+                f"{self.approval_revision}",
+                field="approval_revision",
+            )
+        return approval_revision < self.approval_revision
+
+    def _apply(self, rule: Rule, action: Action, actor: Actor, when: datetime, comment: str | None) -> None:
+        self._record(action, rule.to, actor, when, comment)
+
+    def _record(self, action: Action, to: Status, actor: Actor, when: datetime, comment: str | None) -> None:
+        previous = None if action is Action.CREATE else self.status
+        self.version += 1
+        self.status = to
+        self.updated_at = when
+        self.history = (
+            *self.history,
+            HistoryEntry(
+                sequence=self.version,
+                action=action,
+                from_status=previous,
+                to_status=to,
+                actor=actor,
+                at=when,
+                comment=comment,
+            ),
+        )
+
+    def _emit(self, event_type: str, actor: Actor, when: datetime, data: dict[str, Any]) -> None:
+        self.events.append(
+            RequestEvent(
+                type=event_type,
+                request_id=self.id,
+                unit_code=self.unit_code,
+                version=self.version,
+                occurred_at=when,
+                actor=actor,
+                data=data,
+            )
+        )
+
+    def _key_data(self) -> dict[str, Any]:
+        return {"request_id": str(self.id), "unit_code": self.unit_code}
+
+    def _state_data(self) -> dict[str, Any]:
+        """The request's editable state, shaped like the contracts' ``_RequestState`` payload."""
+        return {
+            **self._key_data(),
+            "academic_year": self.academic_year,
+            "exam_session": self.exam_session,
+            "lines": [
+                {
+                    "line_id": str(line.id),
+                    "form_type_code": line.form_type_code,
+                    "quantity": line.quantity,
+                    "justification": line.justification,
+                    "expected_graduates": line.expected_graduates,
+                }
+                for line in self.lines
+            ],
+            "note": self.justification,
+        }
+
+    def _check_shortfall(self, shortfall: Mapping[uuid.UUID, int]) -> dict[uuid.UUID, int]:
+        """Shortfall per line: known lines, ``0 <= s <= approved``, at least one > 0; absent lines → 0."""
+        known = {line.id: line for line in self.lines}
+        for line_id, value in shortfall.items():
+            line = known.get(line_id)
+            if line is None:
+                raise AllocationMismatch(f"shortfall names unknown line {line_id}", field="shortfall")
+            try:
+                check_quantity(value, field="shortfall", minimum=0, maximum=line.approved_quantity or 0)
+            except InvalidQuantity as exc:
+                raise AllocationMismatch(
+                    f"shortfall {value!r} for line {line_id} is outside 0..{line.approved_quantity}",
+                    field="shortfall",
+                ) from exc
+        result = {line.id: shortfall.get(line.id, 0) for line in self.lines if (line.approved_quantity or 0) > 0}
+        if not any(result.values()):
+            raise AllocationMismatch("a waiting-for-stock outcome needs a positive shortfall", field="shortfall")
+        return result
+
+    def _check_ranges(
+        self, ranges: Mapping[uuid.UUID, Sequence[SerialRange]]
+    ) -> dict[uuid.UUID, tuple[SerialRange, ...]]:
+        """Known lines only; per line, non-overlapping ranges totalling exactly the approved quantity."""
+        known = {line.id for line in self.lines}
+        for line_id in ranges:
+            if line_id not in known:
+                raise AllocationMismatch(f"allocation names unknown line {line_id}", field="ranges")
+        normalised = {line.id: tuple(sorted(ranges.get(line.id, ()))) for line in self.lines}
+        for line in self.lines:
+            line_ranges = normalised[line.id]
+            if not all(isinstance(r, SerialRange) for r in line_ranges):
+                raise AllocationMismatch("ranges must be SerialRange values", field="ranges")
+            for a, b in pairwise(line_ranges):
+                if a.overlaps(b):
+                    raise AllocationMismatch(f"overlapping ranges for line {line.id}", field="ranges")
+            total = sum(r.count for r in line_ranges)
+            if total != (line.approved_quantity or 0):
+                raise AllocationMismatch(
+                    f"line {line.id} ({line.form_type_code}) was approved {line.approved_quantity} blanks "
+                    f"but allocated {total}",
+                    field="ranges",
+                )
+        return normalised
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation helpers
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _reason(reason: str | None) -> str:
+    text = clean_text(reason, field="reason", max_length=MAX_REASON_LENGTH)
+    if text is None:
+        raise ReasonRequired("a non-blank reason is required", field="reason")
+    return text
+
+
+def _comment(comment: str | None) -> str | None:
+    return clean_text(comment, field="comment", max_length=MAX_REASON_LENGTH)
+
+
+def _receive_line(line: RequestLine, receipt: ReceiptLine | None) -> RequestLine:
+    allocated = line.allocated_quantity
+    if receipt is None:
+        return replace(line, accepted_quantity=allocated, discrepancy_note=None, rejected_ranges=None)
+    name = f"lines[{line.id}]"
+    accepted = receipt.accepted_quantity
+    if _is_int(accepted) and accepted > allocated:
+        raise AcceptedQuantityTooHigh(
+            f"accepted quantity {accepted} exceeds the allocated {allocated}",
+            field=f"{name}.accepted_quantity",
+        )
+    accepted = check_quantity(accepted, field=f"{name}.accepted_quantity", minimum=0, maximum=allocated)
+    note = clean_text(receipt.discrepancy_note, field=f"{name}.discrepancy_note", max_length=MAX_REASON_LENGTH)
+    if accepted < allocated and note is None:
+        raise DiscrepancyNoteRequired(
+            f"{allocated - accepted} blanks of {line.form_type_code} not accepted: a discrepancy note is required",
+            field=f"{name}.discrepancy_note",
+        )
+    rejected = None
+    if receipt.rejected_ranges is not None:
+        rejected = tuple(sorted(receipt.rejected_ranges))
+        field_name = f"{name}.rejected_ranges"
+        if not all(isinstance(r, SerialRange) for r in rejected):
+            raise InvalidField("rejected ranges must be SerialRange values", field=field_name)
+        if any(a.overlaps(b) for a, b in pairwise(rejected)):
+            raise InvalidField("rejected ranges overlap", field=field_name)
+        if not all(any(a.first <= r.first and r.last <= a.last for a in line.allocated_ranges) for r in rejected):
+            raise InvalidField("rejected ranges must lie inside the allocated ranges", field=field_name)
+        if sum(r.count for r in rejected) != allocated - accepted:
+            raise InvalidField(f"rejected ranges must hold exactly {allocated - accepted} serials", field=field_name)
+        if not rejected:
+            rejected = None
+    return replace(line, accepted_quantity=accepted, discrepancy_note=note, rejected_ranges=rejected)
+
+
+def _build_lines(inputs: Sequence[LineInput], *, existing: Iterable[RequestLine]) -> tuple[RequestLine, ...]:
+    if not inputs:
+        raise NoLines("a request needs at least one line", field="lines")
+    if len(inputs) > MAX_LINES:
+        raise InvalidField(f"a request has at most {MAX_LINES} lines", field="lines")
+    by_form = {line.form_type_code: line.id for line in existing}
+    claimed = {li.line_id for li in inputs if li.line_id is not None}
+    seen_forms: set[str] = set()
+    seen_ids: set[uuid.UUID] = set()
+    result = []
+    for index, li in enumerate(inputs):
+        name = f"lines[{index}]"
+        code = check_code(li.form_type_code, field=f"{name}.form_type_code")
+        if code in seen_forms:
+            raise DuplicateFormType(f"form type {code} appears on two lines", field=f"{name}.form_type_code")
+        seen_forms.add(code)
+        quantity = check_quantity(li.quantity, field=f"{name}.quantity", minimum=1)
+        graduates = (
+            None
+            if li.expected_graduates is None
+            else check_quantity(li.expected_graduates, field=f"{name}.expected_graduates", minimum=0)
+        )
+        line_id = li.line_id
+        if line_id is None:
+            reuse = by_form.get(code)
+            line_id = reuse if reuse is not None and reuse not in claimed else uuid.uuid4()
+        if line_id in seen_ids:
+            raise InvalidField(f"line id {line_id} appears twice", field=f"{name}.line_id")
+        seen_ids.add(line_id)
+        result.append(
+            RequestLine(
+                id=line_id,
+                form_type_code=code,
+                quantity=quantity,
+                justification=clean_text(li.justification, field=f"{name}.justification", max_length=MAX_REASON_LENGTH),
+                expected_graduates=graduates,
+            )
+        )
+    return tuple(result)
+
+
+def _check_attachments(attachments: Sequence[Attachment]) -> tuple[Attachment, ...]:
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise InvalidField(f"a request has at most {MAX_ATTACHMENTS} attachments", field="attachments")
+    ids = [a.id for a in attachments]
+    if len(set(ids)) != len(ids):
+        raise DuplicateAttachment("an attachment appears twice", field="attachments")
+    return tuple(attachments)
