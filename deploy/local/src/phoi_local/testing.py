@@ -239,3 +239,117 @@ def start_service(
     service = ServiceProcess(name, env, port, log_dir / f"{name}.log")
     service.launch()
     return service
+
+
+@pytest.fixture(scope="session")
+def keycloak(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A `KeycloakTarget`: the stand-in (default), a real Keycloak at KEYCLOAK_URL, or a container."""
+    from phoi_local.keycloak.process import StandinProcess
+    from phoi_local.keycloak.testing import KeycloakTarget
+
+    if BACKEND == "containers":
+        container = request.getfixturevalue("containers")["keycloak"]
+        yield KeycloakTarget.from_env({"KEYCLOAK_URL": container.get_url()})
+        return
+    if target := KeycloakTarget.from_env():
+        yield target
+        return
+    standin = StandinProcess().start()
+    try:
+        yield KeycloakTarget.for_standin(standin)
+    finally:
+        standin.close()
+
+
+@dataclass
+class IssuedToken:
+    access_token: str
+    user_id: str
+    username: str
+    password: str
+    unit_code: str | None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@pytest.fixture(scope="session")
+def token_for(keycloak: Any) -> Any:
+    """Factory: a fresh user with `role` (and `unit_code` for a unit account), signed in through
+    `phoi-cli`'s password grant. Returns an `IssuedToken` whose `.headers` authorise a request."""
+    from phoi_local.keycloak.testing import create_test_user
+
+    admin = keycloak.admin()
+    openid = keycloak.openid()
+
+    def _issue(role: str, unit_code: str | None = None) -> IssuedToken:
+        user = create_test_user(admin, role=role, unit_code=unit_code)
+        token = openid.token(user.username, user.password)
+        return IssuedToken(token["access_token"], user.id, user.username, user.password, unit_code)
+
+    return _issue
+
+
+@dataclass
+class RunningService:
+    """A service app running in the test's event loop, on its own fresh, migrated database."""
+
+    app: Any
+    client: Any  # httpx.AsyncClient bound to the app
+    database_url: str
+    settings: Any
+    topic_prefix: str
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.kit
+
+
+@pytest.fixture
+def service_app(pg_server: DatabaseServer, broker: BrokerHandle, keycloak: Any) -> Any:
+    """Factory (async context manager): `async with service_app("inventory") as svc: ...`.
+
+    Creates and migrates a fresh database, builds the service's app with its real settings pointed at
+    that database, the session's broker and Keycloak, runs its lifespan (relay, consumer, listeners)
+    and yields a `RunningService` with an httpx client. `**overrides` set further settings fields.
+
+    Each call gets private topics (a random `topic_prefix`) unless `topic_prefix=` is given: pass the
+    same prefix to several services to wire them together on the bus."""
+    import contextlib
+
+    from phoi_kit.db import asyncpg_url
+    from phoi_kit.migrations import upgrade
+
+    @contextlib.asynccontextmanager
+    async def _run(name: str, **overrides: Any) -> Any:
+        import asyncio
+
+        import httpx
+        from phoi_contracts import topics
+        from phoi_kit.kafka import ensure_topics, with_dead_letters
+
+        db_url = pg_server.create_database(f"{name}_{uuid.uuid4().hex[:8]}")
+        prefix = overrides.pop("topic_prefix", None) or f"t{uuid.uuid4().hex[:8]}."
+        await ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)])
+        migrations = importlib.import_module(f"phoi_{name}.migrate").MIGRATIONS
+        await asyncio.to_thread(upgrade, migrations, db_url)
+        settings_cls = importlib.import_module(f"phoi_{name}.settings").Settings
+        settings = settings_cls(
+            database_url=asyncpg_url(db_url),
+            kafka_bootstrap=broker.bootstrap,
+            keycloak_url=keycloak.base_url,
+            consumer_group_id=f"test-{name}-{uuid.uuid4().hex[:8]}",
+            topic_prefix=prefix,
+            consumer_session_timeout_ms=3000,
+            consumer_heartbeat_interval_ms=500,
+            log_json=True,
+            **overrides,
+        )
+        app = importlib.import_module(f"phoi_{name}.main").create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}.test") as client:
+                yield RunningService(app, client, db_url, settings, prefix)
+
+    return _run

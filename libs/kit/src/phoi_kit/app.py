@@ -71,9 +71,10 @@ class KitRuntime:
             batch_size=self.settings.outbox_batch_size,
             poll_seconds=self.settings.outbox_poll_seconds,
             retention=timedelta(days=self.settings.outbox_retention_days),
+            topic_prefix=self.settings.topic_prefix,
         )
         handlers = {**revocation.handlers(), **spec.handlers}
-        topics = sorted({*spec.consume, topic_names.IDENTITY})
+        topics = sorted(self.settings.topic_prefix + t for t in {*spec.consume, topic_names.IDENTITY})
         self.consumer = EventConsumer(
             self.database,
             service=self.settings.service_name,

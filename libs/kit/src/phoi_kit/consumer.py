@@ -146,29 +146,35 @@ class EventConsumer:
         if len(records) < 2:
             return False
         applied: list[tuple[str, Envelope]] = []
-        duplicates = 0
         try:
+            wanted = [(r.topic, e) for r in records if (e := Envelope.from_bytes(r.value)).type in self.handlers]
             async with self.database.session() as session:
                 uow = UnitOfWork(session, source=self.source, actor=SYSTEM_ACTOR)
-                for record in records:
-                    envelope = Envelope.from_bytes(record.value)
-                    handler = self.handlers.get(envelope.type)
-                    if handler is None:
+                claimed: set[Any] = set()
+                if wanted:  # one round trip claims the whole batch; re-deliveries come back unclaimed
+                    result = await session.execute(
+                        pg_insert(processed_events)
+                        .values([{"event_id": e.id, "type": e.type, "topic": t} for t, e in wanted])
+                        .on_conflict_do_nothing()
+                        .returning(processed_events.c.event_id)
+                    )
+                    claimed = set(result.scalars())
+                for topic, envelope in wanted:
+                    if envelope.id not in claimed:
                         continue
-                    if not await self._claim(uow, record.topic, envelope):
-                        duplicates += 1
-                        continue
+                    claimed.discard(envelope.id)  # the same id twice in one batch: apply once
                     uow.correlation_id = envelope.correlation_id
                     token = correlation_id_var.set(envelope.correlation_id)
                     try:
-                        await handler(uow, envelope)
+                        await self.handlers[envelope.type](uow, envelope)
                     finally:
                         correlation_id_var.reset(token)
-                    applied.append((record.topic, envelope))
+                    applied.append((topic, envelope))
                 await uow.commit()
         except Exception as exc:
             log.debug("batch fast path declined; processing one by one", error=repr(exc))
             return False
+        duplicates = len(wanted) - len(applied)
         for topic, envelope in applied:
             await self._after_commit(topic, envelope)
         if duplicates:

@@ -57,6 +57,7 @@ class OutboxRelay:
         poll_seconds: float = 5.0,
         retention: timedelta = timedelta(days=30),
         max_backoff: float = 10.0,
+        topic_prefix: str = "",
     ) -> None:
         self.database = database
         self.service = service
@@ -65,6 +66,7 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.retention = retention
         self.max_backoff = max_backoff
+        self.topic_prefix = topic_prefix
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self.lock_key = zlib.crc32(f"phoi-outbox-relay:{service}".encode())

@@ -19,7 +19,7 @@ def _shared(name: str) -> AliasChoices:
 
 
 class ServiceSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", env_prefix="PHOI_")
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="PHOI_", populate_by_name=True)
 
     service_name: str = "service"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:55432/postgres"
@@ -50,6 +50,10 @@ class ServiceSettings(BaseSettings):
     consumer_session_timeout_ms: int = 10_000
     consumer_heartbeat_interval_ms: int = 3_000
     consumer_fetch_max_wait_ms: int = 100
+    consumer_group_id: str | None = None  # default: phoi-<service>
+    # Prepended to every topic name on the wire. Empty in production; tests use it to get a private
+    # set of topics on a shared broker.
+    topic_prefix: str = Field("", validation_alias=_shared("KAFKA_TOPIC_PREFIX"))
 
     @property
     def kafka(self) -> KafkaConnection:
@@ -72,4 +76,4 @@ class ServiceSettings(BaseSettings):
 
     @property
     def consumer_group(self) -> str:
-        return f"phoi-{self.service_name}"
+        return self.consumer_group_id or f"phoi-{self.service_name}"

@@ -1,0 +1,160 @@
+"""Token validation and authorisation, with real tokens from the Keycloak stand-in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter
+from phoi_contracts import topics
+from phoi_contracts.envelope import Envelope
+from phoi_contracts.events.identity import AccountLocked
+from phoi_kit.app import ServiceSpec, User, create_service_app
+from phoi_kit.auth import Role, TokenValidator
+from phoi_kit.db import Database, asyncpg_url
+from phoi_kit.errors import Unauthorized
+from phoi_kit.kafka import ensure_topics, with_dead_letters
+from phoi_kit.migrations import install_kit_schema
+from phoi_kit.settings import ServiceSettings
+from phoi_local.testkit import wait_for
+from sqlalchemy import text
+
+guarded = APIRouter(prefix="/api/v1")
+
+
+@guarded.post("/admin-only")
+async def admin_only(user: User) -> dict[str, str]:
+    user.require(Role.QLCL_ADMIN)
+    return {"ok": user.username}
+
+
+@guarded.get("/units/{code}/secret")
+async def unit_secret(code: str, user: User) -> dict[str, str]:
+    user.ensure_unit_scope(code, what="unit")
+    return {"unit": code}
+
+
+@pytest.fixture
+async def kit_service(
+    make_database: Callable[[str], str], broker: Any, keycloak: Any, unique: Callable[[str], str]
+) -> AsyncIterator[tuple[httpx.AsyncClient, Database, str]]:
+    url = make_database("auth")
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(install_kit_schema)
+    prefix = unique("t") + "."
+    await ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)])
+    settings = ServiceSettings(
+        service_name="kittest",
+        database_url=asyncpg_url(url),
+        kafka_bootstrap=broker.bootstrap,
+        keycloak_url=keycloak.base_url,
+        topic_prefix=prefix,
+        consumer_group_id=unique("g"),
+        consumer_session_timeout_ms=3000,
+        consumer_heartbeat_interval_ms=500,
+    )
+    app = create_service_app(ServiceSpec(settings=settings, title="kit test", routers=[guarded], topic=topics.AUDIT))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kit.test") as client:
+            yield client, db, prefix
+    await db.dispose()
+
+
+async def test_token_from_phoi_cli_identifies_the_user(kit_service: Any, token_for: Any) -> None:
+    client, _, _ = kit_service
+    issued = token_for("unit_account", "SGD-HN")
+    me = (await client.get("/api/v1/me", headers=issued.headers)).json()
+    assert me == {
+        "user_id": issued.user_id,
+        "username": issued.username,
+        "roles": ["unit_account"],
+        "unit_code": "SGD-HN",
+    }
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer not-a-jwt", "Basic dXNlcjpwYXNz", "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."]
+)
+async def test_bad_tokens_are_refused(kit_service: Any, header: str) -> None:
+    client, _, _ = kit_service
+    response = await client.get("/api/v1/me", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.json()["code"] in {"invalid_token", "missing_token"}
+
+
+async def test_validator_checks_audience_and_issuer(keycloak: Any, token_for: Any) -> None:
+    issued = token_for("auditor")
+    jwks = f"{keycloak.issuer}/protocol/openid-connect/certs"
+    good = TokenValidator(issuer=keycloak.issuer, jwks_url=jwks, audience="phoi-api")
+    claims = await good.validate(issued.access_token)
+    assert claims["preferred_username"] == issued.username
+    for wrong in (
+        TokenValidator(issuer=keycloak.issuer, jwks_url=jwks, audience="another-api"),
+        TokenValidator(issuer="https://evil.example/realms/phoi", jwks_url=jwks, audience="phoi-api"),
+    ):
+        with pytest.raises(Unauthorized):
+            await wrong.validate(issued.access_token)
+        await wrong.aclose()
+    await good.aclose()
+
+
+async def test_role_guard_refuses_and_the_refusal_is_published(kit_service: Any, token_for: Any) -> None:
+    client, db, _ = kit_service
+    officer = token_for("qlcl_officer")
+    refused = await client.post("/api/v1/admin-only", headers=officer.headers)
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "role_required"
+    admin = token_for("qlcl_admin")
+    assert (await client.post("/api/v1/admin-only", headers=admin.headers)).status_code == 200
+    async with db.session() as s:
+        rows = (await s.execute(text("SELECT topic, type, payload FROM outbox"))).all()
+    assert [(r.topic, r.type) for r in rows] == [("phoi.audit", "security.access_denied.v1")]
+    data = Envelope.model_validate_json(rows[0].payload).data
+    assert data["user_id"] == officer.user_id
+    assert data["path"] == "/api/v1/admin-only"
+
+
+async def test_a_unit_sees_another_units_data_as_not_found(kit_service: Any, token_for: Any) -> None:
+    client, _, _ = kit_service
+    hn = token_for("unit_account", "SGD-HN")
+    assert (await client.get("/api/v1/units/SGD-HN/secret", headers=hn.headers)).status_code == 200
+    other = await client.get("/api/v1/units/SGD-HCM/secret", headers=hn.headers)
+    assert other.status_code == 404
+    auditor = token_for("auditor")
+    assert (await client.get("/api/v1/units/SGD-HCM/secret", headers=auditor.headers)).status_code == 200
+
+
+async def test_account_locked_event_refuses_live_tokens_within_seconds(
+    kit_service: Any, token_for: Any, broker: Any
+) -> None:
+    client, _, prefix = kit_service
+    victim = token_for("unit_account", "SGD-HN")
+    bystander = token_for("unit_account", "SGD-HCM")
+    assert (await client.get("/api/v1/me", headers=victim.headers)).status_code == 200
+    locked = AccountLocked(
+        account_id=uuid.uuid4(),
+        user_id=victim.user_id,
+        username=victim.username,
+        unit_code="SGD-HN",
+        reason="suspected compromise",
+        tokens_not_before=datetime.now(UTC),
+    )
+    envelope = Envelope.wrap(locked, source="/phoi/identity")
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    await producer.send_and_wait(prefix + topics.IDENTITY, envelope.to_bytes(), key=envelope.key)
+    await producer.stop()
+
+    async def refused() -> bool:
+        return (await client.get("/api/v1/me", headers=victim.headers)).status_code == 401
+
+    await wait_for(refused, timeout=5, what="locked account's token refused")
+    body = (await client.get("/api/v1/me", headers=victim.headers)).json()
+    assert body["code"] == "token_revoked"
+    assert (await client.get("/api/v1/me", headers=bystander.headers)).status_code == 200
