@@ -60,9 +60,12 @@ async def kit_service(
         consumer_heartbeat_interval_ms=500,
     )
     app = create_service_app(ServiceSpec(settings=settings, title="kit test", routers=[guarded], topic=topics.AUDIT))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://kit.test") as client:
-            yield client, db, prefix
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://kit.test") as client,
+    ):
+        yield client, db, prefix
     await db.dispose()
 
 

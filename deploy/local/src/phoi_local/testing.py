@@ -347,9 +347,11 @@ def service_app(pg_server: DatabaseServer, broker: BrokerHandle, keycloak: Any) 
             **overrides,
         )
         app = importlib.import_module(f"phoi_{name}.main").create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url=f"http://{name}.test") as client:
-                yield RunningService(app, client, db_url, settings, prefix)
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url=f"http://{name}.test") as client,
+        ):
+            yield RunningService(app, client, db_url, settings, prefix)
 
     return _run
