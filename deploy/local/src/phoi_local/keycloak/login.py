@@ -1,0 +1,536 @@
+"""Browser-facing endpoints: ``auth`` (authorization code + PKCE), the login page, the
+``UPDATE_PASSWORD`` required action, and front-channel logout."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from .core import UPDATE_PASSWORD, AuthCode, AuthSession, LoginResult, Standin
+from .messages import MESSAGES
+from .oidc import backchannel_logout
+from .realm import Client, redirect_uri_allowed
+from .state import User, UserSession
+from .web import base_url, client_ip, core_of, form_str, issuer, realm_or_404
+
+AUTH_SESSION_COOKIE = "AUTH_SESSION_ID"
+IDENTITY_COOKIE = "KEYCLOAK_IDENTITY"
+SESSION_COOKIE = "KEYCLOAK_SESSION"
+LOCALE_COOKIE = "KEYCLOAK_LOCALE"
+
+_CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    auto_reload=False,
+)
+
+
+# -- rendering -----------------------------------------------------------------------------------
+def pick_locale(request: Request, core: Standin, preferred: str | None = None) -> str:
+    supported = [loc for loc in core.realm.supported_locales if loc in MESSAGES] or ["en"]
+    query = request.query_params
+    candidates = [query.get("kc_locale"), *(query.get("ui_locales") or "").split(), preferred]
+    candidates.append(request.cookies.get(LOCALE_COOKIE))
+    for candidate in candidates:
+        if candidate in supported:
+            return candidate
+    for part in request.headers.get("accept-language", "").split(","):
+        lang = part.split(";")[0].strip().lower().split("-")[0]
+        if lang in supported:
+            return lang
+    return core.realm.default_locale if core.realm.default_locale in supported else supported[0]
+
+
+def _with_params(url: str, params: dict[str, str | None], fragment: bool = False) -> str:
+    parts = urlsplit(url)
+    clean = {k: v for k, v in params.items() if v is not None}
+    if fragment:
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, urlencode(clean)))
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in query if k not in clean] + list(clean.items())
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def render(
+    request: Request,
+    core: Standin,
+    template: str,
+    locale: str,
+    *,
+    title_key: str,
+    status: int = 200,
+    language_url: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    texts = MESSAGES[locale]
+    languages = []
+    if language_url is not None:
+        for code in core.realm.supported_locales:
+            if code in MESSAGES:
+                languages.append(
+                    {
+                        "code": code,
+                        "name": MESSAGES[code]["language_name"],
+                        "href": _with_params(language_url, {"kc_locale": code}),
+                        "current": code == locale,
+                    }
+                )
+    html = _templates.get_template(template).render(
+        locale=locale, t=texts, title=texts[title_key], languages=languages, **context
+    )
+    response = HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store, must-revalidate, max-age=0",
+            "Content-Security-Policy": "frame-ancestors 'self'; object-src 'none'",
+            "X-Frame-Options": "SAMEORIGIN",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+    if request.query_params.get("kc_locale") == locale:
+        _set_cookie(request, response, LOCALE_COOKIE, locale, max_age=365 * 86400)
+    return response
+
+
+def error_page(request: Request, core: Standin, message_key: str, status: int = 400, **fmt: str) -> HTMLResponse:
+    locale = pick_locale(request, core)
+    message = MESSAGES[locale][message_key].format(**fmt)
+    return render(request, core, "error.html", locale, title_key="error_title", status=status, message=message)
+
+
+def _cookie_path(core: Standin) -> str:
+    return f"/realms/{core.realm.name}/"
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None = None) -> None:
+    core = core_of(request)
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=_cookie_path(core),
+        secure=base_url(request).startswith("https://"),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def _clear_sso_cookies(request: Request, response: Response) -> None:
+    core = core_of(request)
+    for name in (IDENTITY_COOKIE, SESSION_COOKIE):
+        response.delete_cookie(name, path=_cookie_path(core))
+
+
+# -- SSO cookie ----------------------------------------------------------------------------------
+def sso_session(request: Request, core: Standin) -> tuple[UserSession, User] | None:
+    cookie = request.cookies.get(IDENTITY_COOKIE)
+    if not cookie:
+        return None
+    claims = core.keys.verify_hs(cookie)
+    if claims is None or claims.get("typ") != "Serialized-ID" or claims.get("iss") != issuer(request):
+        return None
+    session = core.active_session(str(claims.get("sid")))
+    user = core.user(str(claims.get("sub")))
+    if session is None or user is None or session.user_id != user.id or not user.enabled:
+        return None
+    return session, user
+
+
+def _set_sso_cookies(request: Request, response: Response, core: Standin, session: UserSession) -> None:
+    max_age = int(session.started + core.realm.sso_max - core.now())
+    identity = core.keys.sign_hs(
+        {
+            "typ": "Serialized-ID",
+            "iss": issuer(request),
+            "sub": session.user_id,
+            "sid": session.id,
+            "exp": int(session.started + core.realm.sso_max),
+        }
+    )
+    _set_cookie(request, response, IDENTITY_COOKIE, identity, max_age=max_age)
+    _set_cookie(request, response, SESSION_COOKIE, f"{core.realm.name}/{session.user_id}/{session.id}", max_age)
+
+
+# -- authorization endpoint ----------------------------------------------------------------------
+def _error_redirect(redirect_uri: str, mode: str, error: str, description: str, state: str | None) -> Response:
+    params = {"error": error, "error_description": description, "state": state}
+    return RedirectResponse(_with_params(redirect_uri, params, fragment=mode == "fragment"), status_code=302)
+
+
+async def auth(request: Request) -> Response:
+    if (missing := realm_or_404(request)) is not None:
+        return missing
+    core = core_of(request)
+    q = request.query_params
+    client = core.realm.clients.get(q.get("client_id", ""))
+    if client is None or not client.enabled:
+        return error_page(request, core, "client_not_found")
+    redirect_uri = q.get("redirect_uri") or ""
+    if not redirect_uri_allowed(redirect_uri, client.redirect_uris):
+        return error_page(request, core, "invalid_redirect_uri")
+    mode = q.get("response_mode") or "query"
+    state = q.get("state")
+    if mode not in ("query", "fragment"):
+        return _error_redirect(redirect_uri, "query", "invalid_request", "Invalid parameter: response_mode", state)
+    if not client.standard_flow:
+        return _error_redirect(
+            redirect_uri,
+            mode,
+            "unauthorized_client",
+            "Client is not allowed to initiate browser login with given response_type. "
+            "Standard flow is disabled for the client.",
+            state,
+        )
+    if q.get("response_type") != "code":
+        return _error_redirect(
+            redirect_uri, mode, "unsupported_response_type", "Client is not allowed to use this response_type", state
+        )
+    challenge = q.get("code_challenge")
+    method = q.get("code_challenge_method")
+    if client.pkce_method and not challenge:
+        return _error_redirect(redirect_uri, mode, "invalid_request", "Missing parameter: code_challenge", state)
+    if challenge:
+        method = method or "plain"
+        if (client.pkce_method and method != client.pkce_method) or method not in ("plain", "S256"):
+            return _error_redirect(
+                redirect_uri, mode, "invalid_request", "Invalid parameter: code_challenge_method", state
+            )
+        if not _CHALLENGE.match(challenge):
+            return _error_redirect(redirect_uri, mode, "invalid_request", "Invalid parameter: code_challenge", state)
+
+    prompt = (q.get("prompt") or "").split()
+    existing = sso_session(request, core)
+    pending = AuthSession(
+        tab_id=secrets.token_urlsafe(16),
+        browser_id=request.cookies.get(AUTH_SESSION_COOKIE) or secrets.token_urlsafe(24),
+        client_id=client.client_id,
+        redirect_uri=redirect_uri,
+        response_mode=mode,
+        state=state,
+        nonce=q.get("nonce"),
+        scope=q.get("scope"),
+        code_challenge=challenge,
+        code_challenge_method=method if challenge else None,
+        created=core.now(),
+        login_hint=q.get("login_hint"),
+    )
+    if existing is not None and "login" not in prompt:
+        session, user = existing
+        if not user.required_actions:
+            response = _complete(request, core, pending, client, user, session)
+            core.save()
+            return response
+    if "none" in prompt:
+        return _error_redirect(redirect_uri, mode, "login_required", "Login required", state)
+    pending.extra["locale"] = pick_locale(request, core)
+    core.auth_sessions[pending.tab_id] = pending
+    response = _login_page(request, core, pending, username=pending.login_hint or "")
+    _set_cookie(request, response, AUTH_SESSION_COOKIE, pending.browser_id)
+    return response
+
+
+def _action_url(request: Request, core: Standin, path: str, pending: AuthSession, **extra: str) -> str:
+    params = {"client_id": pending.client_id, "tab_id": pending.tab_id, **extra}
+    return f"{base_url(request)}/realms/{core.realm.name}/login-actions/{path}?{urlencode(params)}"
+
+
+def _login_page(
+    request: Request, core: Standin, pending: AuthSession, *, username: str = "", error_key: str | None = None
+) -> HTMLResponse:
+    locale = pick_locale(request, core, pending.extra.get("locale"))
+    pending.extra["locale"] = locale
+    action = _action_url(request, core, "authenticate", pending)
+    return render(
+        request,
+        core,
+        "login.html",
+        locale,
+        title_key="login_title",
+        language_url=action,
+        action=action,
+        username=username,
+        error=MESSAGES[locale][error_key] if error_key else None,
+    )
+
+
+def _pending(request: Request, core: Standin) -> AuthSession | None:
+    pending = core.auth_sessions.get(request.query_params.get("tab_id", ""))
+    if pending is None or pending.created + core.realm.login_lifespan < core.now():
+        return None
+    if request.cookies.get(AUTH_SESSION_COOKIE) != pending.browser_id:
+        return None
+    return pending
+
+
+async def authenticate(request: Request) -> Response:
+    """``GET``: show the login form of a login in progress; ``POST``: check the username and password."""
+    if (missing := realm_or_404(request)) is not None:
+        return missing
+    core = core_of(request)
+    pending = _pending(request, core)
+    if pending is None:
+        return error_page(request, core, "session_expired")
+    if request.method == "GET":
+        return _login_page(request, core, pending)
+    client = core.realm.clients[pending.client_id]
+    form = await request.form()
+    username = (form_str(form, "username") or "").strip()
+    password = form_str(form, "password") or ""
+    details = {
+        "auth_method": "openid-connect",
+        "auth_type": "code",
+        "redirect_uri": pending.redirect_uri,
+        "response_type": "code",
+    }
+    result, user = await core.check_login(username, password, client, client_ip(request), details)
+    if result is not LoginResult.OK or user is None:
+        core.save()
+        key = "account_disabled" if result is LoginResult.DISABLED else "invalid_credentials"
+        return _login_page(request, core, pending, username=username, error_key=key)
+    pending.user_id = user.id
+    if user.required_actions:
+        core.save()
+        action = user.required_actions[0]
+        url = _action_url(request, core, "required-action", pending, execution=action)
+        return RedirectResponse(url, status_code=303)
+    response = _complete(request, core, pending, client, user, None)
+    core.save()
+    return response
+
+
+def _complete(
+    request: Request,
+    core: Standin,
+    pending: AuthSession,
+    client: Client,
+    user: User,
+    session: UserSession | None,
+) -> Response:
+    """Create (or reuse) the SSO session, issue a code and redirect back to the client."""
+    ip = client_ip(request)
+    if session is None:
+        session = core.create_session(user, client, ip)
+        core.event(
+            "LOGIN",
+            client_id=client.client_id,
+            user_id=user.id,
+            session_id=session.id,
+            ip=ip,
+            details={
+                "auth_method": "openid-connect",
+                "auth_type": "code",
+                "response_type": "code",
+                "redirect_uri": pending.redirect_uri,
+                "consent": "no_consent_required",
+                "code_id": session.id,
+                "username": user.username,
+            },
+        )
+    session.last_access = core.now()
+    session.clients[client.id] = client.client_id
+    code = f"{secrets.token_urlsafe(32)}.{session.id}.{client.id}"
+    core.codes[code] = AuthCode(
+        code=code,
+        client_id=client.client_id,
+        redirect_uri=pending.redirect_uri,
+        session_id=session.id,
+        user_id=user.id,
+        scope=pending.scope,
+        nonce=pending.nonce,
+        code_challenge=pending.code_challenge,
+        code_challenge_method=pending.code_challenge_method,
+        expires=core.now() + core.realm.access_code_lifespan,
+    )
+    core.auth_sessions.pop(pending.tab_id, None)
+    params = {"state": pending.state, "session_state": session.id, "iss": issuer(request), "code": code}
+    target = _with_params(pending.redirect_uri, params, fragment=pending.response_mode == "fragment")
+    response = RedirectResponse(target, status_code=302)
+    _set_sso_cookies(request, response, core, session)
+    return response
+
+
+# -- required action: UPDATE_PASSWORD ------------------------------------------------------------
+async def required_action(request: Request) -> Response:
+    if (missing := realm_or_404(request)) is not None:
+        return missing
+    core = core_of(request)
+    pending = _pending(request, core)
+    user = core.user(pending.user_id) if pending is not None and pending.user_id else None
+    if pending is None or user is None:
+        return error_page(request, core, "session_expired")
+    client = core.realm.clients[pending.client_id]
+    if not user.required_actions:
+        response = _complete(request, core, pending, client, user, None)
+        core.save()
+        return response
+    action = user.required_actions[0]
+    if action != UPDATE_PASSWORD:
+        return error_page(request, core, "unsupported_action", status=501, action=action)
+    if request.method == "GET":
+        return _update_password_page(request, core, pending, user)
+    form = await request.form()
+    new = form_str(form, "password-new") or ""
+    confirm = form_str(form, "password-confirm") or ""
+    locale = pick_locale(request, core, pending.extra.get("locale"))
+    error: str | None = None
+    if not new:
+        error = MESSAGES[locale]["missing_password"]
+    elif new != confirm:
+        error = MESSAGES[locale]["password_mismatch"]
+    else:
+        violation = core.check_password_policy(user, new)
+        if violation is not None:
+            error = violation.message_vi if locale == "vi" else violation.message_en
+    ip = client_ip(request)
+    if error is not None:
+        core.event(
+            "UPDATE_PASSWORD_ERROR",
+            client_id=client.client_id,
+            user_id=user.id,
+            ip=ip,
+            error="password_rejected",
+            details={"username": user.username},
+        )
+        core.save()
+        return _update_password_page(request, core, pending, user, error=error)
+    await core.set_password(user, new, temporary=False)
+    if form_str(form, "logout-sessions") == "on":
+        for other in core.user_sessions(user.id):
+            core.end_session(other, client_id=None, ip=ip, event=False)
+    details = {"username": user.username, "custom_required_action": UPDATE_PASSWORD}
+    core.event("UPDATE_PASSWORD", client_id=client.client_id, user_id=user.id, ip=ip, details=details)
+    core.event(
+        "UPDATE_CREDENTIAL",
+        client_id=client.client_id,
+        user_id=user.id,
+        ip=ip,
+        details={**details, "credential_type": "password"},
+    )
+    if user.required_actions:
+        core.save()
+        url = _action_url(request, core, "required-action", pending, execution=user.required_actions[0])
+        return RedirectResponse(url, status_code=303)
+    response = _complete(request, core, pending, client, user, None)
+    core.save()
+    return response
+
+
+def _update_password_page(
+    request: Request, core: Standin, pending: AuthSession, user: User, error: str | None = None
+) -> HTMLResponse:
+    locale = pick_locale(request, core, pending.extra.get("locale"))
+    pending.extra["locale"] = locale
+    action = _action_url(request, core, "required-action", pending, execution=UPDATE_PASSWORD)
+    hint = MESSAGES[locale]["policy_hint"].format(length=core.realm.password_policy.min_length)
+    return render(
+        request,
+        core,
+        "update_password.html",
+        locale,
+        title_key="update_password_title",
+        language_url=action,
+        action=action,
+        username=user.username,
+        policy_hint=hint,
+        error=error,
+    )
+
+
+# -- front-channel logout ------------------------------------------------------------------------
+async def logout(request: Request) -> Response:
+    if (missing := realm_or_404(request)) is not None:
+        return missing
+    core = core_of(request)
+    if request.method == "POST":
+        form = await request.form()
+        if form.get("refresh_token") is not None:
+            return await backchannel_logout(request, form)
+        params: dict[str, str | None] = {k: form_str(form, k) for k in form}
+    else:
+        params = {k: v or None for k, v in request.query_params.items()}
+    hint = params.get("id_token_hint")
+    redirect = params.get("post_logout_redirect_uri")
+    client: Client | None = None
+    hint_claims: dict[str, Any] | None = None
+    if hint:
+        hint_claims = core.keys.verify(hint)
+        if hint_claims is None or hint_claims.get("iss") != issuer(request) or hint_claims.get("typ") != "ID":
+            return error_page(request, core, "invalid_id_token_hint")
+        client = core.realm.clients.get(str(hint_claims.get("azp")))
+        if params.get("client_id") and params["client_id"] != hint_claims.get("azp"):
+            return error_page(request, core, "invalid_id_token_hint")
+    elif params.get("client_id"):
+        client = core.realm.clients.get(str(params["client_id"]))
+        if client is None:
+            return error_page(request, core, "client_not_found")
+    if redirect:
+        if client is None:
+            return error_page(request, core, "missing_logout_client")
+        if not redirect_uri_allowed(redirect, client.post_logout_redirect_uris):
+            return error_page(request, core, "invalid_post_logout_redirect")
+    if hint_claims is not None:
+        to_end: list[UserSession] = []
+        session = core.active_session(str(hint_claims.get("sid") or ""))
+        if session is not None:
+            to_end.append(session)
+        browser = sso_session(request, core)
+        if browser is not None and browser[0].user_id == hint_claims.get("sub") and browser[0] not in to_end:
+            to_end.append(browser[0])
+        for s in to_end:
+            core.end_session(s, client_id=client.client_id if client else None, ip=client_ip(request), event=True)
+        core.save()
+        return _after_logout(request, core, redirect, params.get("state"))
+    code = secrets.token_urlsafe(24)
+    core.logout_requests[code] = {
+        "redirect": redirect,
+        "state": params.get("state"),
+        "client_id": client.client_id if client else None,
+        "expires": str(core.now() + core.realm.user_action_lifespan),
+    }
+    locale = pick_locale(request, core)
+    action = f"{base_url(request)}/realms/{core.realm.name}/protocol/openid-connect/logout/logout-confirm"
+    return render(
+        request,
+        core,
+        "logout_confirm.html",
+        locale,
+        title_key="logout_title",
+        action=action,
+        session_code=code,
+    )
+
+
+async def logout_confirm(request: Request) -> Response:
+    if (missing := realm_or_404(request)) is not None:
+        return missing
+    core = core_of(request)
+    form = await request.form()
+    entry = core.logout_requests.pop(form_str(form, "session_code") or "", None)
+    if entry is None or float(entry["expires"] or 0) < core.now():
+        return error_page(request, core, "session_expired")
+    browser = sso_session(request, core)
+    if browser is not None:
+        core.end_session(browser[0], client_id=entry["client_id"], ip=client_ip(request), event=True)
+        core.save()
+    return _after_logout(request, core, entry["redirect"], entry["state"])
+
+
+def _after_logout(request: Request, core: Standin, redirect: str | None, state: str | None) -> Response:
+    response: Response
+    if redirect:
+        response = RedirectResponse(_with_params(redirect, {"state": state}), status_code=302)
+    else:
+        locale = pick_locale(request, core)
+        response = render(request, core, "logged_out.html", locale, title_key="logout_title")
+    _clear_sso_cookies(request, response)
+    return response
