@@ -161,3 +161,26 @@ async def test_account_locked_event_refuses_live_tokens_within_seconds(
     body = (await client.get("/api/v1/me", headers=victim.headers)).json()
     assert body["code"] == "token_revoked"
     assert (await client.get("/api/v1/me", headers=bystander.headers)).status_code == 200
+
+
+async def test_rotated_signing_keys_are_picked_up_without_restart(tmp_path: Any) -> None:
+    from phoi_local.keycloak.process import StandinProcess
+    from phoi_local.keycloak.testing import KeycloakTarget, create_test_user
+
+    with StandinProcess(state_dir=tmp_path / "kc") as standin:
+        target = KeycloakTarget.for_standin(standin)
+        user = create_test_user(target.admin(), role="auditor")
+        openid = target.openid()
+        before = openid.token(user.username, user.password)["access_token"]
+        validator = TokenValidator(
+            issuer=standin.issuer, jwks_url=f"{standin.issuer}/protocol/openid-connect/certs", audience="phoi-api"
+        )
+        await validator.validate(before)  # caches the JWKS that holds only the first key
+        new_kid = standin.rotate_keys(grace_seconds=600)
+        after = openid.token(user.username, user.password)["access_token"]
+        from joserfc import jws
+
+        assert jws.extract_compact(after.encode()).protected["kid"] == new_kid
+        assert (await validator.validate(after))["sub"] == user.id  # unknown kid → JWKS re-fetched
+        assert (await validator.validate(before))["sub"] == user.id  # the old key stays during its grace
+        await validator.aclose()

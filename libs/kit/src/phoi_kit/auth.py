@@ -116,6 +116,7 @@ class TokenValidator:
         self._http = http or httpx.AsyncClient(timeout=5.0)
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
+        self._forced_at = float("-inf")
         self._cache_seconds = cache_seconds
         self._min_refresh = min_refresh_seconds
         self._lock = asyncio.Lock()
@@ -129,14 +130,18 @@ class TokenValidator:
         )
 
     async def _key_set(self, *, force: bool = False) -> KeySet:
+        """The cached JWKS. `force` re-fetches (a token named a key id we do not have: the realm
+        rotated its keys), at most once per `min_refresh_seconds` so garbage tokens cannot make us
+        hammer Keycloak."""
         now = time.monotonic()
-        stale = self._keys is None or now - self._fetched_at > self._cache_seconds
-        if not (stale or (force and now - self._fetched_at > self._min_refresh)):
-            assert self._keys is not None
+        if force:
+            if now - self._forced_at < self._min_refresh and self._keys is not None:
+                async with self._lock:  # a refresh may be in flight: its result is what we want
+                    return self._keys
+            self._forced_at = now
+        elif self._keys is not None and now - self._fetched_at < self._cache_seconds:
             return self._keys
         async with self._lock:
-            if self._keys is not None and time.monotonic() - self._fetched_at < self._min_refresh:
-                return self._keys
             try:
                 response = await self._http.get(self.jwks_url)
                 response.raise_for_status()
