@@ -87,8 +87,7 @@ def containers() -> Iterator[dict[str, Any]]:
     kafka = KafkaContainer().with_kraft().start()
     started["kafka"] = kafka
     realm = REPO_ROOT / "deploy" / "keycloak" / "realm-phoi.json"
-    kc = KeycloakContainer().with_volume_mapping(str(realm.parent), "/opt/keycloak/data/import")
-    kc = kc.with_command("start-dev --import-realm").start()
+    kc = KeycloakContainer().with_realm_import_file(str(realm)).start()
     started["keycloak"] = kc
     yield started
     for c in started.values():

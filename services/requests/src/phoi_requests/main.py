@@ -3,6 +3,7 @@ from phoi_contracts import topics
 from phoi_kit.app import ServiceSpec, create_service_app
 
 from phoi_requests.api import router
+from phoi_requests.handlers import HANDLERS
 from phoi_requests.settings import Settings
 
 
@@ -11,8 +12,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ServiceSpec(
             settings=settings or Settings(),
             title="Requests service",
+            description="Blank-form requests (phiếu đề nghị cấp phôi): drafting, review, approval, "
+            "the allocation outcomes from inventory, and proof of delivery.",
             routers=[router],
             topic=topics.REQUESTS,
-            consume=[topics.INVENTORY],
+            # inventory: allocation outcomes and form types; identity: units (and the kit's revocations).
+            consume=[topics.INVENTORY, topics.IDENTITY],
+            handlers=HANDLERS,
         )
     )

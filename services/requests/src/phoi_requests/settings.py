@@ -1,5 +1,11 @@
+from typing import Literal
+
 from phoi_kit.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+#: Hard ceiling for one attachment; the database refuses larger contents whatever the settings say.
+ATTACHMENT_HARD_LIMIT = 10 * 1024 * 1024
 
 
 class Settings(ServiceSettings):
@@ -10,3 +16,8 @@ class Settings(ServiceSettings):
     service_name: str = "requests"
     port: int = 8002
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:55432/phoi_requests"
+
+    # Attachments (the signed request letter): PDF, JPEG or PNG, recognised by their content.
+    attachment_max_bytes: int = Field(ATTACHMENT_HARD_LIMIT, ge=1, le=ATTACHMENT_HARD_LIMIT)
+    # Where attachment contents live. Only "database" exists today; the interface admits an S3 store.
+    attachment_store: Literal["database"] = "database"

@@ -11,6 +11,7 @@ ActionForbidden                      403     the actor's role can never perform 
 VersionConflict                      412     ``If-Match`` / expected version is not the current one
 IllegalTransition                    409     the action is not allowed in the current state
 AllocationConflict                   409     inventory reported a different allocation after receipt
+UnitInactive                         409     the unit was deactivated (identity); it cannot act now
 RuleViolation (and its subclasses)   422     the input breaks a business rule (``field`` says where)
 ===================================  ======  ==========================================================
 """
@@ -204,6 +205,31 @@ class DiscrepancyNoteRequired(RuleViolation):
     code: ClassVar[str] = "request.discrepancy_note_required"
 
 
+class UnknownFormType(RuleViolation):
+    """A line names a form type that is not in the catalogue (the replica of inventory's form types)."""
+
+    code: ClassVar[str] = "request.unknown_form_type"
+
+
+class FormTypeInactive(RuleViolation):
+    """A line names a form type that inventory marked inactive: new requests may not use it."""
+
+    code: ClassVar[str] = "request.form_type_inactive"
+
+
+class UnitInactive(RequestDomainError):
+    """The requesting unit was deactivated: it may not create, edit or submit requests."""
+
+    code: ClassVar[str] = "request.unit_inactive"
+
+    def __init__(self, unit_code: str) -> None:
+        super().__init__(f"unit {unit_code} is deactivated and cannot act on requests")
+        self.unit_code = unit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "unit_code": self.unit_code}
+
+
 class AllocationMismatch(RuleViolation):
     """An inventory outcome does not fit the request (unknown line, wrong total, overlapping ranges)."""
 
@@ -232,5 +258,8 @@ ALL_ERRORS: tuple[type[RequestDomainError], ...] = (
     AcceptedQuantityTooHigh,
     DiscrepancyNoteRequired,
     AllocationMismatch,
+    UnknownFormType,
+    FormTypeInactive,
+    UnitInactive,
 )
 """Every error class; a test checks their codes are unique."""

@@ -190,6 +190,17 @@ class Request:
         if expected != self.version:
             raise VersionConflict(expected, self.version)
 
+    def may_ever(self, actor: Actor, action: Action) -> bool:
+        """Whether the actor's party for this request may perform ``action`` in *some* state (no state check)."""
+        party = self.party_of(actor)
+        return party is not None and party in ACTION_PARTIES[action]
+
+    def authorise(self, actor: Actor, action: Action, expected_version: int | None = None) -> None:
+        """Run a command's checks (visibility, capability, version, state) without changing anything.
+
+        For callers that must refuse early, before doing work the command needs (reading an upload)."""
+        self._authorise(actor, action, expected_version)
+
     def line(self, line_id: uuid.UUID) -> RequestLine:
         for line in self.lines:
             if line.id == line_id:

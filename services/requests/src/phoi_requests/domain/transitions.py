@@ -80,6 +80,20 @@ ACTION_PARTIES: Mapping[Action, frozenset[Party]] = MappingProxyType(
 
 EDITABLE_STATUSES: frozenset[Status] = frozenset(s for (s, a) in TRANSITIONS if a is Action.EDIT)
 
+WAITING_ON: Mapping[Party, frozenset[Status]] = MappingProxyType(
+    {
+        Party.OWNER_UNIT: frozenset({S.DRAFT, S.RETURNED, S.ALLOCATED}),
+        Party.QLCL_OFFICER: frozenset({S.SUBMITTED, S.RECEIVED}),
+        Party.SYSTEM: frozenset({S.APPROVED}),
+    }
+)
+"""Statuses in which the request waits for this party's next step ("requests waiting for me").
+
+The unit finishes and submits a draft or returned request and confirms receipt of allocated blanks;
+the officer reviews submitted requests and closes received ones. A unit *may* cancel a submitted
+request, but the request is then waiting for QLCL, not for the unit. ``waiting_for_stock`` waits for
+stock, not for a person."""
+
 INVENTORY_ACTIONS: frozenset[Action] = frozenset({Action.MARK_WAITING_FOR_STOCK, Action.MARK_ALLOCATED})
 
 
