@@ -1,0 +1,111 @@
+"""Domain events returned in a ``Change``. The service layer maps them to the versioned contract events
+(``contracts/``) and writes them to the outbox in the same transaction as the blocks and ledger lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from phoi_inventory.domain.ranges import SerialRange
+from phoi_inventory.domain.states import BlankState, MovementKind
+
+__all__ = [
+    "AllocatedLine",
+    "AllocationCompleted",
+    "AllocationReceived",
+    "AllocationReleased",
+    "AllocationWaitingForStock",
+    "BlanksMoved",
+    "DomainEvent",
+    "LineShortfall",
+    "PrintBatchReceived",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class AllocatedLine:
+    """One request line's allocation: contiguous ranges, lowest serials first."""
+
+    line_no: int
+    form_type: str
+    quantity: int
+    ranges: tuple[SerialRange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LineShortfall:
+    """``available`` is what this request could get at its place in the queue (after older waiting
+    requests' demand); ``missing = requested - available``."""
+
+    line_no: int
+    form_type: str
+    requested: int
+    available: int
+
+    @property
+    def missing(self) -> int:
+        return self.requested - self.available
+
+
+@dataclass(frozen=True, slots=True)
+class PrintBatchReceived:
+    batch_id: str
+    form_type: str
+    serials: SerialRange
+    printer: str
+    contract_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationCompleted:
+    allocation_id: str
+    request_id: str
+    unit: str
+    lines: tuple[AllocatedLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationWaitingForStock:
+    allocation_id: str
+    request_id: str
+    unit: str
+    shortfall: tuple[LineShortfall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationReceived:
+    allocation_id: str
+    request_id: str
+    unit: str
+    lines: tuple[AllocatedLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationReleased:
+    allocation_id: str
+    request_id: str
+    unit: str
+    lines: tuple[AllocatedLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BlanksMoved:
+    """A recorded movement (use, spoil, lose, destroy, return, receive_return) as one event."""
+
+    operation_id: str
+    kind: MovementKind
+    form_type: str
+    holder_unit: str | None
+    to_state: BlankState
+    ranges: tuple[SerialRange, ...]
+    quantity: int
+    document_ref: str | None
+
+
+DomainEvent = (
+    PrintBatchReceived
+    | AllocationCompleted
+    | AllocationWaitingForStock
+    | AllocationReceived
+    | AllocationReleased
+    | BlanksMoved
+)

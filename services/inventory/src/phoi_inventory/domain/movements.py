@@ -1,0 +1,277 @@
+"""Movements recorded by a unit (use, spoil, lose, destroy, return) or by QLCL (spoil, lose, destroy in
+its custody; receive returned blanks back; destroy returned blanks).
+
+A request names ranges and single serials (thousands are fine: everything is per range). They are
+normalised — sorted, adjacent ones merged — and a serial named twice is refused. Then every serial must
+be held by the acting custodian in a state the transition table allows for this kind; otherwise the
+error names the lowest offending range and nothing is applied.
+
+Register entry numbers (``use``): each item carries the entry number of its first serial and serials map
+to consecutive entries: serial ``first + i`` was written for entry ``register_entry_first + i``. A batch
+of single serials with arbitrary entries is therefore just many one-serial items; a run of consecutive
+serials written for consecutive entries is one item. Entries must not repeat within a request. (Whether
+an entry number was already used in an earlier request is the register's business, stored by the
+persistence layer from the ``use`` ledger lines' entry ranges.)
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+
+from phoi_inventory.domain.blocks import Block, BlockAttrs
+from phoi_inventory.domain.change import Change
+from phoi_inventory.domain.context import OperationContext
+from phoi_inventory.domain.errors import (
+    DocumentRequiredError,
+    DuplicateRegisterEntriesError,
+    DuplicateSerialsError,
+    EmptyRequestError,
+    ForbiddenMovementError,
+    InvalidRegisterEntriesError,
+    InvariantViolationError,
+    ReasonNotAllowedError,
+    SerialsNotHeldError,
+    UnsupportedMovementKindError,
+    WrongStateError,
+)
+from phoi_inventory.domain.events import BlanksMoved
+from phoi_inventory.domain.form_types import FormType
+from phoi_inventory.domain.ranges import SerialRange, merge_ranges
+from phoi_inventory.domain.states import (
+    MANUAL_KINDS,
+    ActorRole,
+    BlankState,
+    Custody,
+    LedgerReason,
+    MovementKind,
+    Transition,
+    transitions_for,
+)
+from phoi_inventory.domain.workspace import Piece, Workspace, movements_from_pieces
+
+__all__ = [
+    "MovementItem",
+    "MovementRequest",
+    "normalise_items",
+    "ranges_to_load_for_movement",
+    "record_movement",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MovementItem:
+    """A range (or single serial) in a movement request; ``register_entry_first`` only on ``use``."""
+
+    serials: SerialRange
+    register_entry_first: int | None = None
+
+    @property
+    def register_entries(self) -> SerialRange | None:
+        if self.register_entry_first is None:
+            return None
+        return SerialRange.of_count(self.register_entry_first, self.serials.count)
+
+
+@dataclass(frozen=True, slots=True)
+class MovementRequest:
+    """``holder_unit``: whose blanks. A unit actor may leave it out (it is always its own unit); a QLCL
+    actor leaves it ``None`` for blanks in QLCL's custody (central stock) and names the unit for
+    returned blanks (receive back / destroy)."""
+
+    kind: MovementKind
+    form_type: str
+    items: tuple[MovementItem, ...]
+    document_ref: str | None = None
+    reason: LedgerReason | None = None
+    holder_unit: str | None = None
+    note: str | None = None
+
+    @classmethod
+    def of_serials(
+        cls,
+        kind: MovementKind,
+        form_type: str,
+        serials: Iterable[int | SerialRange],
+        *,
+        document_ref: str | None = None,
+        reason: LedgerReason | None = None,
+        holder_unit: str | None = None,
+        note: str | None = None,
+    ) -> MovementRequest:
+        """Build from single serials and ranges (no register entries)."""
+        items = tuple(MovementItem(s if isinstance(s, SerialRange) else SerialRange.single(s)) for s in serials)
+        return cls(kind, form_type, items, document_ref, reason, holder_unit, note)
+
+
+def normalise_items(items: Iterable[MovementItem], *, form_type: str | None = None) -> tuple[MovementItem, ...]:
+    """Sort by serial, refuse serials named twice (``DuplicateSerialsError``) and register entries named
+    twice (``DuplicateRegisterEntriesError``), merge adjacent items (when their entries continue too)."""
+    ordered = sorted(items, key=lambda it: it.serials)
+    out: list[MovementItem] = []
+    for it in ordered:
+        if out and out[-1].serials.last >= it.serials.first:
+            overlap = SerialRange(it.serials.first, min(it.serials.last, out[-1].serials.last))
+            raise DuplicateSerialsError(overlap, form_type)
+        if out and _continues(out[-1], it):
+            prev = out[-1]
+            out[-1] = MovementItem(SerialRange(prev.serials.first, it.serials.last), prev.register_entry_first)
+        else:
+            out.append(it)
+    entries = sorted(e for it in out if (e := it.register_entries) is not None)
+    for prev_e, e in pairwise(entries):
+        if prev_e.last >= e.first:
+            raise DuplicateRegisterEntriesError(SerialRange(e.first, min(e.last, prev_e.last)))
+    return tuple(out)
+
+
+def _continues(prev: MovementItem, it: MovementItem) -> bool:
+    if prev.serials.last + 1 != it.serials.first:
+        return False
+    if prev.register_entry_first is None and it.register_entry_first is None:
+        return True
+    return (
+        prev.register_entry_first is not None
+        and it.register_entry_first is not None
+        and prev.register_entry_first + prev.serials.count == it.register_entry_first
+    )
+
+
+def ranges_to_load_for_movement(request: MovementRequest) -> tuple[str, tuple[SerialRange, ...]]:
+    """Load every block of this form type overlapping any of these ranges (each item widened by one
+    serial, merged): the touched blocks plus their neighbours for merging."""
+    return request.form_type, merge_ranges(it.serials.widened(1) for it in request.items)
+
+
+def _resolve_holder(request: MovementRequest, ctx: OperationContext) -> str | None:
+    actor = ctx.actor
+    if actor.role is ActorRole.UNIT:
+        if request.holder_unit is not None and request.holder_unit != actor.unit_code:
+            raise ForbiddenMovementError(request.kind, actor.role, "a unit records movements of its own blanks only")
+        return actor.unit_code
+    return request.holder_unit
+
+
+def record_movement(
+    request: MovementRequest, blocks: Iterable[Block], form_type: FormType, ctx: OperationContext
+) -> Change:
+    """Apply a use/spoil/lose/destroy/return/receive_return request, all or nothing.
+
+    ``blocks``: see ``ranges_to_load_for_movement``. ``form_type``: the request's form type (its
+    ``active`` flag decides whether blanks count as obsolete for destruction).
+
+    Checks, in order: kind supported, role allowed for this kind on this custody, document reference
+    present when required, register entries present exactly on ``use``, request not empty, serials
+    within the form type's format, no serial or register entry named twice; then, in ascending serial
+    order, each part held by the custodian (``SerialsNotHeldError``) and in an allowed state
+    (``WrongStateError``) and the reason allowed for that state (``ReasonNotAllowedError``).
+    """
+    kind = request.kind
+    if kind not in MANUAL_KINDS:
+        raise UnsupportedMovementKindError(kind)
+    if form_type.code != request.form_type:
+        raise InvariantViolationError(f"form type {form_type.code} given for a {request.form_type} request")
+    holder = _resolve_holder(request, ctx)
+    custody = Custody.CENTRAL if holder is None else Custody.UNIT
+    rules = transitions_for(kind, role=ctx.actor.role, custody=custody)
+    if not rules:
+        if not transitions_for(kind, role=ctx.actor.role):
+            reason = "not allowed for this role"
+        elif custody is Custody.CENTRAL:
+            reason = "only on blanks held by a unit: name holder_unit"
+        else:
+            reason = "only on blanks in QLCL custody: leave holder_unit empty"
+        raise ForbiddenMovementError(kind, ctx.actor.role, reason)
+    document = next((r.document for r in rules if r.document is not None), None)
+    if document is not None and not (request.document_ref and request.document_ref.strip()):
+        raise DocumentRequiredError(kind, document)
+    needs_entries = any(r.register_entries for r in rules)
+    for it in request.items:
+        if needs_entries and it.register_entry_first is None:
+            raise InvalidRegisterEntriesError("every used serial names its register entry number", it.serials)
+        if not needs_entries and it.register_entry_first is not None:
+            raise InvalidRegisterEntriesError(f"only 'use' takes register entry numbers, not {kind.value!r}")
+        if it.register_entry_first is not None and it.register_entry_first < 1:
+            raise InvalidRegisterEntriesError("register entry numbers start at 1", it.serials)
+    allowed_reasons = {reason for r in rules for reason in r.reasons}
+    if not request.items:
+        raise EmptyRequestError()
+    for it in request.items:
+        form_type.check_range(it.serials)
+    items = normalise_items(request.items, form_type=form_type.code)
+    if request.reason is not None and request.reason not in allowed_reasons:
+        raise ReasonNotAllowedError(kind, request.reason.value, allowed_reasons, items[0].serials)
+
+    by_state: dict[BlankState | None, Transition] = {
+        r.from_state: r for r in rules if not (r.obsolete_only and form_type.active)
+    }
+    allowed_states = tuple(s for s in by_state if s is not None)
+    ft = form_type.code
+
+    def decide(b: Block, part: SerialRange) -> BlockAttrs:
+        if b.holder_unit != holder:
+            raise SerialsNotHeldError(ft, part, holder, prefix=form_type.serial_prefix, digits=form_type.digits)
+        rule = by_state.get(b.state)
+        if rule is None:
+            raise WrongStateError(
+                ft,
+                part,
+                b.state,
+                allowed_states,
+                kind,
+                prefix=form_type.serial_prefix,
+                digits=form_type.digits,
+            )
+        if request.reason is not None and request.reason not in rule.reasons:
+            raise ReasonNotAllowedError(kind, request.reason.value, (x.value for x in rule.reasons), part)
+        to_holder = None if rule.to_state is BlankState.CENTRAL else holder
+        return BlockAttrs(ft, rule.to_state, to_holder, None)
+
+    def on_gap(part: SerialRange) -> Exception:
+        return SerialsNotHeldError(ft, part, holder, prefix=form_type.serial_prefix, digits=form_type.digits)
+
+    ws = Workspace(blocks)
+    pieces = ws.transform(ft, [it.serials for it in items], decide, on_gap)
+
+    def reason_of(p: Piece) -> LedgerReason:
+        if request.reason is not None:
+            return request.reason
+        return by_state[p.before.state].default_reason
+
+    firsts = [it.serials.first for it in items]
+
+    def entry_of(p: Piece) -> int | None:
+        it = items[bisect_right(firsts, p.serials.first) - 1]
+        if it.register_entry_first is None:
+            return None
+        return it.register_entry_first + (p.serials.first - it.serials.first)
+
+    ws.record(
+        movements_from_pieces(
+            pieces,
+            ctx=ctx,
+            kind=kind,
+            reason_of=reason_of,
+            document_ref=request.document_ref,
+            entry_of=entry_of,
+            note=request.note,
+        )
+    )
+    to_states = {p.after.state for p in pieces}
+    if len(to_states) != 1:
+        raise InvariantViolationError(f"{kind.value} leads to several states")
+    ws.emit(
+        BlanksMoved(
+            operation_id=ctx.operation_id,
+            kind=kind,
+            form_type=ft,
+            holder_unit=holder,
+            to_state=to_states.pop(),
+            ranges=merge_ranges(it.serials for it in items),
+            quantity=sum(it.serials.count for it in items),
+            document_ref=request.document_ref,
+        )
+    )
+    return ws.change()
