@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from typing import IO, Any, Self
 import httpx
 import uvicorn
 
+from phoi_local.procutil import free_port
+
 from .app import HOOK_HEADER, create_app
 from .core import HOOK_SECRET_FILE
 from .settings import DEFAULT_REALM_FILE, DEFAULT_SEED_FILE, StandinSettings, discovery_url, issuer_url
@@ -37,13 +38,6 @@ LOG_FILE = "standin.log"
 
 class StandinStartError(RuntimeError):
     """The stand-in did not answer before the deadline (or exited); carries the log's tail."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until_ready(
