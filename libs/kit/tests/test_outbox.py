@@ -170,3 +170,17 @@ async def test_batches_larger_than_one_fetch_are_all_published(
         await wait_for(lambda: _zero(kit_db), timeout=30, what="all published")
     records = await read_topic(bootstrap, topic, count=size)
     assert [json.loads(r.value)["data"]["n"] for r in records] == list(range(size))
+
+
+async def test_topic_prefix_is_applied_on_the_wire(
+    kit_db: Database, broker: object, unique: Callable[[str], str]
+) -> None:
+    bootstrap = broker.bootstrap  # type: ignore[attr-defined]
+    prefix = unique("t") + "."
+    await ensure_topics(bootstrap, [prefix + "phoi.test"], partitions=1)
+    await write_events(kit_db, "phoi.test", [("p", 1)])
+    relay = OutboxRelay(kit_db, service="test", kafka=bootstrap, poll_seconds=0.2, topic_prefix=prefix)
+    async with running(relay):
+        await wait_for(lambda: _zero(kit_db), timeout=20, what="published")
+    records = await read_topic(bootstrap, prefix + "phoi.test", count=1)
+    assert payload_of(records[0]).data == {"n": 1}

@@ -91,6 +91,14 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
     return KitTables(outbox=outbox, processed_events=processed, token_revocations=revocations)
 
 
+def service_metadata() -> MetaData:
+    """A service's metadata: the naming convention, with the kit's tables on it. Use it as
+    ``class Base(DeclarativeBase): metadata = service_metadata()``."""
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    add_kit_tables(metadata)
+    return metadata
+
+
 def make_base() -> tuple[type[DeclarativeBase], KitTables]:
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

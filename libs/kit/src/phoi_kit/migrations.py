@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from phoi_kit.auth import REVOCATIONS_TRIGGER_SQL
-from phoi_kit.db import add_kit_tables, asyncpg_url
+from phoi_kit.db import NAMING_CONVENTION, add_kit_tables, asyncpg_url
 from phoi_kit.outbox import OUTBOX_TRIGGER_SQL
 
 URL_OPTION = "sqlalchemy.url"
@@ -27,7 +27,7 @@ URL_OPTION = "sqlalchemy.url"
 
 def install_kit_schema(bind: Connection) -> None:
     """The kit's tables and NOTIFY triggers, on a synchronous connection."""
-    metadata = MetaData()
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     add_kit_tables(metadata)
     metadata.create_all(bind)
     for statement in (*OUTBOX_TRIGGER_SQL, *REVOCATIONS_TRIGGER_SQL):

@@ -158,7 +158,10 @@ class OutboxRelay:
         if not rows:
             return 0, False
         producer = await self._get_producer()
-        futures = [await producer.send(row.topic, value=row.payload.encode(), key=row.key.encode()) for row in rows]
+        futures = [
+            await producer.send(self.topic_prefix + row.topic, value=row.payload.encode(), key=row.key.encode())
+            for row in rows
+        ]
         results = await asyncio.gather(*futures, return_exceptions=True)
         acked: list[int] = []
         first_error: BaseException | None = None

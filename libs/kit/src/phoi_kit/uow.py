@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from phoi_contracts.envelope import SYSTEM_ACTOR, Actor, Envelope, EventData
 from sqlalchemy import column, insert, table
@@ -38,18 +39,28 @@ class UnitOfWork:
     pending: list[tuple[str, Envelope]] = field(default_factory=list)
 
     def publish(
-        self, event: EventData, *, subject: str | uuid.UUID | None = None, topic: str | None = None
+        self,
+        event: EventData,
+        *,
+        subject: str | uuid.UUID | None = None,
+        topic: str | None = None,
+        actor: Actor | None = None,
+        event_id: uuid.UUID | None = None,
+        time: datetime | None = None,
     ) -> Envelope:
         """Queue `event` for the outbox; it is written when this unit of work commits.
 
         The subject (Kafka key) defaults to the event's aggregate id; the topic to the event's own, or
-        for events any service may publish, to this service's topic."""
+        for events any service may publish, to this service's topic. `actor`, `event_id` and `time`
+        default to the unit of work's actor, a new id and now (a domain that fixes them passes them)."""
         envelope = Envelope.wrap(
             event,
             source=self.source,
             subject=None if subject is None else str(subject),
-            actor=self.actor,
+            actor=actor or self.actor,
             correlation_id=self.correlation_id or correlation_id_var.get(),
+            event_id=event_id,
+            time=time,
         )
         self.pending.append((topic or type(event).topic_for(self.source), envelope))
         return envelope
