@@ -102,7 +102,7 @@ class LineRow(Base):
     accepted_quantity: Mapped[int | None] = mapped_column(Integer)
     discrepancy_note: Mapped[str | None] = mapped_column(Text)
     # [{"first": n, "last": m}, ...] or NULL: serials the unit did not accept on receipt.
-    rejected_ranges: Mapped[list[dict[str, int]] | None] = mapped_column(JSONB)
+    rejected_ranges: Mapped[list[dict[str, int]] | None] = mapped_column(JSONB(none_as_null=True))
 
     __table_args__ = (
         UniqueConstraint("request_id", "form_type_code", name="uq_request_lines_form_type"),

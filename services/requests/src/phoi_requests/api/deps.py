@@ -1,0 +1,132 @@
+"""Small pieces the routes share: who acts, versions (ETag / If-Match), cursors, dates, settings."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Annotated
+
+from fastapi import Depends, Header, Request, Response
+from phoi_kit.app import User, runtime_of
+from phoi_kit.auth import CurrentUser
+from phoi_kit.auth import Role as TokenRole
+from phoi_kit.errors import BadRequest, Forbidden, Unprocessable
+
+from phoi_requests.domain import Actor, Role
+from phoi_requests.domain.model import VIETNAM_TZ
+from phoi_requests.settings import Settings
+
+ALL_ROLES = (TokenRole.UNIT_ACCOUNT, TokenRole.QLCL_OFFICER, TokenRole.QLCL_ADMIN, TokenRole.AUDITOR)
+
+
+def actor_of(user: CurrentUser) -> Actor:
+    """The domain actor for a token. A unit account acts as its unit; otherwise the most capable
+    QLCL role wins (officer over admin), then auditor. No known role → 403 `role_required`."""
+    user.require(*ALL_ROLES)
+    if user.is_unit:
+        if not user.unit_code:
+            raise Forbidden("This unit account has no unit code in its token.", code="unit_code_missing")
+        return Actor(user_id=user.user_id, username=user.username, role=Role.UNIT_ACCOUNT, unit_code=user.unit_code)
+    for token_role, role in (
+        (TokenRole.QLCL_OFFICER, Role.QLCL_OFFICER),
+        (TokenRole.QLCL_ADMIN, Role.QLCL_ADMIN),
+        (TokenRole.AUDITOR, Role.AUDITOR),
+    ):
+        if token_role in user.roles:
+            return Actor(user_id=user.user_id, username=user.username, role=role)
+    raise AssertionError("unreachable: require() passed")  # pragma: no cover
+
+
+def _actor(user: User) -> Actor:
+    return actor_of(user)
+
+
+CurrentActor = Annotated[Actor, Depends(_actor)]
+
+
+def settings_of(request: Request) -> Settings:
+    settings = runtime_of(request).settings
+    assert isinstance(settings, Settings)
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(settings_of)]
+
+
+# --- versions ------------------------------------------------------------------------------------------
+
+_ETAG = re.compile(r'^(?:W/)?(?:"([0-9]{1,9})"|([0-9]{1,9}))$')
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version in ``If-Match`` (``"3"``, ``W/"3"`` or ``3``); None when the header is absent."""
+    if value is None:
+        return None
+    match = _ETAG.match(value.strip())
+    if match is None:
+        raise BadRequest(
+            'If-Match must be the ETag you read, e.g. If-Match: "3".', code="invalid_if_match", if_match=value[:100]
+        )
+    return int(match.group(1) or match.group(2))
+
+
+def _if_match(if_match: Annotated[str | None, Header(description='The ETag you read, e.g. "3".')] = None) -> int | None:
+    return parse_if_match(if_match)
+
+
+IfMatch = Annotated[int | None, Depends(_if_match)]
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+# --- cursors -------------------------------------------------------------------------------------------
+
+
+def encode_cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, parts: int) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    values = raw.split("|")
+    if len(values) != parts or not all(values):
+        raise Unprocessable("The cursor is not one this service gave out.", code="invalid_cursor")
+    return values
+
+
+def request_cursor(created_at: datetime, request_id: uuid.UUID) -> str:
+    return encode_cursor(created_at.isoformat(), str(request_id))
+
+
+def parse_request_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    created, request_id = decode_cursor(cursor, 2)
+    try:
+        at = datetime.fromisoformat(created)
+        if at.tzinfo is None:
+            raise ValueError(created)
+        return at, uuid.UUID(request_id)
+    except ValueError:
+        raise Unprocessable("The cursor is not one this service gave out.", code="invalid_cursor") from None
+
+
+# --- dates ---------------------------------------------------------------------------------------------
+
+
+def vietnam_day_start(day: date) -> datetime:
+    """Midnight in Vietnam at the start of `day` (dates in filters are Vietnamese calendar dates)."""
+    return datetime.combine(day, time(0), tzinfo=VIETNAM_TZ)
+
+
+def vietnam_day_end(day: date) -> datetime:
+    """Midnight in Vietnam at the end of `day` (an exclusive bound)."""
+    return vietnam_day_start(day + timedelta(days=1))

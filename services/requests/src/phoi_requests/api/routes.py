@@ -1,0 +1,511 @@
+"""The requests API: thin routes over `service.requests.RequestService`.
+
+Reads: a unit account sees its own unit's requests only (another unit's request is 404, as if it did
+not exist); QLCL officers, QLCL administrators and auditors read everything. Changes: the domain says
+who may do what (unit: create, edit, attach, submit, cancel, confirm receipt; officer: approve, reject,
+return, close); every change takes ``If-Match`` (428 without, 412 when stale) and answers with the new
+``ETag``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from phoi_kit.app import UoW
+from phoi_kit.errors import PayloadTooLarge, Unprocessable
+from starlette.datastructures import UploadFile
+
+from phoi_requests.adapters.attachments import attachment_store
+from phoi_requests.adapters.replicas import FormTypeReplica
+from phoi_requests.adapters.requests import RequestFilter
+from phoi_requests.api.deps import (
+    AppSettings,
+    CurrentActor,
+    IfMatch,
+    decode_cursor,
+    encode_cursor,
+    parse_request_cursor,
+    request_cursor,
+    set_etag,
+    vietnam_day_end,
+    vietnam_day_start,
+)
+from phoi_requests.api.errors import DomainErrorRoute
+from phoi_requests.api.schemas import (
+    ApproveIn,
+    AttachmentList,
+    AttachmentOut,
+    CommentIn,
+    ConfirmReceiptIn,
+    CountsOut,
+    FormTypeOut,
+    FormTypePage,
+    HistoryEntryOut,
+    HistoryOut,
+    ReasonIn,
+    RequestCreate,
+    RequestOut,
+    RequestPage,
+    RequestPatch,
+    RequestSummaryOut,
+)
+from phoi_requests.domain import Actor, Status
+from phoi_requests.domain import Request as DomainRequest
+from phoi_requests.service.requests import RequestService
+from phoi_requests.service.uploads import ALLOWED_TYPES, content_disposition
+
+router = APIRouter(prefix="/api/v1", route_class=DomainErrorRoute)
+
+# Room for the multipart framing around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/problem+json": {}}}
+    for code, text in {
+        401: "No valid access token.",
+        403: "Your role may not do this (`role_required`, `request.forbidden`).",
+        404: "No such request — or it belongs to another unit (`request.not_found`).",
+        422: "Invalid input (`validation_failed` or a domain code such as `request.invalid_quantity`).",
+    }.items()
+}
+_CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    **_PROBLEMS,
+    409: {
+        "description": "Not allowed in the current state (`request.illegal_transition`, with `current_state`), "
+        "or the unit is deactivated (`request.unit_inactive`).",
+        "content": {"application/problem+json": {}},
+    },
+    412: {
+        "description": "If-Match is not the current version (`request.version_conflict`).",
+        "content": {"application/problem+json": {}},
+    },
+    428: {"description": "If-Match is missing (`if_match_required`).", "content": {"application/problem+json": {}}},
+}
+
+
+def _service(uow: UoW, settings: AppSettings) -> RequestService:
+    return RequestService(uow, attachment_store(settings, uow.session))
+
+
+Service = Annotated[RequestService, Depends(_service)]
+
+
+def _respond(response: Response, request: DomainRequest, actor: Actor) -> RequestOut:
+    set_etag(response, request.version)
+    return RequestOut.of(request, actor)
+
+
+# --- form types (the replica, for the portal's dropdowns) ----------------------------------------------
+
+
+@router.get("/form-types", tags=["form types"], summary="Form types (replica of inventory's catalogue)")
+async def list_form_types(
+    actor: CurrentActor,
+    uow: UoW,
+    include_inactive: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> FormTypePage:
+    after = decode_cursor(cursor, 1)[0] if cursor else None
+    items = await FormTypeReplica(uow.session).page(
+        include_inactive=include_inactive, limit=limit + 1, after_code=after
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    return FormTypePage(
+        items=[FormTypeOut.of(f) for f in items],
+        next_cursor=encode_cursor(items[-1].code) if more else None,
+    )
+
+
+# --- requests: reads -----------------------------------------------------------------------------------
+
+
+def _filter(
+    unit_code: str | None,
+    status: list[Status] | None,
+    form_type: str | None,
+    academic_year: str | None,
+    created_from: date | None,
+    created_to: date | None,
+) -> RequestFilter:
+    if created_from and created_to and created_from > created_to:
+        raise Unprocessable("created_from is after created_to.", code="validation_failed")
+    return RequestFilter(
+        unit_code=unit_code,
+        statuses=frozenset(status) if status else None,
+        form_type_code=form_type,
+        academic_year=academic_year,
+        created_from=vietnam_day_start(created_from) if created_from else None,
+        created_before=vietnam_day_end(created_to) if created_to else None,
+    )
+
+
+@router.get("/requests", tags=["requests"], summary="List requests", responses=_PROBLEMS)
+async def list_requests(
+    actor: CurrentActor,
+    service: Service,
+    status: Annotated[list[Status] | None, Query(description="Repeat for several.")] = None,
+    unit_code: str | None = None,
+    form_type: Annotated[str | None, Query(description="Requests with a line of this form type.")] = None,
+    academic_year: str | None = None,
+    created_from: Annotated[date | None, Query(description="Created on or after (Vietnam date).")] = None,
+    created_to: Annotated[date | None, Query(description="Created on or before (Vietnam date).")] = None,
+    waiting_for: Annotated[
+        Literal["me"] | None, Query(description="`me`: requests waiting for the caller's next step.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> RequestPage:
+    """Newest first. Unit accounts see their own unit's requests only."""
+    where = _filter(unit_code, status, form_type, academic_year, created_from, created_to)
+    items = await service.page(
+        actor, where, waiting_for_me=waiting_for == "me", limit=limit + 1, after=parse_request_cursor(cursor)
+    )
+    more = len(items) > limit
+    items = items[:limit]
+    return RequestPage(
+        items=[RequestSummaryOut.of(s) for s in items],
+        next_cursor=request_cursor(items[-1].created_at, items[-1].id) if more else None,
+    )
+
+
+@router.get("/requests/counts", tags=["requests"], summary="Requests per status (dashboards)", responses=_PROBLEMS)
+async def count_requests(
+    actor: CurrentActor,
+    service: Service,
+    unit_code: str | None = None,
+    form_type: str | None = None,
+    academic_year: str | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> CountsOut:
+    where = _filter(unit_code, None, form_type, academic_year, created_from, created_to)
+    counts, waiting = await service.counts(actor, where)
+    return CountsOut(counts=counts, total=sum(counts.values()), waiting_for_me=waiting)
+
+
+@router.get("/requests/{request_id}", tags=["requests"], summary="One request", responses=_PROBLEMS)
+async def get_request(request_id: uuid.UUID, actor: CurrentActor, service: Service, response: Response) -> RequestOut:
+    return _respond(response, await service.get(actor, request_id), actor)
+
+
+@router.get("/requests/{request_id}/history", tags=["requests"], summary="Status changes: who, when, why")
+async def get_history(request_id: uuid.UUID, actor: CurrentActor, service: Service, response: Response) -> HistoryOut:
+    request = await service.get(actor, request_id)
+    set_etag(response, request.version)
+    return HistoryOut(items=[HistoryEntryOut.of(h) for h in request.history])
+
+
+# --- requests: the unit drafts -------------------------------------------------------------------------
+
+
+@router.post(
+    "/requests", tags=["requests"], status_code=201, summary="Draft a request (unit accounts)", responses=_PROBLEMS
+)
+async def create_request(body: RequestCreate, actor: CurrentActor, service: Service, response: Response) -> RequestOut:
+    request = await service.create(
+        actor,
+        academic_year=body.academic_year,
+        lines=[line.to_domain() for line in body.lines],
+        exam_session=body.exam_session,
+        justification=body.justification,
+        comment=body.comment,
+    )
+    response.headers["Location"] = f"/api/v1/requests/{request.id}"
+    return _respond(response, request, actor)
+
+
+@router.patch(
+    "/requests/{request_id}", tags=["requests"], summary="Edit a draft or returned request", responses=_CHANGE_PROBLEMS
+)
+async def patch_request(
+    request_id: uuid.UUID,
+    body: RequestPatch,
+    actor: CurrentActor,
+    service: Service,
+    response: Response,
+    if_match: IfMatch,
+) -> RequestOut:
+    request = await service.update(
+        actor,
+        request_id,
+        if_match,
+        lines=None if body.lines is None else [line.to_domain() for line in body.lines],
+        academic_year=body.academic_year,
+        exam_session=body.cleared_or("exam_session"),
+        justification=body.cleared_or("justification"),
+        comment=body.comment,
+    )
+    return _respond(response, request, actor)
+
+
+@router.post(
+    "/requests/{request_id}/submit", tags=["workflow"], summary="Submit for review (unit)", responses=_CHANGE_PROBLEMS
+)
+async def submit(
+    request_id: uuid.UUID,
+    actor: CurrentActor,
+    service: Service,
+    response: Response,
+    if_match: IfMatch,
+    body: CommentIn | None = None,
+) -> RequestOut:
+    request = await service.submit(actor, request_id, if_match, comment=(body or CommentIn()).comment)
+    return _respond(response, request, actor)
+
+
+@router.post(
+    "/requests/{request_id}/cancel",
+    tags=["workflow"],
+    summary="Withdraw before a decision (unit)",
+    responses=_CHANGE_PROBLEMS,
+)
+async def cancel(
+    request_id: uuid.UUID,
+    actor: CurrentActor,
+    service: Service,
+    response: Response,
+    if_match: IfMatch,
+    body: ReasonIn | None = None,
+) -> RequestOut:
+    request = await service.cancel(actor, request_id, if_match, reason=(body or ReasonIn()).reason)
+    return _respond(response, request, actor)
+
+
+@router.post(
+    "/requests/{request_id}/confirm-receipt",
+    tags=["workflow"],
+    summary="Proof of delivery (unit)",
+    responses=_CHANGE_PROBLEMS,
+)
+async def confirm_receipt(
+    request_id: uuid.UUID,
+    actor: CurrentActor,
+    service: Service,
+    response: Response,
+    if_match: IfMatch,
+    body: ConfirmReceiptIn | None = None,
+) -> RequestOut:
+    body = body or ConfirmReceiptIn()
+    request = await service.confirm_receipt(
+        actor, request_id, if_match, lines=body.to_domain(), received_on=body.received_on, comment=body.comment
+    )
+    return _respond(response, request, actor)
+
+
+# --- requests: QLCL decides ----------------------------------------------------------------------------
+
+
+@router.post(
+    "/requests/{request_id}/approve",
+    tags=["workflow"],
+    summary="Approve, possibly lowering quantities (officer)",
+    responses=_CHANGE_PROBLEMS,
+)
+async def approve(
+    request_id: uuid.UUID,
+    actor: CurrentActor,
+    service: Service,
+    response: Response,
+    if_match: IfMatch,
+    body: ApproveIn | None = None,
+) -> RequestOut:
+    body = body or ApproveIn()
+    quantities = None if body.lines is None else {line.line_id: line.approved_quantity for line in body.lines}
+    request = await service.approve(actor, request_id, if_match, approved_quantities=quantities, comment=body.comment)
+    return _respond(response, request, actor)
+
+
+@router.post(
+    "/requests/{request_id}/reject",
+    tags=["workflow"],
+    summary="Reject with a reason (officer)",
+    responses=_CHANGE_PROBLEMS,
+)
+async def reject(
+    request_id: uuid.UUID,
+    actor: CurrentActor,
+    service: Service,
+    response: Response,
+    if_match: IfMatch,
+    body: ReasonIn | None = None,
+) -> RequestOut:
+    reason = (body or ReasonIn()).reason or ""
+    request = await service.reject(actor, request_id, if_match, reason=reason)
+    return _respond(response, request, actor)
+
+
+@router.post(
+    "/requests/{request_id}/return",
+    tags=["workflow"],
+    summary="Return for revision with a reason (officer)",
+    responses=_CHANGE_PROBLEMS,
+)
+async def return_for_revision(
+    request_id: uuid.UUID,
+    actor: CurrentActor,
+    service: Service,
+    response: Response,
+    if_match: IfMatch,
+    body: ReasonIn | None = None,
+) -> RequestOut:
+    reason = (body or ReasonIn()).reason or ""
+    request = await service.return_for_revision(actor, request_id, if_match, reason=reason)
+    return _respond(response, request, actor)
+
+
+@router.post(
+    "/requests/{request_id}/close",
+    tags=["workflow"],
+    summary="Close a received request (officer)",
+    responses=_CHANGE_PROBLEMS,
+)
+async def close(
+    request_id: uuid.UUID,
+    actor: CurrentActor,
+    service: Service,
+    response: Response,
+    if_match: IfMatch,
+    body: CommentIn | None = None,
+) -> RequestOut:
+    request = await service.close(actor, request_id, if_match, comment=(body or CommentIn()).comment)
+    return _respond(response, request, actor)
+
+
+# --- attachments ---------------------------------------------------------------------------------------
+
+_UPLOAD_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": f"The signed request letter: {', '.join(ALLOWED_TYPES)}.",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/requests/{request_id}/attachments",
+    tags=["attachments"],
+    status_code=201,
+    summary="Attach a file (unit; PDF, JPEG or PNG, checked by content)",
+    openapi_extra=_UPLOAD_OPENAPI,
+    responses={
+        **_CHANGE_PROBLEMS,
+        413: {
+            "description": "Too large (`request.attachment_too_large`).",
+            "content": {"application/problem+json": {}},
+        },
+        415: {
+            "description": "Not a PDF/JPEG/PNG by content (`request.attachment_type_unsupported`), or not what "
+            "its declared type says (`request.attachment_type_mismatch`).",
+            "content": {"application/problem+json": {}},
+        },
+    },
+)
+async def upload_attachment(
+    request_id: uuid.UUID,
+    request: Request,
+    actor: CurrentActor,
+    service: Service,
+    settings: AppSettings,
+    response: Response,
+    if_match: IfMatch,
+) -> AttachmentOut:
+    limit = settings.attachment_max_bytes
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit + MULTIPART_OVERHEAD:
+        raise PayloadTooLarge(
+            f"An attachment may be at most {limit} bytes.", code="request.attachment_too_large", limit_bytes=limit
+        )
+    form = await request.form(max_files=1, max_fields=2)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise Unprocessable(
+                "Send the file as multipart/form-data in a field named 'file'.",
+                code="validation_failed",
+                errors=[{"loc": ["body", "file"], "msg": "Field required", "type": "missing"}],
+            )
+        content = await upload.read(limit + 1)
+        filename, declared_type = upload.filename, upload.content_type
+    finally:
+        await form.close()
+    saved, attachment = await service.add_attachment(
+        actor,
+        request_id,
+        if_match,
+        content=content,
+        filename=filename,
+        declared_type=declared_type,
+        limit=limit,
+    )
+    set_etag(response, saved.version)
+    out = AttachmentOut.of(saved.id, attachment)
+    response.headers["Location"] = out.download_url
+    return out
+
+
+@router.get("/requests/{request_id}/attachments", tags=["attachments"], summary="Attachments of a request")
+async def list_attachments(
+    request_id: uuid.UUID, actor: CurrentActor, service: Service, response: Response
+) -> AttachmentList:
+    request = await service.get(actor, request_id)
+    set_etag(response, request.version)
+    return AttachmentList(items=[AttachmentOut.of(request.id, a) for a in request.attachments])
+
+
+@router.get(
+    "/requests/{request_id}/attachments/{attachment_id}",
+    tags=["attachments"],
+    summary="Download an attachment",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in ALLOWED_TYPES}}, **_PROBLEMS},
+)
+async def download_attachment(
+    request_id: uuid.UUID, attachment_id: uuid.UUID, actor: CurrentActor, service: Service
+) -> Response:
+    attachment, content = await service.attachment(actor, request_id, attachment_id)
+    return Response(
+        content,
+        media_type=attachment.content_type,
+        headers={
+            "Content-Disposition": content_disposition(attachment.filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.delete(
+    "/requests/{request_id}/attachments/{attachment_id}",
+    tags=["attachments"],
+    status_code=204,
+    summary="Remove an attachment (unit, while the request is editable)",
+    responses=_CHANGE_PROBLEMS,
+)
+async def delete_attachment(
+    request_id: uuid.UUID,
+    attachment_id: uuid.UUID,
+    actor: CurrentActor,
+    service: Service,
+    if_match: IfMatch,
+) -> Response:
+    saved = await service.remove_attachment(actor, request_id, if_match, attachment_id)
+    return Response(status_code=204, headers={"ETag": f'"{saved.version}"'})

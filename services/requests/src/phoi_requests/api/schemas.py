@@ -1,0 +1,384 @@
+"""Request and response bodies of the requests API.
+
+Input models check shapes and types only; the business rules (quantities, lengths, codes, reasons) are
+the domain's, so their refusals carry the domain's stable codes (``request.invalid_quantity``...).
+Unknown fields are refused (422), so a misspelt field is never silently ignored.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from phoi_requests.adapters.replicas import FormType
+from phoi_requests.adapters.requests import RequestSummary
+from phoi_requests.domain import (
+    Action,
+    Actor,
+    Attachment,
+    HistoryEntry,
+    LineInput,
+    ReceiptLine,
+    Request,
+    RequestLine,
+    SerialRange,
+    Status,
+)
+from phoi_requests.domain.transitions import INVENTORY_ACTIONS
+
+# Generous ceilings against abuse; the domain's limits are tighter and give the precise error.
+_TEXT = 10_000
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RangeIO(BaseModel):
+    """An inclusive range of serial numbers."""
+
+    first: StrictInt = Field(description="First serial (inclusive).")
+    last: StrictInt = Field(description="Last serial (inclusive).")
+
+    def to_domain(self) -> SerialRange:
+        return SerialRange(self.first, self.last)
+
+    @classmethod
+    def of(cls, r: SerialRange) -> RangeIO:
+        return cls(first=r.first, last=r.last)
+
+
+# --- input ---------------------------------------------------------------------------------------------
+
+
+class LineIn(_In):
+    form_type_code: str = Field(max_length=200, description="A form type code from GET /api/v1/form-types.")
+    quantity: StrictInt = Field(description="Blanks requested, > 0.")
+    justification: str | None = Field(None, max_length=_TEXT, description="Why this many.")
+    expected_graduates: StrictInt | None = Field(None, description="Expected number of graduates.")
+    line_id: uuid.UUID | None = Field(
+        None, description="On edit: keep this line's identity (default: the existing line of the same form type)."
+    )
+
+    def to_domain(self) -> LineInput:
+        return LineInput(
+            form_type_code=self.form_type_code,
+            quantity=self.quantity,
+            justification=self.justification,
+            expected_graduates=self.expected_graduates,
+            line_id=self.line_id,
+        )
+
+
+class RequestCreate(_In):
+    academic_year: str = Field(max_length=20, examples=["2024-2025"], description="School year, YYYY-YYYY.")
+    exam_session: str | None = Field(None, max_length=_TEXT, description="Exam session, if any.")
+    justification: str | None = Field(None, max_length=_TEXT, description="Free-text justification.")
+    lines: list[LineIn] = Field(max_length=200, description="One line per form type, at least one.")
+    comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.")
+
+
+class RequestPatch(_In):
+    """Only the fields sent change. ``null`` (or ``""``) clears ``exam_session`` / ``justification``;
+    ``lines`` replaces all lines."""
+
+    academic_year: str | None = Field(None, max_length=20)
+    exam_session: str | None = Field(None, max_length=_TEXT)
+    justification: str | None = Field(None, max_length=_TEXT)
+    lines: list[LineIn] | None = Field(None, max_length=200)
+    comment: str | None = Field(None, max_length=_TEXT)
+
+    @model_validator(mode="after")
+    def _required_not_null(self) -> Self:
+        for name in ("academic_year", "lines"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def cleared_or(self, name: str) -> str | None:
+        """The domain's PATCH convention: None = unchanged, "" = clear."""
+        if name not in self.model_fields_set:
+            return None
+        value: str | None = getattr(self, name)
+        return "" if value is None else value
+
+
+class CommentIn(_In):
+    comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.")
+
+
+class ReasonIn(_In):
+    reason: str | None = Field(None, max_length=_TEXT, description="Why (required for reject and return).")
+
+
+class ApprovedLineIn(_In):
+    line_id: uuid.UUID
+    approved_quantity: StrictInt = Field(description="0 <= approved <= requested.")
+
+
+class ApproveIn(_In):
+    lines: list[ApprovedLineIn] | None = Field(
+        None, max_length=200, description="Lowered quantities; lines not listed are approved in full."
+    )
+    comment: str | None = Field(None, max_length=_TEXT)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        ids = [line.line_id for line in self.lines or ()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a line_id appears twice")
+        return self
+
+
+class ReceiptLineIn(_In):
+    line_id: uuid.UUID
+    accepted_quantity: StrictInt = Field(description="0 <= accepted <= allocated.")
+    discrepancy_note: str | None = Field(None, max_length=_TEXT, description="Required when accepted < allocated.")
+    rejected_ranges: list[RangeIO] | None = Field(None, max_length=1000, description="Serials not accepted.")
+
+
+class ConfirmReceiptIn(_In):
+    received_on: date | None = Field(None, description="Date the blanks arrived (default: today in Vietnam).")
+    lines: list[ReceiptLineIn] | None = Field(
+        None, max_length=200, description="Lines with a discrepancy; lines not listed are accepted in full."
+    )
+    comment: str | None = Field(None, max_length=_TEXT)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        ids = [line.line_id for line in self.lines or ()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a line_id appears twice")
+        return self
+
+    def to_domain(self) -> dict[uuid.UUID, ReceiptLine] | None:
+        if self.lines is None:
+            return None
+        return {
+            line.line_id: ReceiptLine(
+                accepted_quantity=line.accepted_quantity,
+                discrepancy_note=line.discrepancy_note,
+                rejected_ranges=(
+                    None if line.rejected_ranges is None else tuple(r.to_domain() for r in line.rejected_ranges)
+                ),
+            )
+            for line in self.lines
+        }
+
+
+# --- output --------------------------------------------------------------------------------------------
+
+
+class ActorOut(BaseModel):
+    user_id: str
+    username: str
+    role: str
+    unit_code: str | None
+
+    @classmethod
+    def of(cls, actor: Actor) -> ActorOut:
+        return cls(user_id=actor.user_id, username=actor.username, role=actor.role.value, unit_code=actor.unit_code)
+
+
+class LineOut(BaseModel):
+    line_id: uuid.UUID
+    form_type_code: str
+    quantity: int
+    justification: str | None
+    expected_graduates: int | None
+    approved_quantity: int | None = Field(description="Set on approval.")
+    shortfall: int | None = Field(description="While waiting for stock: blanks inventory cannot supply yet.")
+    allocated_quantity: int
+    allocated_ranges: list[RangeIO] = Field(description="Serial ranges allocated by inventory.")
+    accepted_quantity: int | None = Field(description="Set on receipt.")
+    discrepancy_note: str | None
+    rejected_ranges: list[RangeIO] | None
+
+    @classmethod
+    def of(cls, line: RequestLine) -> LineOut:
+        return cls(
+            line_id=line.id,
+            form_type_code=line.form_type_code,
+            quantity=line.quantity,
+            justification=line.justification,
+            expected_graduates=line.expected_graduates,
+            approved_quantity=line.approved_quantity,
+            shortfall=line.shortfall,
+            allocated_quantity=line.allocated_quantity,
+            allocated_ranges=[RangeIO.of(r) for r in line.allocated_ranges],
+            accepted_quantity=line.accepted_quantity,
+            discrepancy_note=line.discrepancy_note,
+            rejected_ranges=None if line.rejected_ranges is None else [RangeIO.of(r) for r in line.rejected_ranges],
+        )
+
+
+class AttachmentOut(BaseModel):
+    attachment_id: uuid.UUID
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str | None
+    download_url: str
+
+    @classmethod
+    def of(cls, request_id: uuid.UUID, a: Attachment) -> AttachmentOut:
+        return cls(
+            attachment_id=a.id,
+            filename=a.filename,
+            content_type=a.content_type,
+            size_bytes=a.size_bytes,
+            sha256=a.sha256,
+            download_url=f"/api/v1/requests/{request_id}/attachments/{a.id}",
+        )
+
+
+class AttachmentList(BaseModel):
+    items: list[AttachmentOut]
+
+
+class RequestOut(BaseModel):
+    id: uuid.UUID
+    unit_code: str
+    academic_year: str
+    exam_session: str | None
+    justification: str | None
+    status: Status
+    version: int = Field(description='Also sent as ETag: "<version>"; send it back in If-Match.')
+    created_at: datetime
+    updated_at: datetime
+    submission_count: int
+    approval_revision: int
+    allocation_id: uuid.UUID | None = Field(description="Inventory's allocation holding the ranges.")
+    received_on: date | None
+    lines: list[LineOut]
+    attachments: list[AttachmentOut]
+    available_actions: list[Action] = Field(description="What the caller may do now (for the portal's buttons).")
+
+    @classmethod
+    def of(cls, request: Request, actor: Actor) -> RequestOut:
+        return cls(
+            id=request.id,
+            unit_code=request.unit_code,
+            academic_year=request.academic_year,
+            exam_session=request.exam_session,
+            justification=request.justification,
+            status=request.status,
+            version=request.version,
+            created_at=request.created_at,
+            updated_at=request.updated_at,
+            submission_count=request.submission_count,
+            approval_revision=request.approval_revision,
+            allocation_id=request.allocation_id,
+            received_on=request.received_on,
+            lines=[LineOut.of(line) for line in request.lines],
+            attachments=[AttachmentOut.of(request.id, a) for a in request.attachments],
+            available_actions=sorted(request.available_actions(actor) - INVENTORY_ACTIONS),
+        )
+
+
+class LineSummaryOut(BaseModel):
+    line_id: uuid.UUID
+    form_type_code: str
+    quantity: int
+    approved_quantity: int | None
+
+
+class RequestSummaryOut(BaseModel):
+    id: uuid.UUID
+    unit_code: str
+    academic_year: str
+    exam_session: str | None
+    status: Status
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    lines: list[LineSummaryOut]
+    attachment_count: int
+
+    @classmethod
+    def of(cls, s: RequestSummary) -> RequestSummaryOut:
+        return cls(
+            id=s.id,
+            unit_code=s.unit_code,
+            academic_year=s.academic_year,
+            exam_session=s.exam_session,
+            status=s.status,
+            version=s.version,
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+            lines=[
+                LineSummaryOut(
+                    line_id=line.line_id,
+                    form_type_code=line.form_type_code,
+                    quantity=line.quantity,
+                    approved_quantity=line.approved_quantity,
+                )
+                for line in s.lines
+            ],
+            attachment_count=s.attachment_count,
+        )
+
+
+class RequestPage(BaseModel):
+    items: list[RequestSummaryOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class CountsOut(BaseModel):
+    counts: dict[Status, int] = Field(description="Requests per status (every status present, 0 included).")
+    total: int
+    waiting_for_me: int = Field(description="How many of them wait for the caller's next step.")
+
+
+class HistoryEntryOut(BaseModel):
+    sequence: int
+    action: Action
+    from_status: Status | None
+    to_status: Status
+    actor: ActorOut
+    at: datetime
+    comment: str | None
+
+    @classmethod
+    def of(cls, h: HistoryEntry) -> HistoryEntryOut:
+        return cls(
+            sequence=h.sequence,
+            action=h.action,
+            from_status=h.from_status,
+            to_status=h.to_status,
+            actor=ActorOut.of(h.actor),
+            at=h.at,
+            comment=h.comment,
+        )
+
+
+class HistoryOut(BaseModel):
+    items: list[HistoryEntryOut]
+
+
+class FormTypeOut(BaseModel):
+    form_type_id: uuid.UUID
+    code: str
+    name: str
+    serial_prefix: str
+    template_version: str
+    active: bool
+
+    @classmethod
+    def of(cls, f: FormType) -> FormTypeOut:
+        return cls(
+            form_type_id=f.form_type_id,
+            code=f.code,
+            name=f.name,
+            serial_prefix=f.serial_prefix,
+            template_version=f.template_version,
+            active=f.active,
+        )
+
+
+class FormTypePage(BaseModel):
+    items: list[FormTypeOut]
+    next_cursor: str | None

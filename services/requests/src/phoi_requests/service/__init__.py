@@ -1,0 +1,1 @@
+"""Application services: load the aggregate, call the domain, save, publish its events."""

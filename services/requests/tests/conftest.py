@@ -1,0 +1,307 @@
+"""Fixtures for the requests service's tests: the real app on a fresh database, the session's broker and
+the Keycloak stand-in (via the repository's `service_app` and `token_for`).
+
+`env` is a running requests service whose form-type replica was seeded the way inventory would seed
+it — by publishing `form_type.created` events on the service's private topics — plus helpers to call
+the API as a given role and to play inventory's and identity's parts on the bus.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from phoi_contracts import topics
+from phoi_contracts.envelope import Envelope, EventData
+from phoi_contracts.events.common import SerialRange
+from phoi_contracts.events.inventory import (
+    AllocatedLine,
+    AllocationCompleted,
+    AllocationWaitingForStock,
+    FormTypeCreated,
+    Shortfall,
+)
+from phoi_local.testkit import wait_for
+from sqlalchemy import text
+
+UNIT = "SGD-HN"
+OTHER_UNIT = "SGD-HCM"
+FORM_TYPES = ("BTN-THPT", "BTN-THCS", "BSC-THPT")
+
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"This program cannot be run"
+
+_TOKEN_TTL = 240.0  # the realm's access tokens live 300 s
+
+
+@pytest.fixture(scope="session")
+def tokens(token_for: Callable[..., Any]) -> Callable[..., dict[str, str]]:
+    """Authorization headers per (role, unit), one user each, re-issued before the token expires."""
+    cache: dict[tuple[str, str | None], tuple[float, dict[str, str]]] = {}
+
+    def headers(role: str, unit_code: str | None = None) -> dict[str, str]:
+        key = (role, unit_code)
+        hit = cache.get(key)
+        if hit is None or time.monotonic() - hit[0] > _TOKEN_TTL:
+            hit = (time.monotonic(), token_for(role, unit_code).headers)
+            cache[key] = hit
+        return hit[1]
+
+    return headers
+
+
+def _match(version: int | str) -> dict[str, str]:
+    return {"If-Match": f'"{version}"'}
+
+
+@dataclass
+class Env:
+    # test modules cannot import conftest (importlib mode): the constants travel with the fixture
+    UNIT: ClassVar[str] = UNIT
+    OTHER_UNIT: ClassVar[str] = OTHER_UNIT
+    PDF: ClassVar[bytes] = PDF
+    PNG: ClassVar[bytes] = PNG
+    JPEG: ClassVar[bytes] = JPEG
+    EXE: ClassVar[bytes] = EXE
+
+    svc: Any
+    producer: AIOKafkaProducer
+    headers: Callable[..., dict[str, str]]
+    form_type_ids: dict[str, uuid.UUID] = field(default_factory=dict)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        client: httpx.AsyncClient = self.svc.client
+        return client
+
+    # --- who ------------------------------------------------------------------------------------------
+
+    def unit(self, code: str = UNIT) -> dict[str, str]:
+        return self.headers("unit_account", code)
+
+    def officer(self) -> dict[str, str]:
+        return self.headers("qlcl_officer")
+
+    def admin(self) -> dict[str, str]:
+        return self.headers("qlcl_admin")
+
+    def auditor(self) -> dict[str, str]:
+        return self.headers("auditor")
+
+    # --- the bus --------------------------------------------------------------------------------------
+
+    def envelope(
+        self, event: EventData, *, time: datetime | None = None, event_id: uuid.UUID | None = None
+    ) -> Envelope:
+        source = topics.source_for(event.topic_for("/phoi/inventory"))
+        return Envelope.wrap(event, source=source, time=time, event_id=event_id)
+
+    async def send(self, *envelopes: Envelope) -> None:
+        """Publish on the service's private copy of each envelope's topic."""
+        for envelope in envelopes:
+            await self.producer.send_and_wait(
+                self.svc.topic_prefix + envelope.topic, envelope.to_bytes(), key=envelope.key
+            )
+
+    async def publish(self, event: EventData, **kw: Any) -> Envelope:
+        envelope = self.envelope(event, **kw)
+        await self.send(envelope)
+        return envelope
+
+    async def processed(self, *envelopes: Envelope, timeout: float = 20.0) -> None:
+        """Wait until the service's consumer committed these events (their ids are recorded)."""
+        ids = [str(e.id) for e in envelopes]
+
+        async def done() -> bool:
+            async with self.svc.runtime.database.session() as session:
+                n = await session.execute(
+                    text("SELECT count(*) FROM processed_events WHERE event_id::text = ANY(:ids)"), {"ids": ids}
+                )
+                return int(n.scalar_one()) == len(ids)
+
+        await wait_for(done, timeout=timeout, what=f"events {ids} processed")
+
+    async def seed_form_types(self, *codes: str, active: bool = True) -> list[Envelope]:
+        sent = []
+        for code in codes:
+            form_type_id = self.form_type_ids.setdefault(code, uuid.uuid4())
+            sent.append(
+                await self.publish(
+                    FormTypeCreated(
+                        form_type_id=form_type_id,
+                        code=code,
+                        name=f"Phôi {code}",
+                        serial_prefix=code[:2],
+                        template_version="2024.1",
+                        active=active,
+                    )
+                )
+            )
+        return sent
+
+    # --- inventory's answers (built from the contract models) -----------------------------------------
+
+    @staticmethod
+    def allocation(
+        request: dict[str, Any], *, start: int = 1, allocation_id: uuid.UUID | None = None, revision: int = 1
+    ) -> AllocationCompleted:
+        """Contiguous ranges, lowest serials first, one per approved line."""
+        lines, first = [], start
+        for line in request["lines"]:
+            quantity = line["approved_quantity"]
+            if quantity:
+                ranges = (SerialRange(first=first, last=first + quantity - 1),)
+                lines.append(
+                    AllocatedLine(
+                        line_id=line["line_id"], form_type_code=line["form_type_code"], quantity=quantity, ranges=ranges
+                    )
+                )
+                first += quantity
+        return AllocationCompleted(
+            request_id=request["id"],
+            unit_code=request["unit_code"],
+            allocation_id=allocation_id or uuid.uuid4(),
+            approval_revision=revision,
+            lines=tuple(lines),
+        )
+
+    @staticmethod
+    def shortage(request: dict[str, Any], *, available: int = 0, revision: int = 1) -> AllocationWaitingForStock:
+        """Every approved line short, with `available` blanks in stock for each."""
+        return AllocationWaitingForStock(
+            request_id=request["id"],
+            unit_code=request["unit_code"],
+            approval_revision=revision,
+            lines=tuple(
+                Shortfall(
+                    line_id=line["line_id"],
+                    form_type_code=line["form_type_code"],
+                    approved_quantity=line["approved_quantity"],
+                    available_quantity=available,
+                    shortfall_quantity=line["approved_quantity"] - available,
+                )
+                for line in request["lines"]
+                if line["approved_quantity"] and line["approved_quantity"] > available
+            ),
+        )
+
+    # --- the API --------------------------------------------------------------------------------------
+
+    async def create(
+        self, headers: dict[str, str] | None = None, *, lines: list[dict[str, Any]] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        body = {
+            "academic_year": "2024-2025",
+            "exam_session": "Kỳ thi tốt nghiệp THPT năm 2025",
+            "justification": "Đề nghị cấp phôi bằng tốt nghiệp năm học 2024-2025",
+            "lines": lines
+            if lines is not None
+            else [
+                {
+                    "form_type_code": "BTN-THPT",
+                    "quantity": 1200,
+                    "expected_graduates": 1180,
+                    "justification": "Dự kiến",
+                },
+                {"form_type_code": "BTN-THCS", "quantity": 800},
+            ],
+            **fields,
+        }
+        response = await self.client.post("/api/v1/requests", json=body, headers=headers or self.unit())
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    async def get(self, request_id: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        return await self.client.get(f"/api/v1/requests/{request_id}", headers=headers or self.officer())
+
+    async def read(self, request_id: str) -> dict[str, Any]:
+        response = await self.get(request_id)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def act(
+        self,
+        request_id: str,
+        action: str,
+        headers: dict[str, str],
+        *,
+        version: int | str | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """POST a transition; `version` defaults to the current one (read as an officer)."""
+        if version is None:
+            version = (await self.read(request_id))["version"]
+        return await self.client.post(
+            f"/api/v1/requests/{request_id}/{action}", json=body, headers={**headers, **_match(version)}
+        )
+
+    async def patch(
+        self, request_id: str, body: dict[str, Any], headers: dict[str, str], *, version: int | str | None = None
+    ) -> httpx.Response:
+        if version is None:
+            version = (await self.read(request_id))["version"]
+        return await self.client.patch(
+            f"/api/v1/requests/{request_id}", json=body, headers={**headers, **_match(version)}
+        )
+
+    async def attach(
+        self,
+        request_id: str,
+        headers: dict[str, str] | None = None,
+        *,
+        content: bytes = PDF,
+        filename: str = "công-văn-đề-nghị.pdf",
+        content_type: str = "application/pdf",
+        version: int | str | None = None,
+    ) -> httpx.Response:
+        if version is None:
+            version = (await self.read(request_id))["version"]
+        return await self.client.post(
+            f"/api/v1/requests/{request_id}/attachments",
+            files={"file": (filename, content, content_type)},
+            headers={**(headers or self.unit()), **_match(version)},
+        )
+
+    async def submitted(self, headers: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
+        """A new request with its letter attached, submitted."""
+        who = headers or self.unit()
+        created = await self.create(who, **fields)
+        attached = await self.attach(created["id"], who)
+        assert attached.status_code == 201, attached.text
+        submitted = await self.act(created["id"], "submit", who)
+        assert submitted.status_code == 200, submitted.text
+        body: dict[str, Any] = submitted.json()
+        return body
+
+    async def approved(self, headers: dict[str, str] | None = None, **fields: Any) -> dict[str, Any]:
+        request = await self.submitted(headers, **fields)
+        approved = await self.act(request["id"], "approve", self.officer(), version=request["version"])
+        assert approved.status_code == 200, approved.text
+        body: dict[str, Any] = approved.json()
+        return body
+
+
+@pytest.fixture
+async def env(service_app: Any, broker: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
+    """A running requests service with the form types BTN-THPT, BTN-THCS, BSC-THPT in its replica."""
+    async with service_app("requests") as svc:
+        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+        await producer.start()
+        try:
+            environment = Env(svc=svc, producer=producer, headers=tokens)
+            seeded = await environment.seed_form_types(*FORM_TYPES)
+            await environment.processed(*seeded, timeout=30)
+            yield environment
+        finally:
+            await producer.stop()
