@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter
 from phoi_contracts import topics
 from phoi_contracts.envelope import Envelope
-from phoi_contracts.events.identity import AccountLocked
+from phoi_contracts.events.identity import AccountLocked, AccountUnlocked
 from phoi_kit.app import ServiceSpec, User, create_service_app
 from phoi_kit.auth import Role, TokenValidator
 from phoi_kit.db import Database, asyncpg_url
@@ -133,34 +133,60 @@ async def test_a_unit_sees_another_units_data_as_not_found(kit_service: Any, tok
     assert (await client.get("/api/v1/units/SGD-HCM/secret", headers=auditor.headers)).status_code == 200
 
 
-async def test_account_locked_event_refuses_live_tokens_within_seconds(
-    kit_service: Any, token_for: Any, broker: Any
+async def publish_identity_event(broker: Any, prefix: str, event: Any) -> None:
+    envelope = Envelope.wrap(event, source="/phoi/identity")
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(prefix + topics.IDENTITY, envelope.to_bytes(), key=envelope.key)
+    finally:
+        await producer.stop()
+
+
+async def test_locked_account_is_refused_within_seconds_until_unlocked(
+    kit_service: Any, token_for: Any, broker: Any, keycloak: Any
 ) -> None:
     client, _, prefix = kit_service
     victim = token_for("unit_account", "SGD-HN")
     bystander = token_for("unit_account", "SGD-HCM")
     assert (await client.get("/api/v1/me", headers=victim.headers)).status_code == 200
-    locked = AccountLocked(
-        account_id=uuid.uuid4(),
-        user_id=victim.user_id,
-        username=victim.username,
-        unit_code="SGD-HN",
-        reason="suspected compromise",
-        tokens_not_before=datetime.now(UTC),
+    account = {
+        "account_id": uuid.uuid4(),
+        "user_id": victim.user_id,
+        "username": victim.username,
+        "unit_code": "SGD-HN",
+    }
+    lock_time = datetime.now(UTC)
+    await publish_identity_event(
+        broker, prefix, AccountLocked(**account, reason="suspected compromise", tokens_not_before=lock_time)
     )
-    envelope = Envelope.wrap(locked, source="/phoi/identity")
-    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-    await producer.start()
-    await producer.send_and_wait(prefix + topics.IDENTITY, envelope.to_bytes(), key=envelope.key)
-    await producer.stop()
+
+    async def status_for(headers: dict[str, str]) -> int:
+        return (await client.get("/api/v1/me", headers=headers)).status_code
 
     async def refused() -> bool:
-        return (await client.get("/api/v1/me", headers=victim.headers)).status_code == 401
+        return await status_for(victim.headers) == 401
 
     await wait_for(refused, timeout=5, what="locked account's token refused")
-    body = (await client.get("/api/v1/me", headers=victim.headers)).json()
-    assert body["code"] == "token_revoked"
-    assert (await client.get("/api/v1/me", headers=bystander.headers)).status_code == 200
+    assert (await client.get("/api/v1/me", headers=victim.headers)).json()["code"] == "token_revoked"
+    assert await status_for(bystander.headers) == 200
+
+    # A token minted after the lock (Keycloak not yet told) is refused too, while the lock stands.
+    async def next_second() -> bool:  # iat has whole seconds: get a token from a later second
+        return int(datetime.now(UTC).timestamp()) > int(lock_time.timestamp())
+
+    await wait_for(next_second, timeout=3, what="the clock passed the lock's second")
+    later = keycloak.openid().token(victim.username, victim.password)["access_token"]
+    later_headers = {"Authorization": f"Bearer {later}"}
+    assert await status_for(later_headers) == 401
+
+    await publish_identity_event(broker, prefix, AccountUnlocked(**account, reason="resolved"))
+
+    async def accepted() -> bool:
+        return await status_for(later_headers) == 200
+
+    await wait_for(accepted, timeout=5, what="token from after the lock accepted once unlocked")
+    assert await status_for(victim.headers) == 401, "tokens from before the lock stay refused"
 
 
 async def test_rotated_signing_keys_are_picked_up_without_restart(tmp_path: Any) -> None:

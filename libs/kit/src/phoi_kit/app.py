@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
@@ -50,6 +51,9 @@ class ServiceSpec:
     consume: Sequence[str] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     run_background: bool = True
+    # The service's own startup/shutdown, entered after the kit's runtime started (database, relay,
+    # consumer) and left before it stops: background jobs, clients to close.
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
 
 
 class KitRuntime:
@@ -229,7 +233,11 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         await runtime.start()
         log.info("service started", port=settings.port)
         try:
-            yield
+            if spec.lifespan is None:
+                yield
+            else:
+                async with spec.lifespan(_app):
+                    yield
         finally:
             await runtime.stop()
 

@@ -43,7 +43,9 @@ END $$ LANGUAGE plpgsql
     "FOR EACH STATEMENT EXECUTE FUNCTION phoi_revocations_notify()",
 )
 
-token_revocations = table("token_revocations", column("user_id"), column("not_before"), column("reason"))
+token_revocations = table(
+    "token_revocations", column("user_id"), column("not_before"), column("reason"), column("locked")
+)
 
 
 class Role(StrEnum):
@@ -185,21 +187,31 @@ def user_from_claims(claims: dict[str, Any]) -> CurrentUser:
 
 
 class RevocationList:
-    """user id → instant before which that user's tokens are refused. Mirrors `token_revocations`,
-    reloaded whenever the table changes (NOTIFY), so every replica learns within milliseconds."""
+    """Mirrors `token_revocations`: per user, the instant before which tokens are refused, and whether
+    the account is locked (every token refused). Reloaded whenever the table changes (NOTIFY), so every
+    replica learns within milliseconds."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
         self._not_before: dict[str, float] = {}
+        self._locked: set[str] = set()
 
     async def reload(self) -> None:
         async with self.database.session() as session:
             rows = (await session.execute(select(token_revocations))).all()
         self._not_before = {row.user_id: row.not_before.timestamp() for row in rows}
+        self._locked = {row.user_id for row in rows if row.locked}
 
     def is_revoked(self, user: CurrentUser) -> bool:
+        if user.user_id in self._locked:
+            return True
         cutoff = self._not_before.get(user.user_id)
         return cutoff is not None and user.issued_at < cutoff
 
-    def revoke_locally(self, user_id: str, not_before: datetime) -> None:
+    def revoke_locally(self, user_id: str, not_before: datetime, *, lock: bool = False) -> None:
         self._not_before[user_id] = max(self._not_before.get(user_id, 0.0), not_before.timestamp())
+        if lock:
+            self._locked.add(user_id)
+
+    def unlock_locally(self, user_id: str) -> None:
+        self._locked.discard(user_id)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Identity,
@@ -87,6 +88,7 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         # tokens from before the lock stay dead.
         Column("not_before", DateTime(timezone=True), nullable=False),
         Column("reason", Text, nullable=False),
+        Column("locked", Boolean, nullable=False, server_default=text("false")),
     )
     return KitTables(outbox=outbox, processed_events=processed, token_revocations=revocations)
 

@@ -49,9 +49,6 @@ class Settings(ServiceSettings):
     failed_logins_threshold: int = Field(3, ge=1)
     failed_logins_window_hours: float = Field(24.0, gt=0)
 
-    page_size_default: int = Field(50, ge=1)
-    page_size_max: int = Field(200, ge=1)
-
     @property
     def keycloak_admin_server_url(self) -> str:
         return (self.keycloak_admin_url or self.keycloak_url).rstrip("/") + "/"

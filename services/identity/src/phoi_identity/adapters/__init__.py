@@ -1,0 +1,1 @@
+"""Adapters: the repositories (every SQL query lives here) and the Keycloak client."""

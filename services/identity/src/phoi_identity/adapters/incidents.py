@@ -1,0 +1,60 @@
+"""Queries on access incidents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from phoi_identity.models import IncidentRow
+
+
+async def get(session: AsyncSession, incident_id: uuid.UUID, *, for_update: bool = False) -> IncidentRow | None:
+    stmt = select(IncidentRow).where(IncidentRow.id == incident_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def open_for_account(session: AsyncSession, account_id: uuid.UUID) -> list[IncidentRow]:
+    stmt = (
+        select(IncidentRow)
+        .where(IncidentRow.account_id == account_id, IncidentRow.status == "open")
+        .order_by(IncidentRow.reported_at)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    limit: int,
+    before: tuple[datetime, uuid.UUID] | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    account_id: uuid.UUID | None = None,
+    unit_code: str | None = None,
+    visible_to_unit: str | None = None,
+    reported_by: str | None = None,
+) -> list[IncidentRow]:
+    """Newest first."""
+    stmt = select(IncidentRow).order_by(IncidentRow.reported_at.desc(), IncidentRow.id.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(tuple_(IncidentRow.reported_at, IncidentRow.id) < tuple_(*before))
+    if status is not None:
+        stmt = stmt.where(IncidentRow.status == status)
+    if kind is not None:
+        stmt = stmt.where(IncidentRow.kind == kind)
+    if account_id is not None:
+        stmt = stmt.where(IncidentRow.account_id == account_id)
+    if unit_code is not None:
+        stmt = stmt.where(IncidentRow.unit_code == unit_code)
+    if visible_to_unit is not None:
+        stmt = stmt.where(
+            or_(IncidentRow.unit_code == visible_to_unit, IncidentRow.reported_by_unit == visible_to_unit)
+        )
+    if reported_by is not None:
+        stmt = stmt.where(IncidentRow.reported_by_user_id == reported_by)
+    return list((await session.execute(stmt)).scalars())

@@ -1,0 +1,1 @@
+"""The identity domain: plain Python rules (no FastAPI, no SQLAlchemy, no I/O)."""

@@ -1,0 +1,1 @@
+"""Application services: load, apply the domain's rules, call Keycloak, save, publish events."""

@@ -1,0 +1,155 @@
+"""Access incidents (Article 8.5): report (a suspected takeover locks the account at once), resolve."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from phoi_contracts.events.identity import IncidentKind, IncidentReported, IncidentResolved
+from phoi_kit.auth import QLCL_ROLES, CurrentUser
+from phoi_kit.uow import UnitOfWork
+
+from phoi_identity.adapters import accounts as account_repo
+from phoi_identity.adapters import incidents as repo
+from phoi_identity.domain import incidents as domain
+from phoi_identity.domain.accounts import AccountStatus
+from phoi_identity.domain.errors import AccountNotFound, IncidentNotFound, UnitNotFound
+from phoi_identity.domain.incidents import IncidentStatus, ResolutionAction
+from phoi_identity.models import AccountRow, IncidentRow
+from phoi_identity.service import accounts
+from phoi_identity.service.common import check_version, now
+from phoi_identity.service.context import IdentityContext
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: IncidentKind
+    description: str
+    account_id: uuid.UUID | None = None
+    unit_code: str | None = None
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Reported:
+    incident: IncidentRow
+    account: AccountRow | None
+    keycloak_synced: bool
+
+
+async def _account_in_scope(uow: UnitOfWork, user: CurrentUser, account_id: uuid.UUID) -> AccountRow:
+    """The account a reporter may name: QLCL any; a unit its own unit's; anyone else their own."""
+    account = await account_repo.get(uow.session, account_id, for_update=True)
+    if account is None:
+        raise AccountNotFound("No such account.", account_id=str(account_id))
+    if user.has_any(QLCL_ROLES):
+        return account
+    if user.is_unit and account.unit_code is not None and account.unit_code == user.unit_code:
+        return account
+    if account.keycloak_user_id == user.user_id:
+        return account
+    raise AccountNotFound("No such account.", account_id=str(account_id))
+
+
+async def report(uow: UnitOfWork, ctx: IdentityContext, user: CurrentUser, new: Report) -> Reported:
+    account: AccountRow | None = None
+    if new.account_id is not None:
+        account = await _account_in_scope(uow, user, new.account_id)
+    elif not user.has_any(QLCL_ROLES):
+        # A holder reporting without naming an account reports about their own.
+        own = await account_repo.by_keycloak_id(uow.session, user.user_id)
+        if own is not None:
+            account = await account_repo.get(uow.session, own.id, for_update=True)
+    unit_code = new.unit_code.strip().upper() if new.unit_code else None
+    if user.is_unit and unit_code not in (None, user.unit_code):
+        raise UnitNotFound("No such unit.", unit_code=unit_code)
+    unit_code = unit_code or (account.unit_code if account else None) or (user.unit_code if user.is_unit else None)
+
+    incident = IncidentRow(
+        id=uuid.uuid4(),
+        kind=new.kind.value,
+        status=IncidentStatus.OPEN.value,
+        account_id=account.id if account else None,
+        unit_code=unit_code,
+        description=new.description,
+        occurred_at=new.occurred_at,
+        reported_at=now(),
+        reported_by_user_id=user.user_id,
+        reported_by_username=user.username,
+        reported_by_unit=user.unit_code,
+        account_locked=False,
+        version=1,
+    )
+    uow.session.add(incident)
+    await uow.session.flush()
+    uow.publish(
+        IncidentReported(
+            incident_id=incident.id,
+            kind=new.kind,
+            account_id=incident.account_id,
+            unit_code=unit_code,
+            description=new.description,
+            occurred_at=new.occurred_at,
+        )
+    )
+    synced = True
+    if account is not None and domain.locks_account(new.kind, True, AccountStatus(account.status)):
+        account, synced = await accounts.lock(
+            uow,
+            ctx,
+            account.id,
+            f"Suspected account takeover reported by {user.username}",
+            incident_id=incident.id,
+            account=account,
+        )
+        incident.account_locked = True
+        await uow.session.flush()
+    return Reported(incident, account, synced)
+
+
+async def load(uow: UnitOfWork, incident_id: uuid.UUID, *, for_update: bool = False) -> IncidentRow:
+    incident = await repo.get(uow.session, incident_id, for_update=for_update)
+    if incident is None:
+        raise IncidentNotFound("No such incident.", incident_id=str(incident_id))
+    return incident
+
+
+async def resolve(
+    uow: UnitOfWork,
+    ctx: IdentityContext,
+    incident_id: uuid.UUID,
+    action: ResolutionAction,
+    note: str,
+    expected_version: int | None,
+) -> tuple[IncidentRow, AccountRow | None, str | None]:
+    """Close the incident with a note. ``reset_password`` issues a new temporary password (and unlocks
+    a locked account); ``keep_locked`` leaves a locked account locked; ``none`` touches nothing."""
+    incident = await load(uow, incident_id, for_update=True)
+    check_version(incident.version, expected_version)
+    account = await account_repo.get(uow.session, incident.account_id, for_update=True) if incident.account_id else None
+    status = AccountStatus(account.status) if account else None
+    domain.check_resolution(IncidentStatus(incident.status), action, account is not None, status)
+    password: str | None = None
+    if action is ResolutionAction.RESET_PASSWORD and account is not None:
+        if status is AccountStatus.LOCKED:
+            account, password = await accounts.unlock(
+                uow,
+                ctx,
+                account.id,
+                f"Incident resolved: {note}",
+                reset_password=True,
+                account=account,
+                check_incidents=False,
+            )
+        else:
+            password = await accounts.reset_password(uow, ctx, account, f"Incident resolved: {note}")
+    incident.status = IncidentStatus.RESOLVED.value
+    incident.resolution = note
+    incident.resolution_action = action.value
+    incident.resolved_at = now()
+    incident.resolved_by = uow.actor.username
+    incident.version += 1
+    await uow.session.flush()
+    uow.publish(IncidentResolved(incident_id=incident.id, resolution=f"[{action.value}] {note}"[:4000]))
+    return incident, account, password

@@ -1,0 +1,95 @@
+"""Sign-in activity: Keycloak's login events are read, kept and published; QLCL sees repeated failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from keycloak.exceptions import KeycloakError
+from phoi_identity.service.sign_in import poll_once
+from phoi_local.testkit import read_topic, wait_for
+from sqlalchemy import text
+
+WRONG_ATTEMPTS = 3
+
+
+async def test_failed_sign_ins_are_published_and_shown(
+    identity: Any, admin_headers: dict[str, str], keycloak: Any, broker: Any, token_for: Any, helpers: Any
+) -> None:
+    async with identity(login_events_poll_seconds=0.2) as svc:
+        client = svc.client
+        unit = await helpers.new_unit(client, admin_headers)
+        account = await helpers.new_unit_account(client, admin_headers, unit["code"])
+        openid = keycloak.openid()
+        for _ in range(WRONG_ATTEMPTS):
+            with pytest.raises(KeycloakError):
+                openid.token(account["username"], "Wrong-Password-123")
+        quiet = await helpers.new_unit_account(
+            client, admin_headers, (await helpers.new_unit(client, admin_headers))["code"]
+        )
+
+        async def shown() -> bool:
+            report = (await client.get("/api/v1/sign-in-activity", headers=admin_headers)).json()
+            return [a["account_id"] for a in report["accounts"]] == [account["id"]] and report["accounts"][0][
+                "failures"
+            ] == WRONG_ATTEMPTS
+
+        await wait_for(shown, timeout=10, what="repeated failures shown")
+        report = (await client.get("/api/v1/sign-in-activity", headers=admin_headers)).json()
+        row = report["accounts"][0]
+        assert row["username"] == account["username"]
+        assert row["unit_code"] == unit["code"]
+        assert row["repeated_failures"] is True
+        # rapid failures trip Keycloak's brute-force detection (quick-login check): either error is a failure
+        assert row["last_failure_error"] in ("invalid_user_credentials", "user_temporarily_disabled")
+        assert report["min_failures"] == 3
+        # one account's view, whatever its counts; a higher threshold hides it
+        one = (await client.get(f"/api/v1/sign-in-activity?account={quiet['id']}", headers=admin_headers)).json()
+        assert [(a["account_id"], a["failures"], a["repeated_failures"]) for a in one["accounts"]] == [
+            (quiet["id"], 0, False)
+        ]
+        high = (await client.get("/api/v1/sign-in-activity?min_failures=4", headers=admin_headers)).json()
+        assert high["accounts"] == []
+        listed = (
+            await client.get(
+                f"/api/v1/sign-in-activity/events?account={account['id']}&type=auth.login_failed.v1&limit=2",
+                headers=admin_headers,
+            )
+        ).json()
+        assert len(listed["items"]) == 2
+        rest = (
+            await client.get(
+                f"/api/v1/sign-in-activity/events?account={account['id']}&type=auth.login_failed.v1&cursor={listed['next_cursor']}",
+                headers=admin_headers,
+            )
+        ).json()
+        assert len(rest["items"]) == 1
+        assert rest["next_cursor"] is None
+
+        # published on the identity topic as system facts about the account, each once
+        async def all_published() -> bool:
+            async with svc.runtime.database.session() as session:
+                pending = await session.execute(text("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+                return int(pending.scalar_one()) == 0
+
+        await wait_for(all_published, timeout=10, what="outbox drained")
+        assert await poll_once(svc.app.state.identity) == 0  # nothing new: nothing again
+        rows = await helpers.outbox(svc)
+        records = await read_topic(broker.bootstrap, svc.topic_prefix + "phoi.identity", count=len(rows))
+        envelopes = [json.loads(r.value) for r in records]
+        failed = [
+            e
+            for e in envelopes
+            if e["type"] == "auth.login_failed.v1" and e["data"]["user_id"] == account["keycloak_user_id"]
+        ]
+        assert len(failed) == WRONG_ATTEMPTS
+        assert len({e["id"] for e in failed}) == WRONG_ATTEMPTS
+        assert all(e["actor"]["username"] == "system" for e in failed)
+        assert all(e["data"]["username"] == account["username"] for e in failed)
+        assert all(e["subject"] == account["keycloak_user_id"] for e in failed)
+
+        # sign-in activity is QLCL's oversight
+        assert (
+            await client.get("/api/v1/sign-in-activity", headers=token_for("qlcl_officer").headers)
+        ).status_code == 403
