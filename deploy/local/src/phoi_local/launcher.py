@@ -22,8 +22,6 @@ from phoi_local.broker import Broker
 from phoi_local.postgres import PostgresServer
 from phoi_local.stack import SERVICES, StackConfig, migrate_all, prepare_topics, replay_outboxes
 
-DEMO_PASSWORD_DEFAULT = "demo-Phoi-2024!"  # noqa: S105 - the documented demo password of the local stack
-
 
 def _say(text: str) -> None:
     print(f"[phoi] {text}", flush=True)
@@ -96,9 +94,9 @@ def wait_ready(urls: list[tuple[str, str]], timeout: float = 120.0) -> list[str]
 
 
 def banner(config: StackConfig, not_ready: list[str]) -> str:
-    from phoi_local.seed import demo_users
+    from phoi_local.seed import demo_password, demo_users
 
-    password = os.environ.get("PHOI_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
+    password = demo_password()
     lines = ["", "=" * 72, "  Phôi — the system is running on this machine", "=" * 72]
     portal = SERVICES[-1]
     if portal.installed():
@@ -135,7 +133,8 @@ def run() -> int:
             from phoi_local.seed import seed_demo_data
 
             try:
-                seed_demo_data(config)
+                created = seed_demo_data(config)
+                _say(f"demo data loaded: {created}")
             except Exception as exc:  # the system still runs; say why the demo data is missing
                 _say(f"demo data not loaded: {exc!r}")
         print(banner(config, not_ready), flush=True)

@@ -38,3 +38,26 @@ async def read_topic(bootstrap: str, topic: str, *, count: int, timeout: float =
     finally:
         await consumer.stop()
     return records
+
+
+async def read_until(
+    bootstrap: str, topic: str, predicate: Callable[[Any], bool], *, timeout: float = 20.0
+) -> list[Any]:
+    """Read `topic` from the beginning until a record satisfies `predicate`; all records read so far."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while not any(predicate(r) for r in records):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no matching record among {len(records)} read from {topic}")
+            batch = await consumer.getmany(timeout_ms=int(min(left, 1.0) * 1000))
+            for recs in batch.values():
+                records.extend(recs)
+    finally:
+        await consumer.stop()
+    return records
