@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from phoi_kit.db import make_base
+from phoi_kit.db import service_metadata
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -32,9 +32,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-Base, kit_tables = make_base()
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
 
 UNIT_KINDS = ("qlcl", "department", "institution")
 UNIT_STATUSES = ("active", "inactive")
@@ -50,7 +53,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class UnitRow(Base):  # type: ignore[misc, valid-type]
+class UnitRow(Base):
     __tablename__ = "units"
     __table_args__ = (
         CheckConstraint(_in("kind", UNIT_KINDS), name="kind"),
@@ -76,7 +79,7 @@ class UnitRow(Base):  # type: ignore[misc, valid-type]
     created_by: Mapped[str | None] = mapped_column(Text)
 
 
-class AccountRow(Base):  # type: ignore[misc, valid-type]
+class AccountRow(Base):
     __tablename__ = "accounts"
     __table_args__ = (
         CheckConstraint(_in("kind", ACCOUNT_KINDS), name="kind"),
@@ -117,7 +120,7 @@ class AccountRow(Base):  # type: ignore[misc, valid-type]
     created_by: Mapped[str | None] = mapped_column(Text)
 
 
-class HolderRow(Base):  # type: ignore[misc, valid-type]
+class HolderRow(Base):
     __tablename__ = "account_holders"
     __table_args__ = (
         Index("ux_account_holders_current", "account_id", unique=True, postgresql_where=text("held_to IS NULL")),
@@ -138,7 +141,7 @@ class HolderRow(Base):  # type: ignore[misc, valid-type]
     recorded_by: Mapped[str | None] = mapped_column(Text)
 
 
-class IncidentRow(Base):  # type: ignore[misc, valid-type]
+class IncidentRow(Base):
     __tablename__ = "incidents"
     __table_args__ = (
         CheckConstraint(_in("kind", INCIDENT_KINDS), name="kind"),
@@ -170,7 +173,7 @@ class IncidentRow(Base):  # type: ignore[misc, valid-type]
     version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
-class KeycloakJournalRow(Base):  # type: ignore[misc, valid-type]
+class KeycloakJournalRow(Base):
     __tablename__ = "keycloak_journal"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -179,7 +182,7 @@ class KeycloakJournalRow(Base):  # type: ignore[misc, valid-type]
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class LoginEventCursorRow(Base):  # type: ignore[misc, valid-type]
+class LoginEventCursorRow(Base):
     __tablename__ = "login_event_cursor"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
@@ -191,7 +194,7 @@ class LoginEventCursorRow(Base):  # type: ignore[misc, valid-type]
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class LoginEventRow(Base):  # type: ignore[misc, valid-type]
+class LoginEventRow(Base):
     __tablename__ = "login_events"
     __table_args__ = (
         Index("ix_login_events_account_time", "account_id", "occurred_at"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from phoi_kit.db import NAMING_CONVENTION, add_kit_tables
+from phoi_kit.db import service_metadata
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -27,7 +27,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     Text,
     UniqueConstraint,
     Uuid,
@@ -41,12 +40,7 @@ from phoi_requests.settings import ATTACHMENT_HARD_LIMIT
 
 
 class Base(DeclarativeBase):
-    """What `phoi_kit.db.make_base()` builds, spelt out so that mypy accepts the ORM classes below."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-kit_tables = add_kit_tables(Base.metadata)
+    metadata = service_metadata()
 
 
 def _in(column: str, values: list[str]) -> str:
