@@ -1,5 +1,5 @@
 """HTTP API of the inventory service (/api/v1)."""
 
-from fastapi import APIRouter
+from phoi_inventory.api.routes import router
 
-router = APIRouter(prefix="/api/v1")
+__all__ = ["router"]

@@ -1,0 +1,283 @@
+"""Request and response bodies of the inventory API.
+
+Values are checked by the domain (so a bad form type field answers ``form_type_invalid`` with the field,
+a reversed range ``range_reversed``...); the models here only fix the shape and the sizes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from phoi_inventory.domain import FormType, LedgerReason, SerialRange
+from phoi_inventory.models import FormTypeRow
+
+Text255 = Annotated[str, Field(min_length=1, max_length=255)]
+Text4000 = Annotated[str, Field(min_length=1, max_length=4000)]
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+#: A serial: its number, or its printed label (prefix + digits, e.g. "PT0000042").
+SerialIn = Annotated[int | str, Field(description="Serial number, or its printed label such as PT0000042.")]
+
+MAX_MOVEMENT_ITEMS = 20_000
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --- form types ------------------------------------------------------------------------------------------
+
+
+class FormTypeIn(_In):
+    code: Code = Field(description="Unique code, e.g. THPT (A-Z, 0-9, '_', '-').")
+    name_vi: Text255 = Field(
+        validation_alias=AliasChoices("name_vi", "name"), description="Vietnamese name (also accepted as `name`)."
+    )
+    name_en: Text255 = Field(description="English name.")
+    serial_prefix: Annotated[str, Field(max_length=10)] = Field(description="Printed before the number, e.g. PT.")
+    digits: int = Field(
+        validation_alias=AliasChoices("digits", "serial_digits"),
+        description="Digits of the zero-padded number, 1-18 (also accepted as `serial_digits`).",
+    )
+    template_version: Annotated[str, Field(max_length=32)] = Field(description="Template version, e.g. 2024.1.")
+    active: bool = True
+
+
+class FormTypePatch(_In):
+    name_vi: Text255 | None = Field(default=None, validation_alias=AliasChoices("name_vi", "name"))
+    name_en: Text255 | None = None
+    template_version: Annotated[str, Field(max_length=32)] | None = None
+    active: bool | None = None
+
+
+class FormTypeOut(BaseModel):
+    id: uuid.UUID
+    code: str
+    name_vi: str
+    name_en: str
+    serial_prefix: str
+    digits: int
+    template_version: str
+    active: bool
+    version: int
+    example_serial: str = Field(description="How serial 1 is printed.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: FormTypeRow) -> FormTypeOut:
+        return cls(
+            id=row.id,
+            code=row.code,
+            name_vi=row.name_vi,
+            name_en=row.name_en,
+            serial_prefix=row.serial_prefix,
+            digits=row.digits,
+            template_version=row.template_version,
+            active=row.active,
+            version=row.version,
+            example_serial=f"{row.serial_prefix}{1:0{row.digits}d}",
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class FormTypePage(BaseModel):
+    items: list[FormTypeOut]
+    next_cursor: str | None
+
+
+# --- ranges --------------------------------------------------------------------------------------------
+
+
+class RangeOut(BaseModel):
+    first: int
+    last: int
+    count: int
+    first_label: str | None = None
+    last_label: str | None = None
+
+    @classmethod
+    def of(cls, r: SerialRange, form_type: FormType | None = None) -> RangeOut:
+        labels: dict[str, str] = {}
+        if form_type is not None and r.first >= 1 and r.last <= form_type.max_serial:
+            labels = {"first_label": form_type.format_serial(r.first), "last_label": form_type.format_serial(r.last)}
+        return cls(first=r.first, last=r.last, count=r.count, **labels)
+
+
+# --- print batches -------------------------------------------------------------------------------------
+
+
+class PrintBatchIn(_In):
+    form_type: Code = Field(validation_alias=AliasChoices("form_type", "form_type_code"))
+    first_serial: int = Field(description="First serial number of the batch (inclusive).")
+    last_serial: int = Field(description="Last serial number of the batch (inclusive).")
+    printer: Text255
+    contract_ref: Text255
+    received_on: date
+    note: Text4000 | None = None
+
+
+class PrintBatchOut(BaseModel):
+    id: uuid.UUID
+    form_type: str
+    first_serial: int
+    last_serial: int
+    quantity: int
+    first_label: str | None = None
+    last_label: str | None = None
+    printer: str
+    contract_ref: str
+    received_on: date
+    note: str | None
+    created_by: str
+    created_at: datetime
+
+
+class PrintBatchPage(BaseModel):
+    items: list[PrintBatchOut]
+    next_cursor: str | None
+
+
+# --- movements -----------------------------------------------------------------------------------------
+
+AllocationStatusIn = Literal["waiting_for_stock", "completed", "received", "released", "superseded", "cancelled"]
+MovementKindIn = Literal["use", "spoil", "lose", "destroy", "return", "receive_return"]
+
+
+class MovementItemIn(_In):
+    first: SerialIn
+    last: SerialIn | None = Field(default=None, description="Inclusive; omit for a single serial.")
+    register_entry_first: int | None = Field(
+        default=None, description="use only: register entry number (số vào sổ gốc) of `first`; +1 per serial."
+    )
+
+
+class MovementIn(_In):
+    kind: MovementKindIn
+    form_type: Code
+    items: Annotated[list[MovementItemIn], Field(max_length=MAX_MOVEMENT_ITEMS)] = Field(
+        default_factory=list, description="Ranges (first..last) and single serials (first only)."
+    )
+    serials: Annotated[list[SerialIn], Field(max_length=MAX_MOVEMENT_ITEMS)] = Field(
+        default_factory=list, description="Single serials (no register entries), in addition to `items`."
+    )
+    document_ref: Annotated[str, Field(max_length=255)] | None = Field(
+        default=None,
+        description="Supporting record: police report (lose), destruction record (destroy), register book or "
+        "decision (use), spoilage record (spoil), handover note (return, receive_return).",
+    )
+    reason: LedgerReason | None = Field(default=None, description="Typed ledger reason, e.g. spoiled_misprinted.")
+    holder_unit: Code | None = Field(
+        default=None, description="QLCL only: the unit whose returned blanks are received back or destroyed."
+    )
+    note: Text4000 | None = None
+    occurred_on: date | None = Field(default=None, description="When it happened (default: today in Vietnam).")
+
+
+class LedgerLineOut(BaseModel):
+    id: int | None = None
+    operation_id: uuid.UUID
+    kind: str
+    reason: str
+    form_type: str
+    range: RangeOut
+    from_state: str | None
+    to_state: str
+    from_holder: str | None
+    to_holder: str | None
+    allocation_id: uuid.UUID | None
+    document_ref: str | None
+    actor_id: str
+    actor_role: str
+    at: datetime
+    occurred_on: date | None = None
+    register_entry_first: int | None
+    note: str | None
+    balance_after: int | None
+
+
+class MovementOut(BaseModel):
+    movement_id: uuid.UUID
+    kind: str
+    form_type: str
+    holder_unit: str | None
+    to_state: str
+    quantity: int
+    ranges: list[RangeOut]
+    lines: list[LedgerLineOut]
+
+
+# --- stock, allocations, serials ---------------------------------------------------------------------------
+
+
+class StockLineOut(BaseModel):
+    form_type: str
+    state: str
+    holder_unit: str | None = Field(description="null: QLCL's custody (central stock).")
+    count: int
+    block_count: int
+    ranges: list[RangeOut]
+    ranges_truncated: bool
+
+
+class StockOut(BaseModel):
+    items: list[StockLineOut]
+
+
+class AllocationLineOut(BaseModel):
+    line_id: uuid.UUID
+    line_no: int
+    form_type: str
+    requested_quantity: int
+    quantity: int
+    ranges: list[RangeOut]
+    available_quantity: int | None
+    accepted_quantity: int | None
+    rejected_ranges: list[RangeOut] | None
+    discrepancy_note: str | None
+
+
+class AllocationOut(BaseModel):
+    allocation_id: uuid.UUID
+    request_id: uuid.UUID
+    approval_revision: int
+    unit_code: str
+    status: str
+    approved_at: datetime
+    completed_at: datetime | None
+    received_at: datetime | None
+    received_on: date | None
+    closed_reason: str | None
+    lines: list[AllocationLineOut]
+
+
+class AllocationPage(BaseModel):
+    items: list[AllocationOut]
+    next_cursor: str | None
+
+
+class SerialOut(BaseModel):
+    form_type: str
+    serial: int
+    label: str
+    state: str
+    holder_unit: str | None
+    allocation_id: uuid.UUID | None
+    request_id: uuid.UUID | None
+    history: list[LedgerLineOut]
+
+
+class PeriodOut(BaseModel):
+    from_: date = Field(serialization_alias="from")
+    to: date
+
+
+class UsageReportOut(BaseModel):
+    unit_code: str
+    period: PeriodOut
+    generated_at: datetime
+    form_types: list[dict[str, object]]

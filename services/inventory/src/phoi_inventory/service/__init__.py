@@ -1,0 +1,1 @@
+"""Application services: load, call the domain, save, publish events."""

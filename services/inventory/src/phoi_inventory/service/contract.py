@@ -1,0 +1,91 @@
+"""The domain's vocabulary → the contracts' (``phoi_contracts.events.inventory``).
+
+The domain names states for what the inventory tracks (``central``, ``at_unit``); the contract names them
+for everyone (``in_vault``, ``held``). Ranges become contract ``SerialRange``s; request line numbers
+(``line_no``) become the request's line ids through the allocation's lines.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from phoi_contracts.events import inventory as contract
+from phoi_contracts.events.common import SerialRange as ContractRange
+
+from phoi_inventory.domain import BlankState, Movement, MovementKind, SerialRange, merge_ranges
+
+STATE: dict[BlankState, contract.BlankState] = {
+    BlankState.CENTRAL: contract.BlankState.IN_VAULT,
+    BlankState.ALLOCATED: contract.BlankState.ALLOCATED,
+    BlankState.AT_UNIT: contract.BlankState.HELD,
+    BlankState.USED: contract.BlankState.USED,
+    BlankState.SPOILED: contract.BlankState.SPOILED,
+    BlankState.LOST: contract.BlankState.LOST,
+    BlankState.DESTROYED: contract.BlankState.DESTROYED,
+    BlankState.RETURNED: contract.BlankState.RETURNED,
+}
+
+KIND: dict[MovementKind, contract.MovementKind] = {
+    MovementKind.USE: contract.MovementKind.USE,
+    MovementKind.SPOIL: contract.MovementKind.SPOIL,
+    MovementKind.LOSE: contract.MovementKind.LOSE,
+    MovementKind.DESTROY: contract.MovementKind.DESTROY,
+    MovementKind.RETURN: contract.MovementKind.RETURN,
+    MovementKind.RECEIVE_RETURN: contract.MovementKind.RETURN_RECEIVED,
+}
+
+
+def contract_ranges(ranges: Iterable[SerialRange]) -> tuple[ContractRange, ...]:
+    return tuple(ContractRange(first=r.first, last=r.last) for r in merge_ranges(ranges))
+
+
+def movement_events(
+    movements: Sequence[Movement],
+    *,
+    movement_id: uuid.UUID,
+    unit_code: str,
+    document_ref: str,
+    occurred_on: date,
+    reason: str | None,
+    max_register_entries: int,
+) -> list[contract.StockMovementRecorded]:
+    """One ``stock.movement_recorded`` per state the blanks came from (a destroy may take spoiled and
+    obsolete blanks at once); all share the movement id (the operation's id)."""
+    groups: dict[BlankState, list[Movement]] = {}
+    for m in movements:
+        if m.from_state is None:
+            continue
+        groups.setdefault(m.from_state, []).append(m)
+    out = []
+    for from_state, lines in groups.items():
+        lines = sorted(lines, key=lambda m: m.serials.first)
+        quantity = sum(m.quantity for m in lines)
+        entries: tuple[str, ...] | None = None
+        if lines[0].kind is MovementKind.USE and quantity <= max_register_entries:
+            entries = tuple(
+                str(m.register_entry_first + i)
+                for m in lines
+                if m.register_entry_first is not None
+                for i in range(m.quantity)
+            )
+            if len(entries) != quantity:
+                entries = None
+        out.append(
+            contract.StockMovementRecorded(
+                movement_id=movement_id,
+                kind=KIND[lines[0].kind],
+                unit_code=unit_code,
+                form_type_code=lines[0].form_type,
+                ranges=contract_ranges(m.serials for m in lines),
+                quantity=quantity,
+                from_state=STATE[from_state],
+                to_state=STATE[lines[0].to_state],
+                document_ref=document_ref,
+                occurred_on=occurred_on,
+                reason=reason,
+                register_entry_numbers=entries,
+            )
+        )
+    return out

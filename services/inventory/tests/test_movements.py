@@ -1,0 +1,243 @@
+"""POST /api/v1/movements: what units and QLCL record, all or nothing, per range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM = "application/problem+json"
+
+
+async def _states(env: Any, ft: str, unit: str | None = None) -> dict[str, list[tuple[int, int]]]:
+    params = {"form_type": ft, **({"unit_code": unit} if unit else {})}
+    return {
+        line["state"]: [(r["first"], r["last"]) for r in line["ranges"]]
+        for line in await env.stock(**params)
+        if unit is None or line["holder_unit"] == unit
+    }
+
+
+async def test_a_unit_uses_spoils_loses_destroys_and_returns_its_blanks(env: Any) -> None:
+    ft = await env.form_type()
+    await env.batch(ft, 1, 1_000)
+    assert await env.hold(ft, 500) == [(1, 500)]
+
+    used = await env.move(
+        {
+            "kind": "use",
+            "form_type": ft,
+            "document_ref": "QĐ công nhận tốt nghiệp số 123/QĐ-SGDĐT",
+            "items": [
+                {"first": 1, "last": 100, "register_entry_first": 1},
+                {"first": "TS0000150", "register_entry_first": 101},
+                {"first": 151, "last": 152, "register_entry_first": 102},
+            ],
+        }
+    )
+    assert used.status_code == 201, used.text
+    body = used.json()
+    assert body["quantity"] == 103
+    assert [(r["first"], r["last"]) for r in body["ranges"]] == [(1, 100), (150, 152)]
+    assert [line["balance_after"] for line in body["lines"]] == [400, 397]
+    [event] = await env.outbox("stock.movement_recorded.v1")
+    data = event["data"]
+    assert event["subject"] == env.UNIT
+    assert (data["kind"], data["from_state"], data["to_state"], data["quantity"]) == ("use", "held", "used", 103)
+    assert data["register_entry_numbers"][:2] == ["1", "2"]
+    assert data["register_entry_numbers"][-3:] == ["101", "102", "103"]
+    assert data["document_ref"] == "QĐ công nhận tốt nghiệp số 123/QĐ-SGDĐT"
+
+    spoiled = await env.move(
+        {
+            "kind": "spoil",
+            "form_type": ft,
+            "serials": [201, 203, 205],
+            "reason": "spoiled_miswritten",
+            "document_ref": "BB-hỏng-01",
+            "note": "Viết sai tên",
+        }
+    )
+    assert spoiled.status_code == 201, spoiled.text
+    lost = await env.move(
+        {"kind": "lose", "form_type": ft, "items": [{"first": 300, "last": 309}], "document_ref": "CV-CA-2025/17"}
+    )
+    assert lost.status_code == 201, lost.text
+    destroyed = await env.move(
+        {"kind": "destroy", "form_type": ft, "serials": [201, 203], "document_ref": "BB-hủy-2025/02"}
+    )
+    assert destroyed.status_code == 201, destroyed.text
+    returned = await env.move(
+        {"kind": "return", "form_type": ft, "items": [{"first": 401, "last": 500}], "document_ref": "BB-trả-01"}
+    )
+    assert returned.status_code == 201, returned.text
+    states = await _states(env, ft, env.UNIT)
+    assert states["used"] == [(1, 100), (150, 152)]
+    assert states["spoiled"] == [(205, 205)]
+    assert states["destroyed"] == [(201, 201), (203, 203)]
+    assert states["lost"] == [(300, 309)]
+    assert states["returned"] == [(401, 500)]
+    assert states["at_unit"] == [(101, 149), (153, 200), (202, 202), (204, 204), (206, 299), (310, 400)]
+    kinds = [e["data"]["kind"] for e in await env.outbox("stock.movement_recorded.v1")]
+    assert kinds == ["use", "spoil", "lose", "destroy", "return"]
+    balance = await env.scalar(
+        "SELECT balance FROM stock_balances WHERE form_type = :ft AND holder_key = :u", ft=ft, u=env.UNIT
+    )
+    assert balance == sum(b - a + 1 for a, b in states["at_unit"])
+
+
+async def test_refused_movements_name_the_serials_and_change_nothing(env: Any) -> None:
+    ft = await env.form_type()
+    await env.batch(ft, 1, 1_000)
+    await env.hold(ft, 100)  # 1..100 at SGD-HN
+    await env.hold(ft, 100, unit=env.OTHER_UNIT)  # 101..200 at SGD-HCM
+    first = await env.move(
+        {
+            "kind": "use",
+            "form_type": ft,
+            "items": [{"first": 1, "last": 5, "register_entry_first": 1}],
+            "document_ref": "QĐ 1",
+        }
+    )
+    assert first.status_code == 201
+    doc = {"document_ref": "BB-01"}
+    cases = [
+        # another unit's serial: not held (and the error does not say who holds it)
+        ({"kind": "spoil", "form_type": ft, "items": [{"first": 90, "last": 110}], **doc}, 409, "serials_not_held"),
+        # never printed
+        ({"kind": "spoil", "form_type": ft, "serials": [5_000], **doc}, 409, "serials_not_held"),
+        # central stock is QLCL's, not the unit's
+        ({"kind": "spoil", "form_type": ft, "serials": [900], **doc}, 409, "serials_not_held"),
+        # already used
+        (
+            {"kind": "use", "form_type": ft, "items": [{"first": 5, "last": 6, "register_entry_first": 50}], **doc},
+            409,
+            "serials_wrong_state",
+        ),
+        # destroy takes spoiled (or obsolete) blanks only
+        ({"kind": "destroy", "form_type": ft, "serials": [50], **doc}, 409, "serials_wrong_state"),
+        ({"kind": "lose", "form_type": ft, "serials": [50]}, 422, "document_required"),
+        ({"kind": "destroy", "form_type": ft, "serials": [50], "document_ref": "  "}, 422, "document_required"),
+        ({"kind": "spoil", "form_type": ft, "serials": [50]}, 422, "document_required"),
+        ({"kind": "use", "form_type": ft, "serials": [50], **doc}, 422, "register_entries_invalid"),
+        (
+            {"kind": "spoil", "form_type": ft, "items": [{"first": 50, "register_entry_first": 3}], **doc},
+            422,
+            "register_entries_invalid",
+        ),
+        (
+            {"kind": "use", "form_type": ft, "items": [{"first": 50, "last": 51, "register_entry_first": 4}], **doc},
+            409,
+            "register_entry_used",
+        ),
+        ({"kind": "spoil", "form_type": ft, "items": [{"first": 60, "last": 50}], **doc}, 422, "range_reversed"),
+        (
+            {"kind": "spoil", "form_type": ft, "items": [{"first": 50, "last": 60}], "serials": [55], **doc},
+            422,
+            "duplicate_serials",
+        ),
+        ({"kind": "spoil", "form_type": ft, "serials": [], **doc}, 422, "request_empty"),
+        ({"kind": "spoil", "form_type": "NO-SUCH-TYPE", "serials": [1], **doc}, 422, "form_type_unknown"),
+        ({"kind": "spoil", "form_type": ft, "serials": ["XX0000050"], **doc}, 422, "serial_format"),
+        ({"kind": "spoil", "form_type": ft, "serials": [50], "reason": "lost", **doc}, 422, "reason_not_allowed"),
+        ({"kind": "receive_return", "form_type": ft, "serials": [50], **doc}, 403, "movement_forbidden"),
+        (
+            {"kind": "spoil", "form_type": ft, "serials": [50], "holder_unit": env.OTHER_UNIT, **doc},
+            403,
+            "movement_forbidden",
+        ),
+        ({"kind": "teleport", "form_type": ft, "serials": [50], **doc}, 422, "validation_failed"),
+    ]
+    # the offending serial in a big batch of good ones is still named
+    cases.append(
+        ({"kind": "spoil", "form_type": ft, "serials": [*range(10, 100), 150], **doc}, 409, "serials_not_held"),
+    )
+    before = await env.snapshot()
+    for body, status, code in cases:
+        response = await env.move(body)
+        assert (response.status_code, response.json().get("code")) == (status, code), (body, response.text)
+        assert response.headers["content-type"] == PROBLEM
+    assert await env.snapshot() == before
+
+    not_held = (await env.move(cases[0][0])).json()
+    assert not_held["serials"] == {
+        "first": 101,
+        "last": 110,
+        "count": 10,
+        "first_label": "TS0000101",
+        "last_label": "TS0000110",
+    }
+    assert not_held["holder_unit"] == env.UNIT
+    wrong = (await env.move(cases[3][0])).json()
+    assert (wrong["serials"]["first"], wrong["serials"]["last"], wrong["state"]) == (5, 5, "used")
+    lose = (await env.move(cases[5][0])).json()
+    assert lose["document"] == "police_report"
+    big = (await env.move(cases[-1][0])).json()
+    assert big["serials"]["first"] == 150
+    for who in (env.auditor(), env.admin()):
+        assert (await env.move(cases[1][0], who)).status_code == 403
+    assert await env.snapshot() == before
+
+
+async def test_qlcl_spoils_and_destroys_in_central_stock_and_takes_returns_back(env: Any) -> None:
+    ft = await env.form_type()
+    await env.batch(ft, 1, 1_000)
+    spoil = await env.move(
+        {"kind": "spoil", "form_type": ft, "items": [{"first": 1, "last": 20}], "document_ref": "BB-kho-01"},
+        env.officer(),
+    )
+    assert spoil.status_code == 201, spoil.text
+    destroy = await env.move(
+        {"kind": "destroy", "form_type": ft, "items": [{"first": 1, "last": 10}], "document_ref": "BB-hủy-kho-01"},
+        env.officer(),
+    )
+    assert destroy.status_code == 201, destroy.text
+    [event] = [e for e in await env.outbox("stock.movement_recorded.v1") if e["data"]["kind"] == "destroy"]
+    assert (event["data"]["unit_code"], event["data"]["from_state"]) == ("QLCL", "spoiled")
+    # a waiting request completes when returned blanks come back into the central stock
+    held = await env.hold(ft, 980)
+    assert held == [(21, 1_000)]
+    approved, waiting = await env.approve([(ft, 30)], unit=env.OTHER_UNIT)
+    assert waiting["status"] == "waiting_for_stock"
+    returned = await env.move(
+        {"kind": "return", "form_type": ft, "items": [{"first": 21, "last": 70}], "document_ref": "BB-trả-02"}
+    )
+    assert returned.status_code == 201
+    back = await env.move(
+        {
+            "kind": "receive_return",
+            "form_type": ft,
+            "holder_unit": env.UNIT,
+            "items": [{"first": 21, "last": 70}],
+            "document_ref": "BB-nhận-02",
+        },
+        env.officer(),
+    )
+    assert back.status_code == 201, back.text
+    [done] = await env.allocations(approved.request_id)
+    assert done["status"] == "completed"
+    assert [(r["first"], r["last"]) for r in done["lines"][0]["ranges"]] == [(21, 50)]
+    # blanks of an obsolete (inactive) form type may be destroyed straight from stock
+    patched = await env.client.patch(
+        f"/api/v1/form-types/{ft}", json={"active": False}, headers={**env.officer(), "If-Match": '"1"'}
+    )
+    assert patched.status_code == 200
+    obsolete = await env.move(
+        {"kind": "destroy", "form_type": ft, "items": [{"first": 71, "last": 100}], "document_ref": "BB-hủy-03"}
+    )
+    assert obsolete.status_code == 201, obsolete.text
+    assert obsolete.json()["lines"][0]["reason"] == "destroyed_obsolete"
+
+
+async def test_a_batch_of_thousands_of_single_serials(env: Any) -> None:
+    ft = await env.form_type()
+    await env.batch(ft, 1, 10_000)
+    await env.hold(ft, 10_000)
+    serials = list(range(1, 10_001, 2))  # 5,000 single serials, none adjacent: 5,000 ranges
+    response = await env.move({"kind": "spoil", "form_type": ft, "serials": serials, "document_ref": "BB-lô-lớn"})
+    assert response.status_code == 201, response.text[:500]
+    assert response.json()["quantity"] == 5_000
+    [spoiled] = [line for line in await env.stock(form_type=ft, state="spoiled")]
+    assert (spoiled["count"], spoiled["block_count"], spoiled["ranges_truncated"]) == (5_000, 5_000, True)
+    assert len(spoiled["ranges"]) == 1_000  # stock_max_ranges; the count is always complete
+    assert int(await env.scalar("SELECT count(*) FROM blocks WHERE form_type = :ft", ft=ft)) == 10_000
+    back = await env.move({"kind": "destroy", "form_type": ft, "serials": serials, "document_ref": "BB-hủy-lô"})
+    assert back.status_code == 201
