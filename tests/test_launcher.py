@@ -103,9 +103,17 @@ def test_run_serves_every_service_and_stops_cleanly_and_restarts_with_replay(
         assert me.json()["unit_code"] == "SGD-HN"
 
     # The demo data went in through the APIs.
-    assert "demo data loaded: {'units': 3, 'accounts': 5" in first.output()
+    assert "demo data loaded: {'units': 3, 'accounts': 5, 'form_types': 0, 'print_batches': 1}" in first.output()
     units = httpx.get(f"{_url(stack_env, 'identity')}/api/v1/units", headers=_token(stack_env, "qlcl.admin"))
     assert {u["code"] for u in units.json()["items"]} == {"QLCL", "SGD-HN", "SGD-HCM"}
+    stock = httpx.get(
+        f"{_url(stack_env, 'inventory')}/api/v1/stock",
+        params={"unit_code": "QLCL", "form_type": "THPT"},
+        headers=_token(stack_env, "qlcl.officer"),
+    )
+    assert stock.status_code == 200, stock.text
+    central = [(line["state"], line["count"]) for line in stock.json()["items"]]
+    assert central == [("central", 50000)], central
 
     assert first.interrupt() in (0, 130, -2, 1), first.output()[-2000:]
     assert "stopping the broker and PostgreSQL" in first.output()
@@ -117,7 +125,7 @@ def test_run_serves_every_service_and_stops_cleanly_and_restarts_with_replay(
     second = launch()
     second.wait_banner()
     assert "replaying retained events" in second.output()
-    assert "demo data loaded: {'units': 0, 'accounts': 0" in second.output(), "re-seeding changes nothing"
+    assert "demo data loaded: {'units': 0, 'accounts': 0, 'form_types': 0, 'print_batches': 0}" in second.output()
     bootstrap = f"127.0.0.1:{stack_env['PHOI_BROKER_PORT']}"
     # The second run created nothing (all 409s), so unit events on the new broker are replayed ones.
     asyncio.run(read_until(bootstrap, topics.IDENTITY, lambda r: b'"unit.created.v1"' in r.value, timeout=30))

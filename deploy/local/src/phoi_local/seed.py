@@ -76,8 +76,19 @@ def seed_identity(client: httpx.Client, config: StackConfig, seed: dict[str, Any
     }
 
 
+def seed_inventory(client: httpx.Client, config: StackConfig, seed: dict[str, Any]) -> dict[str, int]:
+    """Form types (the usual ones are already there from inventory's migrations: 409) and print batches
+    (a re-run overlaps the first: 409 `print_batch_overlap`)."""
+    url = config.service_url(next(s for s in SERVICES if s.name == "inventory"))
+    headers = sign_in(client, config, "qlcl.officer")
+    return {
+        "form_types": _post_all(client, f"{url}/api/v1/form-types", seed.get("form_types", []), headers),
+        "print_batches": _post_all(client, f"{url}/api/v1/print-batches", seed.get("print_batches", []), headers),
+    }
+
+
 def seed_demo_data(config: StackConfig) -> dict[str, int]:
     """Load the seed through the APIs; returns how many things were created (0s on a re-run)."""
     seed = load_seed(config.seed_file)
     with httpx.Client(timeout=30.0) as client:
-        return seed_identity(client, config, seed)
+        return seed_identity(client, config, seed) | seed_inventory(client, config, seed)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -54,6 +54,8 @@ class ServiceSpec:
     # The service's own startup/shutdown, entered after the kit's runtime started (database, relay,
     # consumer) and left before it stops: background jobs, clients to close.
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
+    # Refreshes the service's own gauges right before each /metrics scrape (keep it one cheap query).
+    gauges: Callable[[Database], Awaitable[None]] | None = None
 
 
 class KitRuntime:
@@ -142,7 +144,13 @@ class KitRuntime:
         return checks
 
     async def refresh_gauges(self) -> None:
-        """Gauges that are cheap to read on scrape."""
+        """The service's gauges, read on scrape. A failure is logged: a scrape never fails for it."""
+        if self.spec.gauges is None:
+            return
+        try:
+            await self.spec.gauges(self.database)
+        except Exception as exc:
+            log.warning("could not refresh gauges", error=repr(exc))
 
     async def record_access_denied(self, request: Request, problem: Problem) -> None:
         """Every refusal is evidence: publish it (own transaction — the request's was rolled back)."""

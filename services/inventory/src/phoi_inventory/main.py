@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from phoi_contracts import topics
-from phoi_kit.app import KitRuntime, ServiceSpec, create_service_app
+from phoi_kit.app import ServiceSpec, create_service_app
 
 from phoi_inventory.api import router
 from phoi_inventory.handlers import handlers
-from phoi_inventory.metrics import install_gauges
+from phoi_inventory.metrics import refresh_blanks
 from phoi_inventory.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = create_service_app(
+    return create_service_app(
         ServiceSpec(
             settings=settings,
             title="Inventory service",
@@ -28,8 +28,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             topic=topics.INVENTORY,
             consume=[topics.REQUESTS],
             handlers=handlers(settings),
+            gauges=refresh_blanks,
         )
     )
-    runtime: KitRuntime = app.state.kit
-    install_gauges(runtime)
-    return app
