@@ -9,15 +9,10 @@ import pytest
 from phoi_kit.auth import CurrentUser
 from phoi_kit.auth import Role as TokenRole
 from phoi_kit.errors import Problem
+from phoi_kit.pagination import decode_cursor, encode_cursor
+from phoi_kit.versioning import parse_if_match
 from phoi_requests.adapters.requests import StaleRequest
-from phoi_requests.api.deps import (
-    actor_of,
-    decode_cursor,
-    encode_cursor,
-    parse_if_match,
-    parse_request_cursor,
-    request_cursor,
-)
+from phoi_requests.api.deps import actor_of, parse_request_cursor, request_cursor
 from phoi_requests.api.errors import problem_for, stale_problem
 from phoi_requests.domain import (
     ALL_ERRORS,
@@ -145,7 +140,7 @@ def test_cursors_round_trip_and_refuse_garbage() -> None:
     for garbage in ("!!!", encode_cursor("a"), encode_cursor("not-a-date", str(rid)), encode_cursor("x", "y", "z")):
         with pytest.raises(Problem) as refused:
             parse_request_cursor(garbage)
-        assert (refused.value.status, refused.value.code) == (422, "invalid_cursor")
+        assert (refused.value.status, refused.value.code) == (400, "invalid_cursor")
 
 
 # --- uploads ---------------------------------------------------------------------------------------------

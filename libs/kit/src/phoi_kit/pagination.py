@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
@@ -43,3 +44,15 @@ def decode_cursor(cursor: str, parts: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != parts:
         raise BadRequest("The cursor is not valid.", code="invalid_cursor")
     return values
+
+
+def read_cursor(cursor: str | None, *kinds: Callable[[Any], Any]) -> tuple[Any, ...] | None:
+    """The cursor's parts converted by `kinds` (e.g. `datetime.fromisoformat, uuid.UUID`); None without
+    a cursor; 400 `invalid_cursor` when they do not convert (a client can send anything)."""
+    if not cursor:
+        return None
+    values = decode_cursor(cursor, len(kinds))
+    try:
+        return tuple(kind(value) for kind, value in zip(kinds, values, strict=True))
+    except (TypeError, ValueError) as exc:
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from exc

@@ -16,11 +16,12 @@ from phoi_contracts.events.identity import AccountKind, Role
 from phoi_kit.app import UoW, User
 from phoi_kit.auth import CurrentUser
 from phoi_kit.auth import Role as KitRole
-from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor
+from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
 from phoi_kit.uow import UnitOfWork
+from phoi_kit.versioning import IfMatch, set_etag
 
 from phoi_identity.adapters import accounts as repo
-from phoi_identity.api.deps import ACCOUNT_READERS, Ctx, IfMatch, etag, no_store, read_cursor, unit_scope
+from phoi_identity.api.deps import ACCOUNT_READERS, Ctx, no_store, unit_scope
 from phoi_identity.api.schemas import (
     AccountIn,
     AccountOut,
@@ -119,14 +120,14 @@ async def create_account(body: AccountIn, user: User, uow: UoW, ctx: Ctx, respon
             ),
         )
     response.headers["Location"] = f"/api/v1/accounts/{account.id}"
-    etag(response, account.version)
+    set_etag(response, account.version)
     return AccountWithPassword.with_password(account, password)
 
 
 @router.get("/{account_id}", summary="One account")
 async def get_account(account_id: uuid.UUID, user: User, uow: UoW, response: Response) -> AccountOut:
     account = await visible_account(uow, user, account_id)
-    etag(response, account.version)
+    set_etag(response, account.version)
     return AccountOut.of(account)
 
 
@@ -157,7 +158,7 @@ async def hand_over(
     no_store(response)
     account, password = await service.hand_over(uow, ctx, account_id, _holder(body.holder), body.reason, version)
     response.headers["Location"] = f"/api/v1/accounts/{account.id}/holders"
-    etag(response, account.version)
+    set_etag(response, account.version)
     return AccountWithPassword.with_password(account, password)
 
 
@@ -167,7 +168,7 @@ async def lock(
 ) -> LockedAccountOut:
     user.require(KitRole.QLCL_ADMIN)
     account, synced = await service.lock(uow, ctx, account_id, body.reason, expected_version=version)
-    etag(response, account.version)
+    set_etag(response, account.version)
     return LockedAccountOut(**AccountOut.fields_of(account), keycloak_synced=synced)
 
 
@@ -180,7 +181,7 @@ async def unlock(
     account, password = await service.unlock(
         uow, ctx, account_id, body.reason, reset_password=body.reset_password, expected_version=version
     )
-    etag(response, account.version)
+    set_etag(response, account.version)
     return AccountWithPassword.with_password(account, password)
 
 
@@ -190,5 +191,5 @@ async def disable(
 ) -> AccountOut:
     user.require(KitRole.QLCL_ADMIN)
     account = await service.disable(uow, ctx, account_id, body.reason, version)
-    etag(response, account.version)
+    set_etag(response, account.version)
     return AccountOut.of(account)

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Query, Response, status
 from phoi_contracts.events.identity import IncidentKind
 from phoi_kit.app import UoW, User
 from phoi_kit.auth import CurrentUser, Role
-from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor
+from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
 from phoi_kit.uow import UnitOfWork
+from phoi_kit.versioning import IfMatch, set_etag
 
 from phoi_identity.adapters import incidents as repo
-from phoi_identity.api.deps import DIRECTORY_READERS, OVERSIGHT, Ctx, IfMatch, etag, no_store, read_cursor
+from phoi_identity.api.deps import DIRECTORY_READERS, OVERSIGHT, Ctx, no_store
 from phoi_identity.api.schemas import (
     AccountOut,
     IncidentIn,
@@ -98,7 +99,7 @@ async def report_incident(body: IncidentIn, user: User, uow: UoW, ctx: Ctx, resp
         ),
     )
     response.headers["Location"] = f"/api/v1/incidents/{reported.incident.id}"
-    etag(response, reported.incident.version)
+    set_etag(response, reported.incident.version)
     return IncidentReportedOut(**IncidentOut.fields_of(reported.incident), keycloak_synced=reported.keycloak_synced)
 
 
@@ -106,7 +107,7 @@ async def report_incident(body: IncidentIn, user: User, uow: UoW, ctx: Ctx, resp
 async def get_incident(incident_id: uuid.UUID, user: User, uow: UoW, response: Response) -> IncidentOut:
     user.require(*DIRECTORY_READERS)
     incident = await _load_visible(uow, user, incident_id)
-    etag(response, incident.version)
+    set_etag(response, incident.version)
     return IncidentOut.of(incident)
 
 
@@ -117,7 +118,7 @@ async def resolve_incident(
     user.require(Role.QLCL_ADMIN)
     no_store(response)
     incident, account, password = await service.resolve(uow, ctx, incident_id, body.action, body.resolution, version)
-    etag(response, incident.version)
+    set_etag(response, incident.version)
     return IncidentResolvedOut(
         **IncidentOut.fields_of(incident),
         account=AccountOut.of(account) if account else None,

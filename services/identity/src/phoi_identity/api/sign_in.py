@@ -14,11 +14,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from phoi_kit.app import UoW, User
-from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor
+from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
 
 from phoi_identity.adapters import accounts as account_repo
 from phoi_identity.adapters import sign_in as repo
-from phoi_identity.api.deps import OVERSIGHT, context, read_cursor
+from phoi_identity.api.deps import OVERSIGHT, context
 from phoi_identity.api.schemas import ActivityOut, ActivityReport, SignInEventOut
 
 router = APIRouter(prefix="/sign-in-activity", tags=["sign-in activity"])

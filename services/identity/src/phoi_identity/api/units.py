@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from phoi_kit.app import UoW, User
 from phoi_kit.auth import Role
-from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor
+from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
+from phoi_kit.versioning import IfMatch, IfMatchRequired, set_etag
 
 from phoi_identity.adapters import units as repo
-from phoi_identity.api.deps import DIRECTORY_READERS, Ctx, IfMatch, IfMatchRequired, etag, read_cursor
+from phoi_identity.api.deps import DIRECTORY_READERS, Ctx
 from phoi_identity.api.deps import unit_scope as scope_of
 from phoi_identity.api.schemas import OptionalReasonIn, ReasonIn, UnitIn, UnitOut, UnitPatch
 from phoi_identity.domain.units import normalise_code
@@ -68,7 +69,7 @@ async def create_unit(body: UnitIn, user: User, uow: UoW, response: Response) ->
         ),
     )
     response.headers["Location"] = f"/api/v1/units/{unit.code}"
-    etag(response, unit.version)
+    set_etag(response, unit.version)
     return UnitOut.of(unit)
 
 
@@ -77,7 +78,7 @@ async def get_unit(code: str, user: User, uow: UoW, response: Response) -> UnitO
     user.require(*DIRECTORY_READERS)
     user.ensure_unit_scope(normalise_code(code), what="unit")
     unit = await service.load(uow, code)
-    etag(response, unit.version)
+    set_etag(response, unit.version)
     return UnitOut.of(unit)
 
 
@@ -87,7 +88,7 @@ async def update_unit(
 ) -> UnitOut:
     user.require(Role.QLCL_ADMIN)
     unit = await service.update(uow, code, body.requested(), version)
-    etag(response, unit.version)
+    set_etag(response, unit.version)
     return UnitOut.of(unit)
 
 
@@ -97,7 +98,7 @@ async def deactivate_unit(
 ) -> UnitOut:
     user.require(Role.QLCL_ADMIN)
     unit = await service.deactivate(uow, ctx, code, body.reason, version)
-    etag(response, unit.version)
+    set_etag(response, unit.version)
     return UnitOut.of(unit)
 
 
@@ -107,5 +108,5 @@ async def reactivate_unit(
 ) -> UnitOut:
     user.require(Role.QLCL_ADMIN)
     unit = await service.reactivate(uow, code, body.reason if body else None, version)
-    etag(response, unit.version)
+    set_etag(response, unit.version)
     return UnitOut.of(unit)

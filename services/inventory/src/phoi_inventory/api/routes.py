@@ -18,11 +18,13 @@ from phoi_contracts.events.security import DataExported
 from phoi_kit.app import UoW, User
 from phoi_kit.auth import Role
 from phoi_kit.errors import NotFound, Unprocessable
+from phoi_kit.pagination import decode_cursor, encode_cursor
+from phoi_kit.versioning import IfMatch, set_etag
 
 from phoi_inventory.adapters.allocations import AllocationRecord, ranges_of
 from phoi_inventory.adapters.catalogue import PrintBatchRepository, form_type_of
 from phoi_inventory.adapters.queries import LedgerLine
-from phoi_inventory.api.deps import AppSettings, IfMatch, decode_cursor, encode_cursor, require_reader, set_etag
+from phoi_inventory.api.deps import AppSettings, require_reader
 from phoi_inventory.api.errors import DomainErrorRoute
 from phoi_inventory.api.schemas import (
     AllocationLineOut,

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request
 from phoi_kit.app import User, runtime_of
 from phoi_kit.auth import CurrentUser
 from phoi_kit.auth import Role as TokenRole
-from phoi_kit.errors import BadRequest, Forbidden, Unprocessable
+from phoi_kit.errors import Forbidden, Unprocessable
+from phoi_kit.pagination import decode_cursor, encode_cursor
 
 from phoi_requests.domain import Actor, Role
 from phoi_requests.domain.model import VIETNAM_TZ
@@ -58,48 +56,8 @@ AppSettings = Annotated[Settings, Depends(settings_of)]
 
 # --- versions ------------------------------------------------------------------------------------------
 
-_ETAG = re.compile(r'^(?:W/)?(?:"([0-9]{1,9})"|([0-9]{1,9}))$')
-
-
-def parse_if_match(value: str | None) -> int | None:
-    """The version in ``If-Match`` (``"3"``, ``W/"3"`` or ``3``); None when the header is absent."""
-    if value is None:
-        return None
-    match = _ETAG.match(value.strip())
-    if match is None:
-        raise BadRequest(
-            'If-Match must be the ETag you read, e.g. If-Match: "3".', code="invalid_if_match", if_match=value[:100]
-        )
-    return int(match.group(1) or match.group(2))
-
-
-def _if_match(if_match: Annotated[str | None, Header(description='The ETag you read, e.g. "3".')] = None) -> int | None:
-    return parse_if_match(if_match)
-
-
-IfMatch = Annotated[int | None, Depends(_if_match)]
-
-
-def set_etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'"{version}"'
-
 
 # --- cursors -------------------------------------------------------------------------------------------
-
-
-def encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, parts: int) -> list[str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raw = ""
-    values = raw.split("|")
-    if len(values) != parts or not all(values):
-        raise Unprocessable("The cursor is not one this service gave out.", code="invalid_cursor")
-    return values
 
 
 def request_cursor(created_at: datetime, request_id: uuid.UUID) -> str:

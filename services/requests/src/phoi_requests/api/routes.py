@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from phoi_kit.app import UoW
 from phoi_kit.errors import PayloadTooLarge, Unprocessable
+from phoi_kit.pagination import decode_cursor, encode_cursor
+from phoi_kit.versioning import IfMatch, set_etag
 from starlette.datastructures import UploadFile
 
 from phoi_requests.adapters.attachments import attachment_store
@@ -24,12 +26,8 @@ from phoi_requests.adapters.requests import RequestFilter
 from phoi_requests.api.deps import (
     AppSettings,
     CurrentActor,
-    IfMatch,
-    decode_cursor,
-    encode_cursor,
     parse_request_cursor,
     request_cursor,
-    set_etag,
     vietnam_day_end,
     vietnam_day_start,
 )
