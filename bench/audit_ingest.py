@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from phoi_audit.adapters.entries import ENTRY_COLUMNS
 from phoi_audit.main import create_app
@@ -111,6 +112,7 @@ async def _ingest(url: str, bootstrap: str) -> dict[str, Any]:
                     raise TimeoutError(f"recorded {recorded} of {INGEST_EVENTS} events")
                 await asyncio.sleep(0.01)
             elapsed = time.perf_counter() - start
+        report = await verify_chain(probe)  # what was ingested is one intact chain
     finally:
         await probe.dispose()
     return {
@@ -118,12 +120,11 @@ async def _ingest(url: str, bootstrap: str) -> dict[str, Any]:
         "event_types": len(EVENT_TYPES),
         "seconds": round(elapsed, 3),
         "events_per_s": round((INGEST_EVENTS - first) / elapsed, 1),
+        "chain_intact": report.ok and report.result.checked_count == INGEST_EVENTS,
     }
 
 
 async def _baseline(url: str) -> dict[str, Any]:
-    import asyncpg
-
     rows = list(synthetic_rows(INGEST_EVENTS, payload_size=VERIFY_PAYLOAD_SIZE))
     columns = ", ".join(ENTRY_COLUMNS)
     placeholders = ", ".join(f"${n}" for n in range(1, len(ENTRY_COLUMNS) + 1))

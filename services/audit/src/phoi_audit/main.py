@@ -1,32 +1,48 @@
-"""The audit service app: the kit's runtime plus the audit handlers and background tasks.
+"""The audit service app: the kit's runtime plus the audit handlers, checkpoints and verification.
 
-Two things are added around ``create_service_app`` (see the kit changes proposed in the docs of
-``handlers.py`` and below):
-
-- the consumer's handler table is made to answer every event type (``handlers.with_fallback``), so
-  events of types the catalogue does not know yet are recorded too;
-- the app's lifespan is wrapped to run the checkpoint and background-verification tasks
-  (``AUDIT_CHECKPOINT_SECONDS``, ``AUDIT_VERIFY_SECONDS``) while the kit's runtime runs.
+- Every event type has a handler (``handlers.handlers()``), and the consumer's handler table is made to
+  answer unknown types too (``handlers.with_fallback``), so events of types the catalogue does not
+  know yet are recorded as well.
+- The service's lifespan (the kit's hook) runs the checkpoint job (``AUDIT_CHECKPOINT_SECONDS``) and the background
+  full verification (``AUDIT_VERIFY_SECONDS``); the head sequence gauge is refreshed on scrape.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from phoi_contracts import topics
 from phoi_kit.app import KitRuntime, ServiceSpec, create_service_app
+from phoi_kit.background import running
 
 from phoi_audit.api import router
 from phoi_audit.handlers import handlers, with_fallback
-from phoi_audit.service.checkpoints import background_tasks
+from phoi_audit.service.checkpoints import jobs, refresh_gauges
 from phoi_audit.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime: KitRuntime = app.state.kit
+        background = (
+            jobs(
+                runtime.database,
+                source=runtime.source,
+                checkpoint_seconds=settings.checkpoint_seconds,
+                verify_seconds=settings.verify_seconds,
+                chunk=settings.stream_chunk_rows,
+            )
+            if runtime.spec.run_background
+            else []
+        )
+        async with running(*background):
+            yield
+
     spec = ServiceSpec(
         settings=settings,
         title="Audit service",
@@ -35,32 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topic=topics.AUDIT,
         consume=[*topics.ALL],
         handlers=handlers(),
+        lifespan=lifespan,
+        gauges=refresh_gauges,
     )
     app = create_service_app(spec)
     runtime: KitRuntime = app.state.kit
     runtime.consumer.handlers = with_fallback(runtime.consumer.handlers)
-    kit_lifespan = app.router.lifespan_context
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
-        async with kit_lifespan(app_):
-            tasks: list[asyncio.Task[None]] = []
-            if spec.run_background:
-                tasks = background_tasks(
-                    runtime.database,
-                    source=runtime.source,
-                    checkpoint_seconds=settings.checkpoint_seconds,
-                    verify_seconds=settings.verify_seconds,
-                    chunk=settings.stream_chunk_rows,
-                )
-            try:
-                yield
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-
-    app.router.lifespan_context = lifespan
     return app

@@ -36,19 +36,31 @@ from phoi_audit.domain.errors import InvalidAuditEntry
 
 CANONICAL_FORMAT_VERSION: Final = 1
 
+# One encoder for every call (the same as json.dumps with these arguments, without building one each time).
+_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
 
 def canonical_json(value: Any) -> str:
     """``value`` (a JSON value) as canonical JSON text; ``InvalidAuditEntry`` if it is not JSON."""
     check_json_value(value)
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:  # pragma: no cover - check_json_value catches these first
         raise InvalidAuditEntry(f"not canonical JSON: {exc}") from exc
 
 
 def canonical_bytes_of(value: Any) -> bytes:
     """``canonical_json(value)`` encoded as UTF-8 (lone surrogates are refused)."""
-    text = canonical_json(value)
+    check_json_value(value)
+    return encode_checked(value)
+
+
+def encode_checked(value: Any) -> bytes:
+    """``canonical_bytes_of`` for a value already known to pass ``check_json_value``."""
+    try:
+        text = _ENCODER.encode(value)
+    except (TypeError, ValueError) as exc:  # pragma: no cover - the check catches these first
+        raise InvalidAuditEntry(f"not canonical JSON: {exc}") from exc
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -59,6 +71,8 @@ def canonical_datetime(value: datetime, *, field: str) -> str:
     """RFC 3339, UTC, microseconds, ``Z`` suffix."""
     if not isinstance(value, datetime):
         raise InvalidAuditEntry(f"{field} must be a datetime", field=field)
+    if value.tzinfo is UTC:  # the common case (stored and normalised values): no conversion needed
+        return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidAuditEntry(f"{field} must be timezone-aware", field=field)
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
@@ -70,8 +84,44 @@ def canonical_uuid(value: uuid.UUID, *, field: str) -> str:
     return str(value)
 
 
+def _plainly_json(value: Any) -> bool:
+    """Fast path of ``check_json_value``: True when ``value`` is made of the exact built-in JSON types
+    (what ``json.loads`` returns). Stricter than the full check, never looser: anything it does not
+    accept (a subclass, a non-dict mapping, a bad value) goes through the full check, which decides."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if not _plainly_json(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:
+            kind = type(item)
+            if kind is str or kind is int or kind is bool or item is None:
+                continue
+            if not _plainly_json(item):
+                return False
+        return True
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    return False
+
+
 def check_json_value(value: Any, path: str = "payload") -> None:
     """Raise ``InvalidAuditEntry`` unless ``value`` is made of JSON values only (see the module rules)."""
+    if _plainly_json(value):
+        return
+    _check_json_value(value, path)
+
+
+def _check_json_value(value: Any, path: str) -> None:
     if value is None or isinstance(value, bool | str):
         return
     if isinstance(value, int):
@@ -82,13 +132,13 @@ def check_json_value(value: Any, path: str = "payload") -> None:
         return
     if isinstance(value, list | tuple):
         for index, item in enumerate(value):
-            check_json_value(item, f"{path}[{index}]")
+            _check_json_value(item, f"{path}[{index}]")
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidAuditEntry(f"{path}: object keys must be strings, got {key!r}", field=path)
-            check_json_value(item, f"{path}.{key}")
+            _check_json_value(item, f"{path}.{key}")
         return
     raise InvalidAuditEntry(f"{path}: {type(value).__name__} is not a JSON value", field=path)
 

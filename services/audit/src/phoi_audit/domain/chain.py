@@ -16,15 +16,16 @@ import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from phoi_audit.domain.canonical import (
-    canonical_bytes_of,
     canonical_datetime,
     canonical_uuid,
+    check_json_value,
+    encode_checked,
     json_copy,
 )
 from phoi_audit.domain.errors import AuditDomainError, InvalidAuditEntry
@@ -102,20 +103,17 @@ class AuditEntry:
             raise InvalidAuditEntry("sequence must be an integer >= 1", field="sequence")
         if not isinstance(self.type, str) or not self.type:
             raise InvalidAuditEntry("type must be a non-empty string", field="type")
-        if not isinstance(self.actor, AuditActor):
+        actor = self.actor
+        if not isinstance(actor, AuditActor):
             raise InvalidAuditEntry("actor must be an AuditActor", field="actor")
-        for name, value in (
-            ("subject", self.subject),
-            ("unit_code", self.unit_code),
-            *(("actor." + k, v) for k, v in self.actor.to_dict().items()),
-        ):
+        for value in (self.subject, self.unit_code, actor.role, actor.unit_code, actor.user_id, actor.username):
             if value is not None and not isinstance(value, str):
-                raise InvalidAuditEntry(f"{name} must be a string or null", field=name)
+                self._refuse_optional_texts()
         if not isinstance(self.payload, Mapping):
             raise InvalidAuditEntry("payload must be a JSON object", field="payload")
         _check_hash(self.prev_hash, field="prev_hash")
         return {
-            "actor": self.actor.to_dict(),
+            "actor": actor.to_dict(),
             "event_id": canonical_uuid(self.event_id, field="event_id"),
             "occurred_at": canonical_datetime(self.occurred_at, field="occurred_at"),
             "payload": self.payload,
@@ -127,8 +125,21 @@ class AuditEntry:
             "unit_code": self.unit_code,
         }
 
+    def _refuse_optional_texts(self) -> None:
+        for name, value in (
+            ("subject", self.subject),
+            ("unit_code", self.unit_code),
+            *(("actor." + k, v) for k, v in self.actor.to_dict().items()),
+        ):
+            if value is not None and not isinstance(value, str):
+                raise InvalidAuditEntry(f"{name} must be a string or null", field=name)
+
     def canonical_bytes(self) -> bytes:
-        return canonical_bytes_of(self.canonical_document())
+        """``canonical_bytes_of(self.canonical_document())``; the document's own fields are validated by
+        ``canonical_document``, so only the payload's contents still need the JSON check."""
+        document = self.canonical_document()
+        check_json_value(self.payload)
+        return encode_checked(document)
 
     def compute_hash(self) -> str:
         """The hash this entry should carry, from its other fields."""
@@ -189,20 +200,19 @@ def chain_next(
         sequence, prev_hash = previous.sequence + 1, _check_hash(previous.hash, field="previous.hash")
     if not isinstance(payload, Mapping):
         raise InvalidAuditEntry("payload must be a JSON object", field="payload")
-    draft = AuditEntry(
-        sequence=sequence,
-        event_id=event_id,
-        type=type,
-        actor=actor,
-        subject=subject,
-        unit_code=unit_code,
-        occurred_at=_utc(occurred_at, field="occurred_at"),
-        recorded_at=_utc(recorded_at or datetime.now(UTC), field="recorded_at"),
-        payload=json_copy(payload),
-        prev_hash=prev_hash,
-        hash="",
-    )
-    return replace(draft, hash=draft.compute_hash())
+    fields: dict[str, Any] = {
+        "sequence": sequence,
+        "event_id": event_id,
+        "type": type,
+        "actor": actor,
+        "subject": subject,
+        "unit_code": unit_code,
+        "occurred_at": _utc(occurred_at, field="occurred_at"),
+        "recorded_at": _utc(recorded_at or datetime.now(UTC), field="recorded_at"),
+        "payload": json_copy(payload),
+        "prev_hash": prev_hash,
+    }
+    return AuditEntry(**fields, hash=AuditEntry(**fields, hash="").compute_hash())
 
 
 def _utc(value: datetime, *, field: str) -> datetime:

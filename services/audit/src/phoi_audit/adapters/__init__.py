@@ -1,0 +1,1 @@
+"""Repositories: every query of the audit service lives here."""

@@ -1,0 +1,1 @@
+"""Application services: recording events, verifying the chain, checkpoints, exports."""
