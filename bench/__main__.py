@@ -9,11 +9,12 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bench import inventory_ranges, outbox_latency
+from bench import audit_ingest, inventory_ranges, outbox_latency
 
 BENCHMARKS: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
     "outbox_to_consumer": outbox_latency.run,
     "inventory_ranges": inventory_ranges.run,
+    "audit_ingest": audit_ingest.run,
 }
 
 

@@ -166,3 +166,18 @@ async def test_unknown_event_types_are_skipped(kit_db: Database, broker: Any, un
     async with kit_db.session() as s:
         types = (await s.execute(text("SELECT type FROM processed_events"))).scalars().all()
     assert types == ["test.ping.v1"]
+
+
+async def test_a_clean_batch_is_applied_in_one_transaction_with_duplicates_claimed_once(kit_db: Database) -> None:
+    from aiokafka import ConsumerRecord
+
+    consumer = make(kit_db, "127.0.0.1:9", "phoi.test", "g")
+    events = [ping(1), ping(2), ping(1, subject="other")]
+    records = [
+        ConsumerRecord("phoi.test", 0, offset, 0, 0, b"s", e.to_bytes(), None, 1, 1, ())
+        for offset, e in enumerate([*events, events[0]])  # the last one is a re-delivery in the same batch
+    ]
+    assert await consumer._process_batch(records) is True, "the fast path must not fall back on clean input"
+    assert await effects(kit_db) == {"s:1": 1, "s:2": 1, "other:1": 1}
+    assert await consumer._process_batch(records[:2]) is True
+    assert await effects(kit_db) == {"s:1": 1, "s:2": 1, "other:1": 1}, "a re-delivered batch changes nothing"

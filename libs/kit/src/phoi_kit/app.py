@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from phoi_contracts import topics as topic_names
-from phoi_contracts.envelope import SYSTEM_ACTOR
+from phoi_contracts.envelope import SYSTEM_ACTOR, Envelope
 from phoi_contracts.events.security import AccessDenied
 
 from phoi_kit import revocation
@@ -50,6 +50,8 @@ class ServiceSpec:
     topic: str | None = None  # the topic this service publishes to (for its access-denied events)
     consume: Sequence[str] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    # Runs for event types without a handler (the audit log records everything); default: skip them.
+    fallback_handler: Handler | None = None
     run_background: bool = True
     # The service's own startup/shutdown, entered after the kit's runtime started (database, relay,
     # consumer) and left before it stops: background jobs, clients to close.
@@ -79,7 +81,7 @@ class KitRuntime:
             retention=timedelta(days=self.settings.outbox_retention_days),
             topic_prefix=self.settings.topic_prefix,
         )
-        handlers = {**revocation.handlers(), **spec.handlers}
+        handlers = compose_handlers(revocation.handlers(), spec.handlers)
         topics = sorted(self.settings.topic_prefix + t for t in {*spec.consume, topic_names.IDENTITY})
         self.consumer = EventConsumer(
             self.database,
@@ -93,6 +95,7 @@ class KitRuntime:
             heartbeat_interval_ms=self.settings.consumer_heartbeat_interval_ms,
             fetch_max_wait_ms=self.settings.consumer_fetch_max_wait_ms,
             after_commit=revocation.after_commit(self.revocations),
+            fallback=spec.fallback_handler,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._listener = PgListener(self.database.url, {REVOCATIONS_CHANNEL: self._on_revocation})
@@ -179,6 +182,21 @@ class KitRuntime:
                 await uow.commit()
         except Exception as exc:  # never turn a 403 into a 500
             log.error("could not record access denial", error=repr(exc))
+
+
+def compose_handlers(kit: Mapping[str, Handler], service: Mapping[str, Handler]) -> dict[str, Handler]:
+    """The kit's handlers (token revocation) and the service's; where both handle a type, both run, the
+    kit's first, in the same transaction — a service handling `account.locked` keeps revocation."""
+    composed = {**kit, **service}
+    for event_type in kit.keys() & service.keys():
+        first, then = kit[event_type], service[event_type]
+
+        async def both(uow: UnitOfWork, envelope: Envelope, first: Handler = first, then: Handler = then) -> None:
+            await first(uow, envelope)
+            await then(uow, envelope)
+
+        composed[event_type] = both
+    return composed
 
 
 def runtime_of(request: Request) -> KitRuntime:

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from phoi_contracts import topics as topic_names
 from phoi_contracts.envelope import SYSTEM_ACTOR, Envelope
 from pydantic import ValidationError
-from sqlalchemy import column, table
+from sqlalchemy import column, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -45,6 +45,12 @@ Handler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 AfterCommit = Callable[[Envelope], Awaitable[None] | None]
 
 processed_events = table("processed_events", column("event_id"), column("type"), column("topic"))
+# One statement text whatever the batch size, so it is prepared once (a multi-row VALUES is not).
+CLAIM_BATCH = text(
+    "INSERT INTO processed_events (event_id, type, topic) "
+    "SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:topics AS text[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -69,6 +75,7 @@ class EventConsumer:
         heartbeat_interval_ms: int = 3_000,
         fetch_max_wait_ms: int = 100,
         after_commit: Mapping[str, AfterCommit] | None = None,
+        fallback: Handler | None = None,
     ) -> None:
         self.database = database
         self.service = service
@@ -76,6 +83,7 @@ class EventConsumer:
         self.group_id = group_id
         self.topics = list(topics)
         self.handlers = dict(handlers)
+        self.fallback = fallback  # for types without a handler; None: such events are skipped
         self.after_commit = dict(after_commit or {})
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
@@ -139,6 +147,9 @@ class EventConsumer:
                     await asyncio.wait_for(client.stop(), 10)
         self._consumer = self._dlq = None
 
+    def handler_for(self, event_type: str) -> Handler | None:
+        return self.handlers.get(event_type, self.fallback)
+
     async def _process_batch(self, records: list[ConsumerRecord[Any, Any]]) -> bool:
         """Fast path: apply a partition's batch in ONE transaction. False when anything in it needs the
         careful per-message path (an unparseable message, a failing handler, a database hiccup); the
@@ -147,16 +158,18 @@ class EventConsumer:
             return False
         applied: list[tuple[str, Envelope]] = []
         try:
-            wanted = [(r.topic, e) for r in records if (e := Envelope.from_bytes(r.value)).type in self.handlers]
+            wanted = [(r.topic, e) for r in records if self.handler_for((e := Envelope.from_bytes(r.value)).type)]
             async with self.database.session() as session:
                 uow = UnitOfWork(session, source=self.source, actor=SYSTEM_ACTOR)
                 claimed: set[Any] = set()
                 if wanted:  # one round trip claims the whole batch; re-deliveries come back unclaimed
                     result = await session.execute(
-                        pg_insert(processed_events)
-                        .values([{"event_id": e.id, "type": e.type, "topic": t} for t, e in wanted])
-                        .on_conflict_do_nothing()
-                        .returning(processed_events.c.event_id)
+                        CLAIM_BATCH,
+                        {
+                            "ids": [e.id for _, e in wanted],
+                            "types": [e.type for _, e in wanted],
+                            "topics": [t for t, _ in wanted],
+                        },
                     )
                     claimed = set(result.scalars())
                 for topic, envelope in wanted:
@@ -166,7 +179,9 @@ class EventConsumer:
                     uow.correlation_id = envelope.correlation_id
                     token = correlation_id_var.set(envelope.correlation_id)
                     try:
-                        await self.handlers[envelope.type](uow, envelope)
+                        handler = self.handler_for(envelope.type)
+                        assert handler is not None
+                        await handler(uow, envelope)
                     finally:
                         correlation_id_var.reset(token)
                     applied.append((topic, envelope))
@@ -205,7 +220,7 @@ class EventConsumer:
         except (ValidationError, ValueError, TypeError) as exc:
             await self._dead_letter(record, exc, attempts=1)
             return
-        handler = self.handlers.get(envelope.type)
+        handler = self.handler_for(envelope.type)
         if handler is None:
             return  # not an event this service cares about
         token = correlation_id_var.set(envelope.correlation_id)

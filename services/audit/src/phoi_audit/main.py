@@ -1,8 +1,7 @@
 """The audit service app: the kit's runtime plus the audit handlers, checkpoints and verification.
 
-- Every event type has a handler (``handlers.handlers()``), and the consumer's handler table is made to
-  answer unknown types too (``handlers.with_fallback``), so events of types the catalogue does not
-  know yet are recorded as well.
+- Every event type has a handler (``handlers.handlers()``), and the fallback handler records events of
+  types the catalogue does not know yet. The kit's token revocation still runs for account events.
 - The service's lifespan (the kit's hook) runs the checkpoint job (``AUDIT_CHECKPOINT_SECONDS``) and the background
   full verification (``AUDIT_VERIFY_SECONDS``); the head sequence gauge is refreshed on scrape.
 """
@@ -18,7 +17,7 @@ from phoi_kit.app import KitRuntime, ServiceSpec, create_service_app
 from phoi_kit.background import running
 
 from phoi_audit.api import router
-from phoi_audit.handlers import handlers, with_fallback
+from phoi_audit.handlers import handlers, on_event
 from phoi_audit.service.checkpoints import jobs, refresh_gauges
 from phoi_audit.settings import Settings
 
@@ -51,10 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topic=topics.AUDIT,
         consume=[*topics.ALL],
         handlers=handlers(),
+        fallback_handler=on_event,  # types the catalogue does not know yet are recorded too
         lifespan=lifespan,
         gauges=refresh_gauges,
     )
-    app = create_service_app(spec)
-    runtime: KitRuntime = app.state.kit
-    runtime.consumer.handlers = with_fallback(runtime.consumer.handlers)
-    return app
+    return create_service_app(spec)
