@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from phoi_kit.app import User, runtime_of
 from phoi_kit.auth import CurrentUser
 from phoi_kit.auth import Role as TokenRole
-from phoi_kit.errors import Forbidden, Unprocessable
-from phoi_kit.pagination import decode_cursor, encode_cursor
+from phoi_kit.errors import Forbidden
+from phoi_kit.pagination import encode_cursor, read_cursor
 
 from phoi_requests.domain import Actor, Role
 from phoi_requests.domain.model import VIETNAM_TZ
@@ -64,17 +64,16 @@ def request_cursor(created_at: datetime, request_id: uuid.UUID) -> str:
     return encode_cursor(created_at.isoformat(), str(request_id))
 
 
+def _aware(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError(text)
+    return at
+
+
 def parse_request_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    created, request_id = decode_cursor(cursor, 2)
-    try:
-        at = datetime.fromisoformat(created)
-        if at.tzinfo is None:
-            raise ValueError(created)
-        return at, uuid.UUID(request_id)
-    except ValueError:
-        raise Unprocessable("The cursor is not one this service gave out.", code="invalid_cursor") from None
+    parts = read_cursor(cursor, _aware, uuid.UUID)
+    return None if parts is None else (parts[0], parts[1])
 
 
 # --- dates ---------------------------------------------------------------------------------------------
