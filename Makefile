@@ -46,7 +46,7 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 
 bench: $(INSTALLED)
-	$(BIN)/python -m bench
+	@$(BIN)/python -m bench
 
 schemas: $(INSTALLED)
 	$(BIN)/python -m phoi_contracts.export

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from phoi_kit.logging import configure_logging
+
 from bench import audit_ingest, inventory_ranges, outbox_latency
 
 BENCHMARKS: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
@@ -22,6 +24,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], default=[])
     args = parser.parse_args()
+    configure_logging("bench", "WARNING")  # logs go to stderr; stdout is the JSON figures only
     for name in args.names or list(BENCHMARKS):
         result = asyncio.run(BENCHMARKS[name]())
         print(json.dumps({"benchmark": name, **result}, ensure_ascii=False), flush=True)

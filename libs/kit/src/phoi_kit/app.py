@@ -98,11 +98,14 @@ class KitRuntime:
             fallback=spec.fallback_handler,
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self._reloads: set[asyncio.Task[None]] = set()
         self._listener = PgListener(self.database.url, {REVOCATIONS_CHANNEL: self._on_revocation})
         self._broker_ok: tuple[float, bool] = (0.0, False)
 
     def _on_revocation(self) -> None:
-        self._tasks.append(asyncio.create_task(self.revocations.reload()))
+        reload = asyncio.create_task(self.revocations.reload())
+        self._reloads.add(reload)  # keep a reference until done, then let it go
+        reload.add_done_callback(self._reloads.discard)
 
     async def start(self) -> None:
         await self.revocations.reload()

@@ -1,6 +1,6 @@
 """Async SQLAlchemy engine and sessions, plus the tables every service carries for the kit.
 
-A service's ORM base is built with `make_base()`, which puts the kit's tables (outbox, processed
+A service's ORM base uses `service_metadata()`, which puts the kit's tables (outbox, processed
 events, token revocations) on the same metadata so one Alembic history covers them.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
@@ -25,7 +24,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -49,14 +47,7 @@ def libpq_url(url: str) -> str:
     return "postgresql://" + asyncpg_url(url)[len("postgresql+asyncpg://") :]
 
 
-@dataclass(frozen=True)
-class KitTables:
-    outbox: Table
-    processed_events: Table
-    token_revocations: Table
-
-
-def add_kit_tables(metadata: MetaData) -> KitTables:
+def add_kit_tables(metadata: MetaData) -> None:
     outbox = Table(
         "outbox",
         metadata,
@@ -72,7 +63,7 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
     )
     Index("ix_outbox_pending", outbox.c.id, postgresql_where=outbox.c.published_at.is_(None))
     Index("ix_outbox_created_at", outbox.c.created_at)
-    processed = Table(
+    Table(
         "processed_events",
         metadata,
         Column("event_id", Uuid, primary_key=True),
@@ -80,7 +71,7 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         Column("topic", Text, nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
-    revocations = Table(
+    Table(
         "token_revocations",
         metadata,
         Column("user_id", Text, primary_key=True),
@@ -90,7 +81,6 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         Column("reason", Text, nullable=False),
         Column("locked", Boolean, nullable=False, server_default=text("false")),
     )
-    return KitTables(outbox=outbox, processed_events=processed, token_revocations=revocations)
 
 
 def service_metadata() -> MetaData:
@@ -99,16 +89,6 @@ def service_metadata() -> MetaData:
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     add_kit_tables(metadata)
     return metadata
-
-
-def make_base() -> tuple[type[DeclarativeBase], KitTables]:
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-    class Base(DeclarativeBase):
-        pass
-
-    Base.metadata = metadata
-    return Base, add_kit_tables(metadata)
 
 
 class Database:

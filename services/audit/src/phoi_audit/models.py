@@ -14,10 +14,16 @@
 
 from __future__ import annotations
 
-from phoi_kit.db import make_base
+from phoi_kit.db import service_metadata
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, SmallInteger, Table, Text, Uuid, func
+from sqlalchemy.orm import DeclarativeBase
 
-Base, kit_tables = make_base()
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+processed_events = Base.metadata.tables["processed_events"]  # the kit's table, on the same metadata
 
 entries = Table(
     "audit_entries",

@@ -35,7 +35,7 @@ from sqlalchemy.util import await_only
 
 from phoi_audit import metrics
 from phoi_audit.domain import GENESIS_HASH, AuditActor, AuditEntry, ChainHead, canonical_json
-from phoi_audit.models import accounts, entries, head, kit_tables
+from phoi_audit.models import accounts, entries, head, processed_events
 
 _STATE_KEY: Final = "phoi_audit.append_state"
 _LISTENING_KEY: Final = "phoi_audit.listening"
@@ -334,9 +334,8 @@ async def locked_head(session: AsyncSession) -> Head:
 
 async def claim_event(session: AsyncSession, *, event_id: uuid.UUID, type: str, topic: str) -> None:
     """Mark an event this service records itself as processed, so its copy from the bus is skipped."""
-    processed = kit_tables.processed_events
     await session.execute(
-        pg_insert(processed).values(event_id=event_id, type=type, topic=topic).on_conflict_do_nothing()
+        pg_insert(processed_events).values(event_id=event_id, type=type, topic=topic).on_conflict_do_nothing()
     )
 
 
