@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from phoi_contracts.events.identity import (
     AccountCreated,
@@ -88,6 +89,18 @@ class Adoption:
     kind: AccountKind | None = None
     role: Role | None = None
     unit_code: str | None = None
+
+
+def _change_status(
+    account: AccountRow, status: AccountStatus, reason: str | None, *, at: datetime | None = None
+) -> datetime:
+    """Every status change bumps the version (ETag) and stamps the time; returns that time."""
+    at = at or now()
+    account.status = status.value
+    account.status_reason = reason
+    account.version += 1
+    account.updated_at = at
+    return at
 
 
 async def load(uow: UnitOfWork, account_id: uuid.UUID, *, for_update: bool = False) -> AccountRow:
@@ -357,10 +370,9 @@ async def hand_over(
     account.holder_position = holder.position
     account.holder_email = holder.email
     account.holder_phone = holder.phone
-    account.status = AccountStatus.PENDING_FIRST_LOGIN.value
-    account.status_reason = "handed over; the new holder must change the password"
-    account.version += 1
-    account.updated_at = cutoff
+    _change_status(
+        account, AccountStatus.PENDING_FIRST_LOGIN, "handed over; the new holder must change the password", at=cutoff
+    )
     await uow.session.flush()
     uow.publish(
         AccountHandedOver(
@@ -405,11 +417,7 @@ async def lock(
     except KeycloakUnavailable:
         keycloak_done = False
         log.error("Keycloak unavailable: account locked here, Keycloak to follow", account_id=str(account.id))
-    cutoff = now()
-    account.status = AccountStatus.LOCKED.value
-    account.status_reason = reason
-    account.version += 1
-    account.updated_at = cutoff
+    cutoff = _change_status(account, AccountStatus.LOCKED, reason)
     await uow.session.flush()
     uow.publish(
         AccountLocked(
@@ -432,11 +440,7 @@ async def reset_password(uow: UnitOfWork, ctx: IdentityContext, account: Account
     password = domain.temporary_password(account.username)
     await ctx.keycloak.set_temporary_password(account.keycloak_user_id, password)
     await ctx.keycloak.logout(account.keycloak_user_id)
-    cutoff = now()
-    account.status = AccountStatus.PENDING_FIRST_LOGIN.value
-    account.status_reason = reason
-    account.version += 1
-    account.updated_at = cutoff
+    cutoff = _change_status(account, AccountStatus.PENDING_FIRST_LOGIN, reason)
     await uow.session.flush()
     uow.publish(
         AccountPasswordReset(
@@ -481,11 +485,7 @@ async def unlock(
     await ctx.keycloak.set_enabled(account.keycloak_user_id, True)
     user = await ctx.keycloak.get_user(account.keycloak_user_id)
     pending = password is not None or (user is not None and user.must_change_password)
-    cutoff = now()
-    account.status = (AccountStatus.PENDING_FIRST_LOGIN if pending else AccountStatus.ACTIVE).value
-    account.status_reason = reason
-    account.version += 1
-    account.updated_at = cutoff
+    cutoff = _change_status(account, AccountStatus.PENDING_FIRST_LOGIN if pending else AccountStatus.ACTIVE, reason)
     await uow.session.flush()
     if password is not None:
         uow.publish(
@@ -520,11 +520,7 @@ async def disable(
     domain.can_disable(AccountStatus(account.status))
     await ctx.keycloak.set_enabled(account.keycloak_user_id, False)
     await ctx.keycloak.logout(account.keycloak_user_id)
-    cutoff = now()
-    account.status = AccountStatus.DISABLED.value
-    account.status_reason = reason
-    account.version += 1
-    account.updated_at = cutoff
+    cutoff = _change_status(account, AccountStatus.DISABLED, reason)
     current = await repo.current_holder(uow.session, account.id)
     if current is not None:
         current.held_to = cutoff
