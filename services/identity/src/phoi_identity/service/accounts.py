@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from phoi_contracts.events.identity import (
     AccountCreated,
@@ -59,7 +58,7 @@ from phoi_identity.domain.errors import (
     UsernameTaken,
 )
 from phoi_identity.models import AccountRow, HolderRow, UnitRow
-from phoi_identity.service.common import check_version, now
+from phoi_identity.service.common import account_refs, change_status, check_version, now
 from phoi_identity.service.context import IdentityContext
 
 log = get_logger(__name__)
@@ -89,18 +88,6 @@ class Adoption:
     kind: AccountKind | None = None
     role: Role | None = None
     unit_code: str | None = None
-
-
-def _change_status(
-    account: AccountRow, status: AccountStatus, reason: str | None, *, at: datetime | None = None
-) -> datetime:
-    """Every status change bumps the version (ETag) and stamps the time; returns that time."""
-    at = at or now()
-    account.status = status.value
-    account.status_reason = reason
-    account.version += 1
-    account.updated_at = at
-    return at
 
 
 async def load(uow: UnitOfWork, account_id: uuid.UUID, *, for_update: bool = False) -> AccountRow:
@@ -178,10 +165,7 @@ def _first_holder(account: AccountRow, holder: Holder, reason: str, actor: str |
 
 def _created_event(account: AccountRow, must_change_password: bool) -> AccountCreated:
     return AccountCreated(
-        account_id=account.id,
-        user_id=account.keycloak_user_id,
-        username=account.username,
-        unit_code=account.unit_code,
+        **account_refs(account),
         kind=AccountKind(account.kind),
         role=Role(account.role),
         holder_name=account.holder_name,
@@ -370,16 +354,13 @@ async def hand_over(
     account.holder_position = holder.position
     account.holder_email = holder.email
     account.holder_phone = holder.phone
-    _change_status(
+    change_status(
         account, AccountStatus.PENDING_FIRST_LOGIN, "handed over; the new holder must change the password", at=cutoff
     )
     await uow.session.flush()
     uow.publish(
         AccountHandedOver(
-            account_id=account.id,
-            user_id=account.keycloak_user_id,
-            username=account.username,
-            unit_code=account.unit_code,
+            **account_refs(account),
             previous_holder=previous_name,
             new_holder=holder.name,
             reason=reason,
@@ -417,14 +398,11 @@ async def lock(
     except KeycloakUnavailable:
         keycloak_done = False
         log.error("Keycloak unavailable: account locked here, Keycloak to follow", account_id=str(account.id))
-    cutoff = _change_status(account, AccountStatus.LOCKED, reason)
+    cutoff = change_status(account, AccountStatus.LOCKED, reason)
     await uow.session.flush()
     uow.publish(
         AccountLocked(
-            account_id=account.id,
-            user_id=account.keycloak_user_id,
-            username=account.username,
-            unit_code=account.unit_code,
+            **account_refs(account),
             reason=reason,
             incident_id=incident_id,
             tokens_not_before=cutoff,
@@ -440,14 +418,11 @@ async def reset_password(uow: UnitOfWork, ctx: IdentityContext, account: Account
     password = domain.temporary_password(account.username)
     await ctx.keycloak.set_temporary_password(account.keycloak_user_id, password)
     await ctx.keycloak.logout(account.keycloak_user_id)
-    cutoff = _change_status(account, AccountStatus.PENDING_FIRST_LOGIN, reason)
+    cutoff = change_status(account, AccountStatus.PENDING_FIRST_LOGIN, reason)
     await uow.session.flush()
     uow.publish(
         AccountPasswordReset(
-            account_id=account.id,
-            user_id=account.keycloak_user_id,
-            username=account.username,
-            unit_code=account.unit_code,
+            **account_refs(account),
             temporary=True,
             tokens_not_before=cutoff,
         )
@@ -485,25 +460,19 @@ async def unlock(
     await ctx.keycloak.set_enabled(account.keycloak_user_id, True)
     user = await ctx.keycloak.get_user(account.keycloak_user_id)
     pending = password is not None or (user is not None and user.must_change_password)
-    cutoff = _change_status(account, AccountStatus.PENDING_FIRST_LOGIN if pending else AccountStatus.ACTIVE, reason)
+    cutoff = change_status(account, AccountStatus.PENDING_FIRST_LOGIN if pending else AccountStatus.ACTIVE, reason)
     await uow.session.flush()
     if password is not None:
         uow.publish(
             AccountPasswordReset(
-                account_id=account.id,
-                user_id=account.keycloak_user_id,
-                username=account.username,
-                unit_code=account.unit_code,
+                **account_refs(account),
                 temporary=True,
                 tokens_not_before=cutoff,
             )
         )
     uow.publish(
         AccountUnlocked(
-            account_id=account.id,
-            user_id=account.keycloak_user_id,
-            username=account.username,
-            unit_code=account.unit_code,
+            **account_refs(account),
             reason=reason,
         )
     )
@@ -520,17 +489,14 @@ async def disable(
     domain.can_disable(AccountStatus(account.status))
     await ctx.keycloak.set_enabled(account.keycloak_user_id, False)
     await ctx.keycloak.logout(account.keycloak_user_id)
-    cutoff = _change_status(account, AccountStatus.DISABLED, reason)
+    cutoff = change_status(account, AccountStatus.DISABLED, reason)
     current = await repo.current_holder(uow.session, account.id)
     if current is not None:
         current.held_to = cutoff
     await uow.session.flush()
     uow.publish(
         AccountDisabled(
-            account_id=account.id,
-            user_id=account.keycloak_user_id,
-            username=account.username,
-            unit_code=account.unit_code,
+            **account_refs(account),
             reason=reason,
             tokens_not_before=cutoff,
         )

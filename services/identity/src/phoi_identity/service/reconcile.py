@@ -32,7 +32,7 @@ from phoi_identity.adapters import journal
 from phoi_identity.adapters.keycloak import CREATION_SKEW_MS, KeycloakUser
 from phoi_identity.domain.accounts import AccountStatus, KeycloakState, Repair
 from phoi_identity.domain.accounts import reconcile as decide
-from phoi_identity.service.common import now
+from phoi_identity.service.common import account_refs, change_status, now
 from phoi_identity.service.context import IdentityContext
 
 log = get_logger(__name__)
@@ -116,12 +116,7 @@ async def _repair(ctx: IdentityContext, account_id: uuid.UUID, report: Reconcile
         status = AccountStatus(account.status)
         repair = decide(status, _state(user))
         cutoff = now()
-        common = {
-            "account_id": account.id,
-            "user_id": account.keycloak_user_id,
-            "username": account.username,
-            "unit_code": account.unit_code,
-        }
+        common = account_refs(account)
         if repair is Repair.NOTHING:
             return
         if repair is Repair.DISABLE_IN_KEYCLOAK:
@@ -130,24 +125,23 @@ async def _repair(ctx: IdentityContext, account_id: uuid.UUID, report: Reconcile
             report.keycloak_users_disabled_again.append(account.username)
             return
         if repair is Repair.MARK_DISABLED:
-            account.status, account.status_reason = AccountStatus.DISABLED.value, MISSING_REASON
+            change_status(account, AccountStatus.DISABLED, MISSING_REASON, at=cutoff)
             holder = await account_repo.current_holder(session, account.id)
             if holder is not None:
                 holder.held_to = cutoff
             uow.publish(AccountDisabled(**common, reason=MISSING_REASON, tokens_not_before=cutoff))
             report.accounts_marked_disabled.append(account.username)
         elif repair is Repair.MARK_LOCKED:
-            account.status, account.status_reason = AccountStatus.LOCKED.value, DISABLED_OUTSIDE_REASON
+            change_status(account, AccountStatus.LOCKED, DISABLED_OUTSIDE_REASON, at=cutoff)
             uow.publish(AccountLocked(**common, reason=DISABLED_OUTSIDE_REASON, tokens_not_before=cutoff))
             report.accounts_marked_locked.append(account.username)
         elif repair is Repair.MARK_PENDING:
-            account.status = AccountStatus.PENDING_FIRST_LOGIN.value
-            account.status_reason = "A temporary password was set in Keycloak."
+            change_status(
+                account, AccountStatus.PENDING_FIRST_LOGIN, "A temporary password was set in Keycloak.", at=cutoff
+            )
             uow.publish(AccountPasswordReset(**common, temporary=True, tokens_not_before=cutoff))
             report.accounts_marked_pending.append(account.username)
         elif repair is Repair.MARK_ACTIVE:
-            account.status, account.status_reason = AccountStatus.ACTIVE.value, "password changed by the holder"
+            change_status(account, AccountStatus.ACTIVE, "password changed by the holder", at=cutoff)
             report.accounts_marked_active.append(account.username)
-        account.version += 1
-        account.updated_at = cutoff
         await uow.commit()

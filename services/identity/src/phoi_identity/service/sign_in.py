@@ -11,7 +11,6 @@ Side effects on accounts: a ``LOGIN`` sets ``last_login_at``; a password change 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from phoi_contracts.envelope import SYSTEM_ACTOR
@@ -24,6 +23,7 @@ from phoi_identity.adapters import sign_in as repo
 from phoi_identity.domain.accounts import AccountStatus
 from phoi_identity.domain.sign_in import PUBLISHED_TYPES, event_id, parse
 from phoi_identity.models import LoginEventCursorRow
+from phoi_identity.service.common import change_status
 from phoi_identity.service.context import IdentityContext
 
 log = get_logger(__name__)
@@ -89,10 +89,7 @@ async def poll_once(ctx: IdentityContext) -> int:
                 event.keycloak_type in ("UPDATE_PASSWORD", "UPDATE_CREDENTIAL")
                 and account.status == AccountStatus.PENDING_FIRST_LOGIN.value
             ):
-                account.status = AccountStatus.ACTIVE.value
-                account.status_reason = "password changed by the holder"
-                account.version += 1
-                account.updated_at = datetime.now(UTC)
+                change_status(account, AccountStatus.ACTIVE, "password changed by the holder")
         await repo.save_cursor(session, cursor.advance(fresh))
         await uow.commit()
     if published:

@@ -23,7 +23,7 @@ from phoi_identity.domain import units as domain
 from phoi_identity.domain.accounts import AccountStatus
 from phoi_identity.domain.errors import InvalidUnit, UnitExists, UnitNotFound
 from phoi_identity.models import UnitRow
-from phoi_identity.service.common import check_version, now
+from phoi_identity.service.common import account_refs, change_status, check_version, now
 from phoi_identity.service.context import IdentityContext
 
 
@@ -132,16 +132,10 @@ async def deactivate(
         await ctx.keycloak.logout(account.keycloak_user_id)
     cutoff = now()
     for account in accounts:
-        account.status = AccountStatus.DISABLED.value
-        account.status_reason = f"unit deactivated: {reason}"
-        account.version += 1
-        account.updated_at = cutoff
+        change_status(account, AccountStatus.DISABLED, f"unit deactivated: {reason}", at=cutoff)
         uow.publish(
             AccountDisabled(
-                account_id=account.id,
-                user_id=account.keycloak_user_id,
-                username=account.username,
-                unit_code=account.unit_code,
+                **account_refs(account),
                 reason=f"Unit {unit.code} deactivated: {reason}",
                 tokens_not_before=cutoff,
             )
