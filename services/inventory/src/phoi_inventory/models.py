@@ -28,7 +28,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from phoi_kit.db import NAMING_CONVENTION, add_kit_tables
+from phoi_kit.db import service_metadata
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -40,7 +40,6 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     Text,
     UniqueConstraint,
     Uuid,
@@ -52,12 +51,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    """What `phoi_kit.db.make_base()` builds, spelt out so that mypy accepts the ORM classes below."""
+    metadata = service_metadata()
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-kit_tables = add_kit_tables(Base.metadata)
 
 BLOCK_STATES = ("central", "allocated", "at_unit", "used", "spoiled", "lost", "destroyed", "returned")
 ALLOCATION_STATUSES = ("waiting_for_stock", "completed", "received", "released", "superseded", "cancelled")
