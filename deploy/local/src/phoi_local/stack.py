@@ -55,7 +55,7 @@ SERVICES = (
     ServiceDef("requests", 8002),
     ServiceDef("inventory", 8003),
     ServiceDef("audit", 8004),
-    ServiceDef("portal", 8000, has_database=False),
+    ServiceDef("portal", 8000),
 )
 DATABASE_SERVICES = tuple(s for s in SERVICES if s.has_database)
 

@@ -1,0 +1,14 @@
+"""The portal's pages, one module per task (GOV.UK habit: one thing per page)."""
+
+from phoi_portal.web.pages import account, dashboard, incidents, public, receipts, reports, requests, stock
+
+routers = [
+    public.router,
+    dashboard.router,
+    requests.router,
+    receipts.router,
+    stock.router,
+    reports.router,
+    incidents.router,
+    account.router,
+]
