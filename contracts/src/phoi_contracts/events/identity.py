@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from phoi_contracts import topics
 from phoi_contracts.envelope import EventData
-from phoi_contracts.events.common import Code, LongText, ShortText
+from phoi_contracts.events.common import Code, LongText, ShortText, SubModel
 
 
 class UnitKind(StrEnum):
@@ -46,6 +46,13 @@ class IncidentKind(StrEnum):
     SUSPECTED_TAKEOVER = "suspected_takeover"
     UNREACHABLE = "unreachable"
     OTHER = "other"
+
+
+class IncidentSource(StrEnum):
+    """How an access incident report arrived."""
+
+    SIGNED_IN = "signed_in"  # from a signed-in user: the envelope's actor is the reporter
+    PUBLIC = "public"  # from the public page, by someone who could not sign in: the reporter is unverified
 
 
 class _IdentityEvent(EventData):
@@ -181,6 +188,14 @@ class AccountPasswordReset(_AccountEvent):
 # --- incidents -------------------------------------------------------------------------------------
 
 
+class PublicReporter(SubModel):
+    """Who reported through the public page, as they said: nobody verified it (they could not sign in)."""
+
+    name: ShortText = Field(description="The username or unit code the reporter gave.")
+    contact: ShortText = Field(description="Phone number or email address to reach the reporter.")
+    address: ShortText = Field(description="The network address the report came from.")
+
+
 class IncidentReported(_IdentityEvent):
     """An access incident was reported (Article 8.5): suspected takeover, unreachable system."""
 
@@ -193,6 +208,18 @@ class IncidentReported(_IdentityEvent):
     unit_code: Code | None = Field(default=None, description="Unit concerned, if any.")
     description: LongText = Field(description="What the reporter observed.")
     occurred_at: AwareDatetime | None = Field(default=None, description="When it happened, if known.")
+    source: IncidentSource = Field(
+        default=IncidentSource.SIGNED_IN,
+        description="How the report arrived. A public report changes no account; account_id is the account "
+        "whose username or unit code the reporter gave, if any; unit_code is null (the report is not filed under "
+        "the unit: its own account may be the one suspected); reporter holds what the reporter said.",
+    )
+    reporter: PublicReporter | None = Field(
+        default=None, description="Public reports: who reported, unverified; null for signed-in reports."
+    )
+    reference: ShortText | None = Field(
+        default=None, description="Public reports: the reference number the reporter was given."
+    )
 
 
 class IncidentResolved(_IdentityEvent):

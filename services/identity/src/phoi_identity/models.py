@@ -4,7 +4,9 @@
 - ``accounts``: one row per Keycloak user the directory knows. At most one live unit account per unit
   (partial unique index ``ux_accounts_one_unit_account``); individual accounts for QLCL officials.
 - ``account_holders``: the chain of people who held an account, with dates (Article 8.2 and 8.4).
-- ``incidents``: access incidents (Article 8.5).
+- ``incidents``: access incidents (Article 8.5), reported by a signed-in user or, from the public page,
+  by someone who cannot sign in (``source = 'public'``: a reference number, the reporter's unverified
+  name and contact, the address the report came from — counted by the rate limits).
 - ``keycloak_journal``: Keycloak user creations in flight. Written and committed *before* the user is
   created in Keycloak, removed once the account row is committed (or the creation compensated), so a
   crash in between leaves a trace that reconciliation repairs.
@@ -46,6 +48,7 @@ ACCOUNT_ROLES = ("qlcl_admin", "qlcl_officer", "unit_account", "auditor")
 ACCOUNT_STATUSES = ("pending_first_login", "active", "locked", "disabled")
 INCIDENT_KINDS = ("suspected_takeover", "unreachable", "other")
 INCIDENT_STATUSES = ("open", "resolved")
+INCIDENT_SOURCES = ("signed_in", "public")
 RESOLUTION_ACTIONS = ("reset_password", "keep_locked", "none")
 
 
@@ -151,7 +154,20 @@ class IncidentRow(Base):
             "(status = 'open' AND resolved_at IS NULL) OR (status = 'resolved' AND resolved_at IS NOT NULL)",
             name="resolved",
         ),
+        CheckConstraint(_in("source", INCIDENT_SOURCES), name="source"),
+        CheckConstraint(
+            "source <> 'public' OR (reference IS NOT NULL AND reporter_name IS NOT NULL"
+            " AND reporter_contact IS NOT NULL AND reporter_address IS NOT NULL)",
+            name="public_reporter",
+        ),
         Index("ix_incidents_reported", "reported_at", "id"),
+        Index(
+            "ix_incidents_public_address",
+            "reporter_address",
+            "reported_at",
+            postgresql_where=text("source = 'public'"),
+        ),
+        Index("ix_incidents_public_reported", "reported_at", postgresql_where=text("source = 'public'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -171,6 +187,11 @@ class IncidentRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    source: Mapped[str] = mapped_column(Text, server_default="signed_in")
+    reference: Mapped[str | None] = mapped_column(Text, unique=True)
+    reporter_name: Mapped[str | None] = mapped_column(Text)
+    reporter_contact: Mapped[str | None] = mapped_column(Text)
+    reporter_address: Mapped[str | None] = mapped_column(Text)
 
 
 class KeycloakJournalRow(Base):

@@ -1,10 +1,25 @@
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Annotated, Any
+
 from phoi_kit.settings import ServiceSettings
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import BeforeValidator, Field
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 # The Keycloak stand-in's documented development secret (deploy/local/src/phoi_local/keycloak/README.md).
 # Production sets IDENTITY_KEYCLOAK_CLIENT_SECRET from a Kubernetes Secret.
 DEV_CLIENT_SECRET = "dev-only-identity-service-secret-change-me"  # noqa: S105
+
+Network = IPv4Network | IPv6Network
+
+
+def _networks(value: Any) -> Any:
+    """``127.0.0.1/32, ::1`` (commas or spaces) from the environment; a list as it is."""
+    if isinstance(value, str):
+        return [ip_network(part, strict=False) for part in value.replace(",", " ").split()]
+    return value
+
+
+Networks = Annotated[tuple[Network, ...], NoDecode, BeforeValidator(_networks)]
 
 
 class Settings(ServiceSettings):
@@ -48,6 +63,15 @@ class Settings(ServiceSettings):
     # Failed sign-ins within the window that count as "repeated failures" for QLCL's view.
     failed_logins_threshold: int = Field(3, ge=1)
     failed_logins_window_hours: float = Field(24.0, gt=0)
+
+    # --- the public access-report intake (POST /api/v1/access-reports, no sign-in) ----------------------
+    # Reports accepted from one client address in any 60 minutes, and from all addresses together (a
+    # bound on a flood from many addresses). Counted in the database, so across replicas.
+    public_reports_per_hour: int = Field(5, ge=1)
+    public_reports_global_per_hour: int = Field(100, ge=1)
+    # Direct peers whose X-Forwarded-For is believed (the portal, which forwards the browser's address).
+    # Comma-separated addresses or CIDR blocks.
+    trusted_proxies: Networks = (ip_network("127.0.0.1/32"), ip_network("::1/128"))
 
     @property
     def keycloak_admin_server_url(self) -> str:

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from phoi_identity.api import accounts, admin, incidents, sign_in, units
+from phoi_identity.api import access_reports, accounts, admin, incidents, sign_in, units
 
 router = APIRouter(prefix="/api/v1")
-for _module in (units, accounts, incidents, sign_in, admin):
+for _module in (units, accounts, incidents, access_reports, sign_in, admin):
     router.include_router(_module.router)

@@ -17,6 +17,7 @@ STATUS = {
     "precondition": 412,
     "unavailable": 503,
     "upstream": 502,
+    "rate_limited": 429,
 }
 
 
@@ -31,6 +32,7 @@ def to_problem(error: IdentityError) -> Problem:
         409: "Conflict with the current state",
         412: "The resource changed since you read it",
         422: "The request is not valid",
+        429: "Too many requests",
         502: "The sign-in service refused the change",
         503: "Temporarily unavailable",
     }.get(problem.status, "Bad request")
@@ -43,6 +45,8 @@ def install(app: FastAPI) -> None:
         response = problem_response(to_problem(exc), request)
         if exc.kind == "unavailable":
             response.headers["Retry-After"] = "5"
+        elif exc.kind == "rate_limited":
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response
 
     app.add_exception_handler(IdentityError, on_identity_error)

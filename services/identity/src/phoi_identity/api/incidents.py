@@ -2,7 +2,9 @@
 
 Anyone signed in reports (a holder about their own account, a unit about its unit's, QLCL about any);
 a suspected takeover of a named account locks it at once. qlcl_admin resolves. qlcl_admin and auditors
-see every incident; a unit sees its unit's; anyone else sees what they reported.
+see every incident; a unit sees its unit's; anyone else sees what they reported. Reports from the
+public page (``source: public``, see ``access_reports``) are seen by qlcl_admin and auditors only: the
+account a report names may be in the wrong hands.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from phoi_contracts.events.identity import IncidentKind
+from phoi_contracts.events.identity import IncidentKind, IncidentSource
 from phoi_kit.app import UoW, User
 from phoi_kit.auth import CurrentUser, Role
 from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
@@ -39,6 +41,8 @@ router = APIRouter(prefix="/incidents", tags=["incidents"])
 def _visible(user: CurrentUser, incident: IncidentRow) -> bool:
     if user.has_any(OVERSIGHT):
         return True
+    if incident.source == IncidentSource.PUBLIC:
+        return False
     if user.is_unit and user.unit_code and user.unit_code in (incident.unit_code, incident.reported_by_unit):
         return True
     return incident.reported_by_user_id == user.user_id
@@ -61,6 +65,8 @@ async def list_incidents(
     kind: IncidentKind | None = None,
     account_id: uuid.UUID | None = None,
     unit_code: str | None = None,
+    source: IncidentSource | None = None,
+    reference: Annotated[str | None, Query(max_length=64, description="A public report's reference number.")] = None,
 ) -> Page[IncidentOut]:
     user.require(*DIRECTORY_READERS)
     size = limit
@@ -74,6 +80,8 @@ async def list_incidents(
         kind=kind.value if kind else None,
         account_id=account_id,
         unit_code=unit_code.upper() if unit_code else None,
+        source=source.value if source else None,
+        reference=reference.strip().upper() if reference else None,
         visible_to_unit=(user.unit_code or "!") if (user.is_unit and not oversight) else None,
         reported_by=user.user_id if not (oversight or user.is_unit) else None,
     )

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from phoi_contracts.events.common import Code, LongText, ShortText
-from phoi_contracts.events.identity import AccountKind, IncidentKind, Role, UnitKind
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from phoi_contracts.events.identity import AccountKind, IncidentKind, IncidentSource, Role, UnitKind
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from phoi_identity.domain import incidents as incident_domain
 from phoi_identity.domain import units as unit_domain
 from phoi_identity.domain.incidents import ResolutionAction
 from phoi_identity.models import AccountRow, HolderRow, IncidentRow, UnitRow
 
-Email = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Phone = Annotated[str, StringConstraints(max_length=32, pattern=r"^[0-9+()\-. ]{6,32}$")]
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_PATTERN = re.compile(r"^[0-9+()\-. ]{6,32}$")
+Email = Annotated[str, StringConstraints(max_length=255, pattern=EMAIL_PATTERN.pattern)]
+Phone = Annotated[str, StringConstraints(max_length=32, pattern=PHONE_PATTERN.pattern)]
 Username = Annotated[str, StringConstraints(min_length=3, max_length=63)]
 
 
@@ -267,11 +279,74 @@ class IncidentIn(Input):
         return incident_domain.parse_kind(value) if isinstance(value, str) else value
 
 
+def _single_line(value: str) -> str:
+    if (char := incident_domain.control_character(value)) is not None:
+        raise ValueError(f"must not contain control characters ({char})")
+    return value
+
+
+def _multi_line(value: str) -> str:
+    if (char := incident_domain.control_character(value, multiline=True)) is not None:
+        raise ValueError(f"must not contain control characters other than line breaks and tabs ({char})")
+    return value
+
+
+def _phone_or_email(value: str) -> str:
+    if not (EMAIL_PATTERN.fullmatch(value) or PHONE_PATTERN.fullmatch(value)):
+        raise ValueError("give a phone number or an email address")
+    return value
+
+
+ReporterName = Annotated[str, StringConstraints(min_length=1, max_length=64), AfterValidator(_single_line)]
+Contact = Annotated[
+    str, StringConstraints(min_length=1, max_length=255), AfterValidator(_single_line), AfterValidator(_phone_or_email)
+]
+Description = Annotated[str, StringConstraints(min_length=10, max_length=4000), AfterValidator(_multi_line)]
+PublicKind = Literal["cannot_access", "unreachable", "suspected_takeover", "suspected_compromise"]
+
+
+class AccessReportIn(Input):
+    """A report from someone who cannot sign in (Article 8.5). Nothing in it is verified."""
+
+    reporter: ReporterName = Field(description="Your username or your unit's code.")
+    contact: Contact = Field(description="A phone number or an email address where QLCL can reach you.")
+    description: Description = Field(
+        description="What happens when you try to sign in, or what makes you think someone else uses the account."
+    )
+    kind: PublicKind = Field(
+        default="cannot_access",
+        description="cannot_access (also: unreachable) or suspected_takeover (also: suspected_compromise). "
+        "A report here never locks an account: QLCL decides.",
+    )
+
+    @property
+    def incident_kind(self) -> IncidentKind:
+        return incident_domain.parse_public_kind(self.kind)
+
+
+class AccessReportAccepted(BaseModel):
+    reference: str = Field(description="Quote it when you call QLCL, or when QLCL calls you back.")
+
+
 class ResolveIn(Input):
     action: ResolutionAction = Field(
         description="reset_password: new temporary password and unlock; keep_locked; none (no account change)."
     )
     resolution: LongText = Field(description="What was found and done.")
+
+
+class PublicReporterOut(BaseModel):
+    """What a public reporter said about themselves: not verified (they could not sign in)."""
+
+    name: str = Field(description="The username or unit code they gave.")
+    contact: str
+    address: str = Field(description="The network address the report came from.")
+
+    @classmethod
+    def of(cls, row: IncidentRow) -> PublicReporterOut | None:
+        if row.reporter_name is None or row.reporter_contact is None or row.reporter_address is None:
+            return None
+        return cls(name=row.reporter_name, contact=row.reporter_contact, address=row.reporter_address)
 
 
 class IncidentOut(BaseModel):
@@ -291,6 +366,9 @@ class IncidentOut(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None
     version: int
+    source: IncidentSource = Field(description="signed_in, or public: reported by someone who could not sign in.")
+    reference: str | None = Field(description="Public reports: the reference number the reporter was given.")
+    reporter: PublicReporterOut | None = Field(description="Public reports: who reported, as they said.")
 
     @classmethod
     def fields_of(cls, row: IncidentRow) -> dict[str, Any]:
@@ -311,6 +389,9 @@ class IncidentOut(BaseModel):
             "resolved_at": row.resolved_at,
             "resolved_by": row.resolved_by,
             "version": row.version,
+            "source": IncidentSource(row.source),
+            "reference": row.reference,
+            "reporter": PublicReporterOut.of(row),
         }
 
     @classmethod

@@ -12,6 +12,7 @@ invalid        422     the input breaks a rule of the directory
 precondition   412     ``If-Match`` names a version that is not the current one
 unavailable    503     Keycloak cannot be reached (after retries); nothing was changed
 upstream       502     Keycloak refused a call the service expected to succeed
+rate_limited   429     too many public reports from one address (or in all); ``retry_after`` seconds
 =============  ======  =============================================================================
 """
 
@@ -149,3 +150,11 @@ class KeycloakUnavailable(IdentityError):
 class KeycloakFailed(IdentityError):
     code = "keycloak_error"
     kind = "upstream"
+
+
+# --- rate limits -----------------------------------------------------------------------------------
+class RateLimited(IdentityError):
+    """Too many public access reports; ``retry_after`` (seconds) says when one more is accepted."""
+
+    code = "rate_limited"
+    kind = "rate_limited"

@@ -1,4 +1,5 @@
-"""Access incidents (Article 8.5): report (a suspected takeover locks the account at once), resolve."""
+"""Access incidents (Article 8.5): report (a suspected takeover locks the account at once), report from
+the public page (changes nothing but the incident list), resolve."""
 
 from __future__ import annotations
 
@@ -6,20 +7,30 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from phoi_contracts.events.identity import IncidentKind, IncidentReported, IncidentResolved
+from phoi_contracts.events.identity import (
+    IncidentKind,
+    IncidentReported,
+    IncidentResolved,
+    IncidentSource,
+    PublicReporter,
+)
 from phoi_kit.auth import QLCL_ROLES, CurrentUser
 from phoi_kit.uow import UnitOfWork
 
 from phoi_identity.adapters import accounts as account_repo
 from phoi_identity.adapters import incidents as repo
+from phoi_identity.adapters import units as unit_repo
 from phoi_identity.domain import incidents as domain
 from phoi_identity.domain.accounts import AccountStatus
-from phoi_identity.domain.errors import AccountNotFound, IncidentNotFound, UnitNotFound
+from phoi_identity.domain.errors import AccountNotFound, IncidentNotFound, RateLimited, UnitNotFound
 from phoi_identity.domain.incidents import IncidentStatus, ResolutionAction
 from phoi_identity.models import AccountRow, IncidentRow
 from phoi_identity.service import accounts
 from phoi_identity.service.common import check_version, now
 from phoi_identity.service.context import IdentityContext
+from phoi_identity.settings import Settings
+
+ANONYMOUS = "anonymous"  # who reported a public report, as far as the directory knows
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ async def report(uow: UnitOfWork, ctx: IdentityContext, user: CurrentUser, new: 
         reported_by_unit=user.unit_code,
         account_locked=False,
         version=1,
+        source=IncidentSource.SIGNED_IN.value,
     )
     uow.session.add(incident)
     await uow.session.flush()
@@ -106,6 +118,81 @@ async def report(uow: UnitOfWork, ctx: IdentityContext, user: CurrentUser, new: 
         incident.account_locked = True
         await uow.session.flush()
     return Reported(incident, account, synced)
+
+
+@dataclass(frozen=True)
+class PublicReport:
+    kind: IncidentKind
+    reporter: str  # a username or a unit code, as typed: not verified
+    contact: str
+    description: str
+    address: str  # where the report came from (see api.deps.client_address)
+
+
+async def _check_rate(uow: UnitOfWork, settings: Settings, address: str) -> None:
+    at = now()
+    since = at - domain.PUBLIC_REPORT_WINDOW
+    limits = (
+        (settings.public_reports_per_hour, address, "Too many reports from your address."),
+        (settings.public_reports_global_per_hour, None, "Too many reports are arriving right now."),
+    )
+    for limit, scope, message in limits:
+        newest = await repo.public_reported_since(uow.session, since, limit=limit, address=scope)
+        wait = domain.retry_after(newest, limit, at)
+        if wait is not None:
+            raise RateLimited(f"{message} Try again later, or call QLCL.", retry_after=wait)
+
+
+async def _match(uow: UnitOfWork, reporter: str) -> tuple[AccountRow | None, str | None]:
+    """The account (and its unit) the reporter's words name: a username, else a unit code (its live unit
+    account). Only recorded for QLCL's convenience; nothing about it reaches the caller."""
+    account = await account_repo.by_username(uow.session, reporter.lower())
+    if account is not None:
+        return account, account.unit_code
+    unit = await unit_repo.get(uow.session, reporter.upper())
+    if unit is None:
+        return None, None
+    return await account_repo.live_unit_account(uow.session, unit.code), unit.code
+
+
+async def report_public(uow: UnitOfWork, settings: Settings, new: PublicReport) -> IncidentRow:
+    """Record a report from the public page: rate-limited (per address and in all, under one lock so the
+    counts hold across replicas); no account is locked or changed, whatever it names."""
+    await repo.lock_public_intake(uow.session)
+    await _check_rate(uow, settings, new.address)
+    account, unit_code = await _match(uow, new.reporter)
+    incident = IncidentRow(
+        id=uuid.uuid4(),
+        kind=new.kind.value,
+        status=IncidentStatus.OPEN.value,
+        account_id=account.id if account else None,
+        unit_code=unit_code,
+        description=new.description,
+        reported_at=now(),
+        reported_by_user_id=ANONYMOUS,
+        reported_by_username=ANONYMOUS,
+        account_locked=False,
+        version=1,
+        source=IncidentSource.PUBLIC.value,
+        reference=domain.new_reference(),
+        reporter_name=new.reporter,
+        reporter_contact=new.contact,
+        reporter_address=new.address,
+    )
+    uow.session.add(incident)
+    await uow.session.flush()
+    uow.publish(
+        IncidentReported(
+            incident_id=incident.id,
+            kind=new.kind,
+            account_id=incident.account_id,
+            description=new.description,
+            source=IncidentSource.PUBLIC,
+            reporter=PublicReporter(name=new.reporter, contact=new.contact, address=new.address),
+            reference=incident.reference,
+        )
+    )
+    return incident
 
 
 async def load(uow: UnitOfWork, incident_id: uuid.UUID, *, for_update: bool = False) -> IncidentRow:
