@@ -214,8 +214,10 @@ def start_service(
     keycloak_url: str,
     log_dir: Path,
     extra_env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> ServiceProcess:
-    """Create and migrate a fresh database for service `name`, then launch it on a free port.
+    """Create and migrate a fresh database for service `name`, then launch it on `port` (default: a free
+    one; pass ports when services must know each other's addresses before they start).
     Call `wait_healthy()` on the result (after launching the others, so they boot in parallel)."""
     from phoi_kit.db import asyncpg_url
     from phoi_kit.migrations import upgrade
@@ -224,7 +226,7 @@ def start_service(
     db_url = pg_server.create_database(f"{name}_{uuid.uuid4().hex[:8]}")
     module = importlib.import_module(f"phoi_{name}.migrate")
     upgrade(module.MIGRATIONS, db_url)
-    port = free_port()
+    port = port or free_port()
     env = {
         f"{prefix}DATABASE_URL": asyncpg_url(db_url),
         f"{prefix}PORT": str(port),

@@ -1,0 +1,182 @@
+"""Test kit for the whole system as `make run` starts it — every service and the portal as its own process, on a
+private set of topics — plus the seeding an end-to-end browser walk needs (form type, print batch,
+a unit with its account and temporary password)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from phoi_local.procutil import wait_until
+from phoi_local.testing import ServiceProcess, start_service
+
+SERVICES = ("identity", "requests", "inventory", "audit", "portal")
+FORM_TYPE = "THPT"
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+@dataclass
+class Stack:
+    services: dict[str, ServiceProcess]
+    keycloak: Any
+    officer: dict[str, str]
+    admin: dict[str, str]
+    counter: dict[str, int] = field(default_factory=lambda: {"serial": 1})
+
+    def url(self, name: str) -> str:
+        return self.services[name].url
+
+    @property
+    def portal(self) -> str:
+        return self.url("portal")
+
+    def api(self, name: str, method: str, path: str, who: dict[str, str], **kw: Any) -> httpx.Response:
+        return httpx.request(method, self.url(name) + path, headers={**who, **kw.pop("headers", {})}, timeout=30, **kw)
+
+    def print_batch(self, quantity: int) -> tuple[int, int]:
+        """Record a print batch of `quantity` new serials; returns its first and last serial."""
+        first = self.counter["serial"]
+        last = first + quantity - 1
+        self.counter["serial"] = last + 1
+        response = self.api(
+            "inventory", "POST", "/api/v1/print-batches", self.officer,
+            json={
+                "form_type": FORM_TYPE, "first_serial": first, "last_serial": last, "printer": "Nhà in Tiến Bộ",
+                "contract_ref": f"HĐ-{uuid.uuid4().hex[:6]}", "received_on": "2026-03-15",
+            },
+        )
+        assert response.status_code == 201, response.text
+        return first, last
+
+    def new_unit_account(self) -> tuple[str, str, str]:
+        """A new unit and its unit account, issued by identity: (unit code, username, temporary password)."""
+        code = f"T{secrets.token_hex(3).upper()}"
+        unit = self.api(
+            "identity", "POST", "/api/v1/units", self.admin,
+            json={"code": code, "name": f"Trường THPT Thử nghiệm {code}", "kind": "institution", "province": "Hà Nội"},
+        )
+        assert unit.status_code == 201, unit.text
+        account = self.api(
+            "identity", "POST", "/api/v1/accounts", self.admin,
+            json={"kind": "unit", "unit_code": code, "holder": {"name": "Nguyễn Thị Hoa", "position": "Văn thư"}},
+        )
+        assert account.status_code == 201, account.text
+        body = account.json()
+        return code, body["username"], body["temporary_password"]
+
+    def request_of(self, unit_code: str) -> dict[str, Any]:
+        response = self.api("requests", "GET", "/api/v1/requests", self.officer, params={"unit_code": unit_code})
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        assert items, f"no request of {unit_code}"
+        detail = self.api("requests", "GET", f"/api/v1/requests/{items[0]['id']}", self.officer)
+        return dict(detail.json())
+
+    def approve(self, request: dict[str, Any], quantities: list[int]) -> None:
+        lines = [
+            {"line_id": line["line_id"], "approved_quantity": q} for line, q in zip(request["lines"], quantities, strict=True)
+        ]
+        response = self.api(
+            "requests", "POST", f"/api/v1/requests/{request['id']}/approve", self.officer,
+            headers={"If-Match": f'"{request["version"]}"'}, json={"lines": lines, "comment": "Duyệt theo số học sinh thực tế"},
+        )
+        assert response.status_code == 200, response.text
+
+    def wait_status(self, unit_code: str, status: str, timeout: float = 30) -> dict[str, Any]:
+        wait_until(lambda: self.request_of(unit_code)["status"] == status, timeout=timeout, what=f"request {status}")
+        return self.request_of(unit_code)
+
+
+@pytest.fixture(scope="session")
+def system_stack(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    import asyncio
+
+    from phoi_contracts import topics
+    from phoi_kit.kafka import ensure_topics, with_dead_letters
+    from phoi_local.procutil import free_port
+
+    logs = Path(tmp_path_factory.mktemp("stack-logs"))
+    prefix = f"p{uuid.uuid4().hex[:8]}."
+    asyncio.run(ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)]))
+    ports = {name: free_port() for name in SERVICES}
+    urls = {f"PHOI_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    started: dict[str, ServiceProcess] = {}
+    try:
+        for name in SERVICES:
+            env = {
+                **urls,
+                "KAFKA_TOPIC_PREFIX": prefix,
+                f"{name.upper()}_PORT": str(ports[name]),
+                f"{name.upper()}_CONSUMER_GROUP_ID": f"{prefix}{name}",
+                f"{name.upper()}_LOGIN_EVENTS_POLL_SECONDS": "0",
+                "PORTAL_PUBLIC_URL": urls["PHOI_PORTAL_URL"],
+            }
+            started[name] = start_service(
+                name, pg_server=pg_server, broker=broker, keycloak_url=keycloak.base_url, log_dir=logs, extra_env=env,
+                port=ports[name],
+            )
+        for service in started.values():
+            service.wait_healthy()
+        officer = token_for("qlcl_officer").headers
+        admin = token_for("qlcl_admin").headers
+        stack = Stack(started, keycloak, officer, admin)
+        _seed_form_type(stack)
+        yield stack
+    finally:
+        for service in started.values():
+            service.stop()
+
+
+def _seed_form_type(stack: Stack) -> None:
+    response = stack.api(
+        "inventory", "POST", "/api/v1/form-types", stack.officer,
+        json={"code": FORM_TYPE, "name_vi": "Bằng tốt nghiệp THPT", "name_en": "Upper-secondary diploma",
+              "serial_prefix": "PT", "digits": 7, "template_version": "2024.1"},
+    )
+    assert response.status_code == 201, response.text
+
+    def replicated() -> bool:
+        page = stack.api("requests", "GET", "/api/v1/form-types", stack.officer).json()
+        return any(f["code"] == FORM_TYPE for f in page["items"])
+
+    wait_until(replicated, timeout=30, what="form type replicated to requests")
+
+
+def portal_client(stack: Stack, username: str, password: str, new_password: str | None = None) -> httpx.Client:
+    """A signed-in browser without a browser: follows the portal → Keycloak → portal sign-in by hand
+    (and Keycloak's update-password step with `new_password`, for a temporary password)."""
+    import re
+
+    client = httpx.Client(base_url=stack.portal, follow_redirects=False, timeout=30)
+    to_keycloak = client.get("/login")
+    assert to_keycloak.status_code == 303, to_keycloak.text
+    keycloak = httpx.Client(follow_redirects=False, timeout=30)
+    login_page = keycloak.get(to_keycloak.headers["location"])
+    action = re.search(r'<form[^>]*action="([^"]+)"', login_page.text)
+    assert action, login_page.text
+    back = keycloak.post(action.group(1).replace("&amp;", "&"), data={"username": username, "password": password})
+    if back.status_code == 200 and "password-new" in back.text and new_password:
+        update = re.search(r'<form[^>]*action="([^"]+)"', back.text)
+        assert update, back.text
+        back = keycloak.post(
+            update.group(1).replace("&amp;", "&"),
+            data={"password-new": new_password, "password-confirm": new_password},
+        )
+    assert back.status_code in (302, 303), back.text
+    done = client.get(back.headers["location"].removeprefix(stack.portal))
+    assert done.status_code == 303 and "phoi_session" in client.cookies, done.text
+    return client
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)

@@ -1,0 +1,183 @@
+"""A receiving unit's whole journey in the portal, in a real browser, in Vietnamese.
+
+A new unit account signs in with its temporary password and is made to change it (Article 8.2);
+creates a request with its signed letter and submits it; (an officer approves a smaller quantity
+through the API); sees its serial ranges, confirms receipt, records a used, a spoiled and a lost blank,
+sees stock and the usage report change, downloads the report, looks up a serial; reports a suspected
+takeover and is signed out everywhere within 5 seconds. Every page is checked with axe-core and saved
+as a screenshot.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from phoi_local.system import FORM_TYPE, PDF, Stack
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NEW_PASSWORD = "Phoi-Moi-2026!"
+
+
+class Visit:
+    """Every page the walk reaches is checked for accessibility and photographed, in order."""
+
+    def __init__(self, page: Page, a11y_check: Any, screenshot: Any) -> None:
+        self.page, self.a11y_check, self.screenshot, self.n = page, a11y_check, screenshot, 0
+
+    def __call__(self, name: str) -> None:
+        self.n += 1
+        label = f"{self.n:02d}-{name}"
+        self.page.wait_for_load_state("load")
+        self.screenshot(self.page, label)
+        self.a11y_check(self.page, label)
+
+
+def sign_in(page: Page, stack: Stack, username: str, password: str) -> None:
+    page.goto(stack.portal + "/")
+    page.get_by_role("button", name="Đăng nhập").or_(page.get_by_role("link", name="Đăng nhập")).first.click()
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#kc-login").click()
+
+
+def test_a_new_unit_account_does_its_whole_job(
+    stack: Stack, browser_page: Page, a11y_check: Any, screenshot: Any, tmp_path: Path
+) -> None:
+    page = browser_page
+    visit = Visit(page, a11y_check, screenshot)
+    unit, username, temporary = stack.new_unit_account()
+    first, _ = stack.print_batch(1000)
+
+    # Article 8.2: the first sign-in goes through the password change before anything else.
+    page.goto(stack.portal + "/")
+    visit("start")
+    page.get_by_role("link", name="Đăng nhập").click()
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(temporary)
+    page.locator("#kc-login").click()
+    expect(page.locator("#password-new")).to_be_visible()
+    page.locator("#password-new").fill(NEW_PASSWORD)
+    page.locator("#password-confirm").fill(NEW_PASSWORD)
+    page.locator("#kc-submit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tổng quan")
+    expect(page.get_by_test_id("who")).to_contain_text("Nguyễn Thị Hoa")
+    expect(page.get_by_test_id("who")).to_contain_text(unit)
+    visit("dashboard-empty")
+
+    # A new request with its signed letter, saved as a draft, then submitted.
+    page.get_by_role("link", name="Tạo đề nghị mới").first.click()
+    visit("request-new")
+    page.get_by_label("Năm học").fill("2025-2026")
+    page.get_by_label("Kỳ thi (không bắt buộc)").fill("Kỳ thi tốt nghiệp THPT năm 2026")
+    page.locator("#line-0-form_type").select_option(FORM_TYPE)
+    page.locator("#line-0-quantity").fill("300")
+    page.locator("#line-0-justification").fill("Dự kiến 298 học sinh tốt nghiệp")
+    letter = tmp_path / "cong-van-de-nghi.pdf"
+    letter.write_bytes(PDF)
+    page.locator("#letter").set_input_files(letter)
+    page.get_by_role("button", name="Lưu đề nghị").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("lưu nháp")
+    expect(page.get_by_test_id("status")).to_contain_text("Bản nháp")
+    expect(page.get_by_role("link", name="cong-van-de-nghi.pdf")).to_be_visible()
+    visit("request-draft")
+    page.get_by_role("button", name="Gửi Cục QLCL").click()
+    expect(page.get_by_test_id("status")).to_contain_text("Đã gửi, chờ xét duyệt")
+    visit("request-submitted")
+
+    # QLCL approves a smaller quantity (through the API until the officer's pages exist).
+    stack.approve(stack.request_of(unit), [250])
+    stack.wait_status(unit, "allocated")
+    page.reload()
+    expect(page.get_by_test_id("status")).to_contain_text("Đã cấp số hiệu")
+    label_first, label_last = f"PT{first:07d}", f"PT{first + 249:07d}"
+    expect(page.get_by_test_id("lines")).to_contain_text(f"{label_first} – {label_last}")
+    visit("request-allocated")
+
+    # Proof of delivery.
+    page.get_by_role("link", name="Xác nhận đã nhận phôi").click()
+    visit("receipt")
+    page.get_by_role("button", name="Xác nhận đã nhận phôi").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Đã xác nhận nhận phôi")
+    expect(page.get_by_test_id("status")).to_contain_text("Đã nhận")
+
+    # What happened to three blanks: used, spoiled, lost.
+    record(page, visit, "use", label_first, register_entry="1", name="movement-use")
+    record(page, visit, "spoil", f"PT{first + 1:07d}")
+    record(page, visit, "lose", f"PT{first + 2:07d}", document="BB-CA-2026/15")
+    stock_table = page.get_by_test_id("stock")
+    expect(stock_table.locator("tr[data-state=at_unit], tr[data-state=held]")).to_contain_text("247")
+    visit("stock")
+
+    # The usage report shows it, on screen and as a download.
+    page.get_by_role("link", name="Báo cáo sử dụng phôi").click()
+    report = page.get_by_test_id(f"usage-{FORM_TYPE}")
+    expect(report.locator("tr[data-row=received]")).to_contain_text("250")
+    expect(report.locator("tr[data-row=used]")).to_contain_text(label_first)
+    expect(report.locator("tr[data-row=lost]")).to_contain_text(f"PT{first + 2:07d}")
+    expect(report.locator("tr[data-row=closing]")).to_contain_text("247")
+    visit("usage-report")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải về CSV").click()
+    saved = tmp_path / "report.csv"
+    download.value.save_as(saved)
+    assert label_first in saved.read_text(encoding="utf-8-sig") or str(first) in saved.read_text(encoding="utf-8-sig")
+
+    # The history of one blank.
+    page.get_by_role("link", name="Tra cứu số hiệu").click()
+    page.get_by_label("Loại phôi").select_option(FORM_TYPE)
+    page.get_by_label("Số hiệu").fill(label_first)
+    page.get_by_role("button", name="Tra cứu").click()
+    expect(page.get_by_test_id("serial-result")).to_contain_text("Đã sử dụng")
+    visit("serial")
+
+    page.get_by_role("link", name="Tài khoản").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tài khoản")
+    visit("account")
+
+    # Article 8.5: a suspected takeover is reported; every session of the account ends within 5 s.
+    other = page.context.browser.new_context(locale="vi-VN")  # type: ignore[union-attr]
+    second = other.new_page()
+    sign_in(second, stack, username, NEW_PASSWORD)
+    expect(second.get_by_role("heading", level=1)).to_have_text("Tổng quan")
+    page.get_by_role("link", name="Báo cáo sự cố truy cập").click()
+    visit("incident")
+    page.get_by_label("Tôi nghi ngờ người khác đang sử dụng tài khoản của tôi").check()
+    page.get_by_label("Mô tả sự việc").fill("Có người đăng nhập lúc 2 giờ sáng, tôi không làm việc đó.")
+    page.get_by_role("button", name="Gửi báo cáo").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bạn đã đăng xuất")
+    visit("signed-out")
+    expect_signed_out(second, stack, within=5)
+    other.close()
+
+
+def record(page: Page, visit: Visit, kind: str, serial: str, *, register_entry: str = "", document: str = "", name: str = "") -> None:
+    page.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/")[2] + "/movements/new")
+    if name:
+        visit(name)
+    page.locator(f"#kind-{kind}").check()
+    page.get_by_label("Số hiệu đầu").fill(serial)
+    if register_entry:
+        page.locator("#register_entry_first").fill(register_entry)
+    if document:
+        page.locator("#document_ref").fill(document)
+    page.get_by_role("button", name="Ghi nhận").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Đã ghi nhận: 1 phôi")
+
+
+def expect_signed_out(page: Page, stack: Stack, *, within: float) -> None:
+    """The other browser's next page is the sign-in page, at the latest `within` seconds from now."""
+    import time
+
+    deadline = time.monotonic() + within
+    while True:
+        page.goto(stack.portal + "/dashboard")
+        if not re.search(r"/dashboard$", page.url):
+            return
+        assert time.monotonic() < deadline, "the other session was still signed in after the deadline"
+        page.wait_for_timeout(200)  # the browser's own pacing between polls of a real page, not a sync sleep
