@@ -25,11 +25,14 @@ $(BIN)/python:
 $(BIN)/uv: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-# The lock is installed exactly (uv pip sync checks the hashes), then the local packages as editables.
-$(INSTALLED): requirements.lock $(foreach p,$(LOCAL_PACKAGES),$(p)/pyproject.toml) | $(BIN)/uv
+# The lock is installed exactly (uv pip sync checks the hashes), then the local packages as editables,
+# then the portal's pinned front-end assets (npm pack, integrity-checked; see services/portal/assets.lock.json).
+$(INSTALLED): requirements.lock $(foreach p,$(LOCAL_PACKAGES),$(p)/pyproject.toml) services/portal/assets.lock.json \
+              | $(BIN)/uv
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation \
 		$(foreach p,$(LOCAL_PACKAGES),-e $(p))
+	$(BIN)/python -m phoi_portal.assets
 	touch $@
 
 install: $(INSTALLED)
