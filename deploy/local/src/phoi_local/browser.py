@@ -97,6 +97,22 @@ def _isolate_playwright_loop() -> None:
 
     wait_for_future.phoi_isolated = True  # type: ignore[attr-defined]
     setattr(_sync_base, "wait_for_future", wait_for_future)  # noqa: B010
+    # Registering a listener (page.on("console", ...)) schedules a task on the current loop, outside any
+    # waiting call: give it Playwright's loop for that moment too.
+    for name in ("on", "once", "remove_listener"):
+        setattr(_sync_base.SyncBase, name, _with_playwright_loop(getattr(_sync_base.SyncBase, name)))
+
+
+def _with_playwright_loop(method: Callable[..., None]) -> Callable[..., None]:
+    def call(self: Any, *args: Any, **kwargs: Any) -> None:
+        previous = asyncio._get_running_loop()
+        asyncio._set_running_loop(self._loop)
+        try:
+            method(self, *args, **kwargs)
+        finally:
+            asyncio._set_running_loop(previous)
+
+    return call
 
 
 @contextlib.contextmanager

@@ -103,7 +103,12 @@ def system_stack(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp
 
     logs = Path(tmp_path_factory.mktemp("stack-logs"))
     prefix = f"p{uuid.uuid4().hex[:8]}."
-    asyncio.run(ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)]))
+    # Not asyncio.run: it leaves the main thread without an event loop, which Playwright's sync API needs.
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)]))
+    finally:
+        loop.close()
     ports = {name: free_port() for name in SERVICES}
     urls = {f"PHOI_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     started: dict[str, ServiceProcess] = {}
@@ -126,20 +131,15 @@ def system_stack(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp
         officer = token_for("qlcl_officer").headers
         admin = token_for("qlcl_admin").headers
         stack = Stack(started, keycloak, officer, admin)
-        _seed_form_type(stack)
+        _wait_for_catalogue(stack)
         yield stack
     finally:
         for service in started.values():
             service.stop()
 
 
-def _seed_form_type(stack: Stack) -> None:
-    response = stack.api(
-        "inventory", "POST", "/api/v1/form-types", stack.officer,
-        json={"code": FORM_TYPE, "name_vi": "Bằng tốt nghiệp THPT", "name_en": "Upper-secondary diploma",
-              "serial_prefix": "PT", "digits": 7, "template_version": "2024.1"},
-    )
-    assert response.status_code == 201, response.text
+def _wait_for_catalogue(stack: Stack) -> None:
+    """Inventory's migrations seed the catalogue (THPT: prefix PT, 7 digits); requests learns it by events."""
 
     def replicated() -> bool:
         page = stack.api("requests", "GET", "/api/v1/form-types", stack.officer).json()

@@ -91,7 +91,7 @@ async def callback(
         id_hash=hash_session_id(session_id),
         user_id=user.user_id,
         username=user.username,
-        full_name=str(claims.get("name") or id_claims.get("name") or user.username),
+        full_name=vietnamese_name(id_claims) or vietnamese_name(claims) or user.username,
         unit_code=user.unit_code,
         roles=frozenset(r.value for r in user.roles),
         tokens=tokens,
@@ -114,6 +114,12 @@ async def callback(
     )
     response.delete_cookie(LOGIN_COOKIE, path="/auth")
     return response
+
+
+def vietnamese_name(claims: dict[str, Any]) -> str:
+    """Family name first, as Vietnamese names are written (Keycloak's `name` is given name first)."""
+    family, given = str(claims.get("family_name") or ""), str(claims.get("given_name") or "")
+    return f"{family} {given}".strip() or str(claims.get("name") or "")
 
 
 def _pending_login(request: Request) -> dict[str, Any] | None:
