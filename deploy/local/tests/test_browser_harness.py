@@ -134,6 +134,8 @@ def test_screenshots_are_written_full_page(
 
     path = screenshot(browser_page, "trang sạch")
 
+    assert path.name == "trang_sạch.png"
+
     folder = request.config.rootpath / ".local" / "screenshots" / "test_screenshots_are_written_full_page"
     assert path.parent == folder
     png = path.read_bytes()

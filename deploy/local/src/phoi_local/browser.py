@@ -217,7 +217,7 @@ def check_accessibility(page: Page, name: str, script: Path, options: dict[str, 
 
 
 def safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "page"
+    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "page"  # Vietnamese letters are fine in file names
 
 
 def pytest_collection_modifyitems(items: Sequence[pytest.Item]) -> None:
