@@ -134,6 +134,8 @@ def test_screenshots_are_written_full_page(
 
     path = screenshot(browser_page, "trang sạch")
 
+    assert path.name == "trang_sạch.png"
+
     folder = request.config.rootpath / ".local" / "screenshots" / "test_screenshots_are_written_full_page"
     assert path.parent == folder
     png = path.read_bytes()
@@ -152,7 +154,8 @@ def test_pages_have_the_vietnamese_locale_and_time_zone(browser_page: Page) -> N
 
 
 def test_browser_tests_carry_the_marker(browser_page: Page, request: pytest.FixtureRequest) -> None:
-    assert request.node.get_closest_marker("browser") is not None
+    # Given by the plugin to the test itself (this module's pytestmark sits on the module).
+    assert "browser" in [marker.name for marker in request.node.own_markers]
 
 
 @pytest.fixture
@@ -175,3 +178,10 @@ def test_async_fixtures_work_before_the_browser(async_resource: str, browser_pag
 async def test_async_tests_run_after_browser_tests() -> None:
     # Playwright's sync API left its loop marked as running in this thread; pytest-asyncio would refuse.
     await asyncio.sleep(0)
+
+
+def test_the_browser_works_after_async_tests(browser_page: Page) -> None:
+    # A fresh page subscribes to events, which needs Playwright's loop in place again.
+    browser_page.set_content("<p>vẫn ổn</p>")
+    assert asyncio.run(asyncio.sleep(0, result="asyncio.run too")) == "asyncio.run too"
+    assert browser_page.inner_text("p") == "vẫn ổn"

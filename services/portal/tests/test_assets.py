@@ -14,10 +14,12 @@ import re
 import sys
 import tarfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from phoi_portal import assets
 from phoi_portal.assets import AssetError
+from playwright.sync_api import Page, Route
 
 FONT_CSS = """/* demo-vietnamese-400-normal */
 @font-face {
@@ -212,3 +214,36 @@ def test_the_repository_lock_pins_every_asset_the_portal_serves() -> None:
         for weight in (400, 600, 700)
     )
     assert "://" not in assets.LOCK_PATH.read_text()  # npm's own configuration names the registry
+
+
+def test_the_vendored_font_renders_vietnamese(browser_page: Page) -> None:
+    assets.install()  # a no-op after make install
+    page_html = (
+        '<!doctype html><html lang="vi"><head><link rel="stylesheet" href="/vendor/fonts.css"></head>'
+        "<body style=\"font-family: 'Be Vietnam Pro'\"><b>Đăng ký phôi bằng tốt nghiệp</b> Trường học</body></html>"
+    )
+
+    def serve(route: Route) -> None:
+        path = urlsplit(route.request.url).path
+        if path == "/":
+            route.fulfill(body=page_html, content_type="text/html; charset=utf-8")
+        else:
+            route.fulfill(path=assets.VENDOR_DIR / path.removeprefix("/vendor/"))
+
+    browser_page.route("http://portal.test/**", serve)
+    browser_page.goto("http://portal.test/")
+    loaded = browser_page.evaluate(
+        """async () => {
+          await document.fonts.ready;
+          const loaded = [...document.fonts].filter((f) => f.status === "loaded");
+          return loaded.map((f) => f.weight + " " + f.unicodeRange.split(",")[0]);
+        }"""
+    )
+
+    # Regular and bold text, each drawing on the Vietnamese and Latin subsets (and latin-ext, which overlaps
+    # Vietnamese letters such as ă, đ, ơ); the weight not used on the page (600) is never fetched.
+    vietnamese, latin = "U+102-103", "U+0-FF"  # as the browser normalises them
+    for weight in ("400", "700"):
+        assert f"{weight} {vietnamese}" in loaded
+        assert f"{weight} {latin}" in loaded
+    assert not [face for face in loaded if face.startswith("600")]

@@ -9,8 +9,9 @@ Loaded as a pytest plugin by the root conftest.py. Fixtures:
 - `a11y_check(page, name)`: runs the vendored axe-core, fails on serious or critical violations;
 - `screenshot(page, name)`: a full-page PNG under .local/screenshots/<test>/<name>.png.
 
-Browser tests are plain `def` tests (the sync API cannot run inside an asyncio loop); tests that use
-`browser` get the `browser` marker, so `pytest -m browser` selects them.
+Browser tests are plain `def` tests (the sync API cannot run inside an asyncio loop); async fixtures and
+asyncio.run() still work beside them (see _make_room_for_asyncio). Tests that use `browser` get the
+`browser` marker, so `pytest -m browser` selects them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,61 +75,68 @@ def ensure_chromium(path: Path = CHROMIUM) -> Path:
     return path
 
 
-def _isolate_playwright_loop() -> None:
-    """Keep Playwright's event loop marked as running only while a sync call waits.
+# The event loops of running sync Playwright instances (see _make_room_for_asyncio).
+_PLAYWRIGHT_LOOPS: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
-    The sync API leaves its loop registered as this thread's running loop between calls; pytest-asyncio
-    then refuses to run any async fixture or test ("another loop is running") for the rest of the session.
-    Wrapping the one place every sync call waits (pinned playwright version) confines it to the call.
-    """
-    from playwright._impl import _sync_base
 
-    original = getattr(_sync_base, "wait_for_future")  # noqa: B009 (not re-exported, mypy would object)
-    if getattr(original, "phoi_isolated", False):
+@contextlib.contextmanager
+def _playwright_loop_set_aside() -> Iterator[None]:
+    loop = asyncio._get_running_loop()
+    if loop is None or loop not in _PLAYWRIGHT_LOOPS:
+        yield
         return
-
-    def wait_for_future(loop: asyncio.AbstractEventLoop, dispatcher_fiber: Any, future: Any) -> None:
-        __tracebackhide__ = True
-        previous = asyncio._get_running_loop()
-        asyncio._set_running_loop(loop)  # the dispatcher resumes inside run_forever() of this loop
-        try:
-            original(loop, dispatcher_fiber, future)
-        finally:
-            asyncio._set_running_loop(previous)
-
-    wait_for_future.phoi_isolated = True  # type: ignore[attr-defined]
-    setattr(_sync_base, "wait_for_future", wait_for_future)  # noqa: B010
-    # Registering a listener (page.on("console", ...)) schedules a task on the current loop, outside any
-    # waiting call: give it Playwright's loop for that moment too.
-    for name in ("on", "once", "remove_listener"):
-        setattr(_sync_base.SyncBase, name, _with_playwright_loop(getattr(_sync_base.SyncBase, name)))
+    asyncio._set_running_loop(None)
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(loop)
 
 
-def _with_playwright_loop(method: Callable[..., None]) -> Callable[..., None]:
-    def call(self: Any, *args: Any, **kwargs: Any) -> None:
-        previous = asyncio._get_running_loop()
-        asyncio._set_running_loop(self._loop)
-        try:
-            method(self, *args, **kwargs)
-        finally:
-            asyncio._set_running_loop(previous)
+def _make_room_for_asyncio() -> None:
+    """Let asyncio runners (pytest-asyncio's, asyncio.run()) work while a sync Playwright is alive.
 
-    return call
+    Playwright's sync API keeps its event loop marked as this thread's running loop between calls (its
+    own code relies on that), so pytest-asyncio would refuse every async fixture and test that follows
+    ("cannot be called from a running event loop"). A runner sets that loop aside while it runs and
+    puts it back after: nothing of Playwright runs meanwhile, its dispatcher is suspended.
+    """
+    runner = asyncio.Runner
+    if getattr(runner.run, "phoi_patched", False):
+        return
+    original_run, original_close = runner.run, runner.close
+
+    def run(self: asyncio.Runner, coro: Any, *, context: Any = None) -> Any:
+        with _playwright_loop_set_aside():
+            return original_run(self, coro, context=context)
+
+    def close(self: asyncio.Runner) -> None:
+        with _playwright_loop_set_aside():
+            original_close(self)
+
+    original_asyncio_run = asyncio.run
+
+    def asyncio_run(main: Any, *, debug: bool | None = None) -> Any:
+        with _playwright_loop_set_aside():
+            return original_asyncio_run(main, debug=debug)
+
+    run.phoi_patched = True  # type: ignore[attr-defined]
+    runner.run, runner.close = run, close  # type: ignore[method-assign]
+    asyncio.run = asyncio.runners.run = asyncio_run
 
 
 @contextlib.contextmanager
 def playwright_session() -> Iterator[Playwright]:
-    """Playwright's sync API, without leaving its loop marked as running for pytest-asyncio to trip on."""
+    """Playwright's sync API, living alongside pytest-asyncio in the same thread."""
     from playwright.sync_api import sync_playwright
 
-    _isolate_playwright_loop()
+    _make_room_for_asyncio()
     playwright = sync_playwright().start()
     loop = asyncio._get_running_loop()
-    asyncio._set_running_loop(None)
+    if loop is not None:
+        _PLAYWRIGHT_LOOPS.add(loop)
     try:
         yield playwright
     finally:
-        asyncio._set_running_loop(loop)  # stop() resumes the dispatcher inside the loop, which clears it
         playwright.stop()
 
 
@@ -233,12 +242,14 @@ def check_accessibility(page: Page, name: str, script: Path, options: dict[str, 
 
 
 def safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "page"
+    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "page"  # Vietnamese letters are fine in file names
 
 
 def pytest_collection_modifyitems(items: Sequence[pytest.Item]) -> None:
     for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
+        # Only this plugin's `browser`: a test folder may define its own fixture of that name.
+        definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}).get("browser", ())
+        if definitions and getattr(definitions[-1].func, "__module__", None) == __name__:
             item.add_marker(pytest.mark.browser)
 
 
