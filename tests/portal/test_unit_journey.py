@@ -40,7 +40,7 @@ class Visit:
 
 def sign_in(page: Page, stack: Stack, username: str, password: str) -> None:
     page.goto(stack.portal + "/")
-    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("link", name="Đăng nhập").click()
     page.locator("#username").fill(username)
     page.locator("#password").fill(password)
     page.locator("#kc-login").click()
@@ -57,7 +57,7 @@ def test_a_new_unit_account_does_its_whole_job(
     # Article 8.2: the first sign-in goes through the password change before anything else.
     page.goto(stack.portal + "/")
     visit("start")
-    page.get_by_role("button", name="Đăng nhập").click()
+    page.get_by_role("link", name="Đăng nhập").click()
     page.locator("#username").fill(username)
     page.locator("#password").fill(temporary)
     page.locator("#kc-login").click()
