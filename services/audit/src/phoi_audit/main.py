@@ -17,6 +17,7 @@ from phoi_kit.app import KitRuntime, ServiceSpec, create_service_app
 from phoi_kit.background import running
 
 from phoi_audit.api import router
+from phoi_audit.api.errors import ERROR_MAP
 from phoi_audit.handlers import handlers, on_event
 from phoi_audit.service.checkpoints import jobs, refresh_gauges
 from phoi_audit.settings import Settings
@@ -53,5 +54,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fallback_handler=on_event,  # types the catalogue does not know yet are recorded too
         lifespan=lifespan,
         gauges=refresh_gauges,
+        error_map=ERROR_MAP,
     )
     return create_service_app(spec)

@@ -66,7 +66,6 @@ def test_overlap_is_refused_naming_the_conflict(
         store.print_batch(batch(first, last, batch_id="PB-2"), thpt, clock.qlcl())
     assert exc.value.conflict == conflict
     assert exc.value.code == "print_batch_overlap"
-    assert exc.value.http_status == 409
     assert exc.value.details()["conflict"] == {"first": conflict.first, "last": conflict.last, "count": conflict.count}
     assert store.sorted_blocks() == before
 

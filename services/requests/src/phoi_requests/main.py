@@ -3,6 +3,7 @@ from phoi_contracts import topics
 from phoi_kit.app import ServiceSpec, create_service_app
 
 from phoi_requests.api import router
+from phoi_requests.api.errors import ERROR_MAP
 from phoi_requests.handlers import HANDLERS
 from phoi_requests.settings import Settings
 
@@ -19,5 +20,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # inventory: allocation outcomes and form types; identity: units (and the kit's revocations).
             consume=[topics.INVENTORY, topics.IDENTITY],
             handlers=HANDLERS,
+            error_map=ERROR_MAP,
         )
     )

@@ -2,7 +2,7 @@
 
 Pure Python, no I/O, no clock, no id generation. Every operation takes the blocks it concerns and returns
 a ``Change`` (blocks removed, blocks added, ledger lines, domain events) or raises an ``InventoryError``
-(stable ``code``, ``http_status``, ``details()``). Nothing is ever done per serial: cost grows with the
+(stable ``code``, ``details()``; the API gives it an HTTP status). Nothing is ever done per serial: cost grows with the
 number of ranges touched, so allocating 500,000 blanks writes one block row and one ledger line.
 
 Persistence contract (one transaction per operation, ``SELECT ... FOR UPDATE`` on what is loaded):

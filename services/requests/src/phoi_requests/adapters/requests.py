@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import ColumnElement, delete, exists, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,12 +34,17 @@ from phoi_requests.models import AttachmentRow, HistoryRow, LineRow, RangeRow, R
 
 
 class StaleRequest(Exception):
-    """Another writer saved the request since it was loaded."""
+    """Another writer saved the request since it was loaded (answered like a stale ``If-Match``)."""
+
+    code: ClassVar[str] = "version_mismatch"
 
     def __init__(self, request_id: uuid.UUID, loaded_version: int) -> None:
-        super().__init__(f"request {request_id} changed since version {loaded_version} was loaded")
+        super().__init__("The request changed while you were acting on it; read it again.")
         self.request_id = request_id
         self.loaded_version = loaded_version
+
+    def details(self) -> dict[str, object]:
+        return {"expected_version": self.loaded_version}
 
 
 @dataclass(frozen=True, slots=True)
