@@ -1,6 +1,6 @@
 """The audit service app: the kit's runtime plus the audit handlers, checkpoints and verification.
 
-- Every event type has a handler (``handlers.handlers()``), and the fallback handler records events of
+- Every event type has a handler (``handlers.handlers(settings)``), and the fallback handler records events of
   types the catalogue does not know yet. The kit's token revocation still runs for account events.
 - The service's lifespan (the kit's hook) runs the checkpoint job (``AUDIT_CHECKPOINT_SECONDS``) and the background
   full verification (``AUDIT_VERIFY_SECONDS``); the head sequence gauge is refreshed on scrape.
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router],
         topic=topics.AUDIT,
         consume=[*topics.ALL],
-        handlers=handlers(),
+        handlers=handlers(settings),
         fallback_handler=on_event,  # types the catalogue does not know yet are recorded too
         lifespan=lifespan,
         gauges=refresh_gauges,

@@ -20,6 +20,7 @@ from phoi_kit.auth import Role
 from phoi_kit.errors import NotFound, Unprocessable
 from phoi_kit.pagination import decode_cursor, encode_cursor
 from phoi_kit.versioning import IfMatch, set_etag
+from phoi_kit.vietnam import today_in_vietnam
 
 from phoi_inventory.adapters.allocations import AllocationRecord, ranges_of
 from phoi_inventory.adapters.catalogue import PrintBatchRepository, form_type_of
@@ -57,7 +58,7 @@ from phoi_inventory.domain import (
     merge_ranges,
 )
 from phoi_inventory.service.catalogue import Catalogue, batch_of, qlcl_actor, unknown_form_type
-from phoi_inventory.service.context import today_in_vietnam, user_context
+from phoi_inventory.service.context import user_context
 from phoi_inventory.service.movements import Movements
 from phoi_inventory.service.reads import Reads
 from phoi_inventory.service.reports import report_json, to_csv, to_xlsx

@@ -26,9 +26,9 @@ from phoi_requests.domain import (
     HistoryEntry,
     Request,
     RequestLine,
-    Role,
     SerialRange,
     Status,
+    role_from_name,
 )
 from phoi_requests.models import AttachmentRow, HistoryRow, LineRow, RangeRow, RequestRow
 
@@ -361,7 +361,7 @@ def _history_values(request_id: uuid.UUID, h: HistoryEntry) -> dict[str, object]
         "to_status": h.to_status.value,
         "actor_user_id": h.actor.user_id,
         "actor_username": h.actor.username,
-        "actor_role": h.actor.role.value,
+        "actor_role": h.actor.role_name,
         "actor_unit_code": h.actor.unit_code,
         "at": h.at,
         "comment": h.comment,
@@ -377,7 +377,7 @@ def _history(row: HistoryRow) -> HistoryEntry:
         actor=Actor(
             user_id=row.actor_user_id,
             username=row.actor_username,
-            role=Role(row.actor_role),
+            role=role_from_name(row.actor_role),
             unit_code=row.actor_unit_code,
         ),
         at=row.at,

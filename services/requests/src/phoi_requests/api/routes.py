@@ -18,6 +18,7 @@ from phoi_kit.app import UoW
 from phoi_kit.errors import PayloadTooLarge, Unprocessable
 from phoi_kit.pagination import decode_cursor, encode_cursor
 from phoi_kit.versioning import IfMatch, set_etag
+from phoi_kit.vietnam import vietnam_day_end, vietnam_day_start
 from starlette.datastructures import UploadFile
 
 from phoi_requests.adapters.attachments import attachment_store
@@ -28,8 +29,6 @@ from phoi_requests.api.deps import (
     CurrentActor,
     parse_request_cursor,
     request_cursor,
-    vietnam_day_end,
-    vietnam_day_start,
 )
 from phoi_requests.api.schemas import (
     ApproveIn,
