@@ -30,6 +30,7 @@ async def test_if_match_is_required_and_checked(env: Any) -> None:
     stale = await env.client.patch(url, json={"justification": "x"}, headers={**env.unit(), "If-Match": '"7"'})
     assert stale.status_code == 412
     assert stale.json()["code"] == "version_mismatch"
+    assert stale.json()["title"] == "The resource changed since you read it"
     assert (stale.json()["expected_version"], stale.json()["current_version"]) == (7, 1)
 
     # a weak ETag is accepted; the answer carries the new one
