@@ -78,6 +78,7 @@ async def test_change_details_under_if_match(identity: Any, admin_headers: dict[
         stale = await client.patch(path, json=patch, headers={**admin_headers, "If-Match": '"7"'})
         assert stale.status_code == 412
         assert stale.json()["code"] == "version_mismatch"
+        assert stale.json()["title"] == "The resource changed since you read it"
         changed = await client.patch(path, json=patch, headers={**admin_headers, "If-Match": '"1"'})
         assert changed.status_code == 200, changed.text
         assert changed.headers["etag"] == '"2"'

@@ -60,6 +60,7 @@ async def test_create_read_update_a_form_type(env: Any) -> None:
     stale = await env.client.patch(url, json={"active": False}, headers={**env.officer(), "If-Match": '"7"'})
     assert stale.status_code == 412
     assert stale.json()["code"] == "version_mismatch"
+    assert stale.json()["title"] == "The resource changed since you read it"
     as_unit = await env.client.patch(url, json={"active": False}, headers={**env.unit(), "If-Match": '"1"'})
     assert as_unit.status_code == 403
     updated = await env.client.patch(

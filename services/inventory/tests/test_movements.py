@@ -100,12 +100,12 @@ async def test_refused_movements_name_the_serials_and_change_nothing(env: Any) -
     assert first.status_code == 201
     doc = {"document_ref": "BB-01"}
     cases = [
-        # another unit's serial: not held (and the error does not say who holds it)
-        ({"kind": "spoil", "form_type": ft, "items": [{"first": 90, "last": 110}], **doc}, 409, "serials_not_held"),
-        # never printed
-        ({"kind": "spoil", "form_type": ft, "serials": [5_000], **doc}, 409, "serials_not_held"),
-        # central stock is QLCL's, not the unit's
-        ({"kind": "spoil", "form_type": ft, "serials": [900], **doc}, 409, "serials_not_held"),
+        # another unit's serial: not found, like any other unit's data (and it does not say who holds it)
+        ({"kind": "spoil", "form_type": ft, "items": [{"first": 90, "last": 110}], **doc}, 404, "serials_not_held"),
+        # never printed: the same answer
+        ({"kind": "spoil", "form_type": ft, "serials": [5_000], **doc}, 404, "serials_not_held"),
+        # central stock is QLCL's, not the unit's: the same answer
+        ({"kind": "spoil", "form_type": ft, "serials": [900], **doc}, 404, "serials_not_held"),
         # already used
         (
             {"kind": "use", "form_type": ft, "items": [{"first": 5, "last": 6, "register_entry_first": 50}], **doc},
@@ -148,7 +148,7 @@ async def test_refused_movements_name_the_serials_and_change_nothing(env: Any) -
     ]
     # the offending serial in a big batch of good ones is still named
     cases.append(
-        ({"kind": "spoil", "form_type": ft, "serials": [*range(10, 100), 150], **doc}, 409, "serials_not_held"),
+        ({"kind": "spoil", "form_type": ft, "serials": [*range(10, 100), 150], **doc}, 404, "serials_not_held"),
     )
     before = await env.snapshot()
     for body, status, code in cases:
@@ -175,6 +175,27 @@ async def test_refused_movements_name_the_serials_and_change_nothing(env: Any) -
     for who in (env.auditor(), env.admin()):
         assert (await env.move(cases[1][0], who)).status_code == 403
     assert await env.snapshot() == before
+
+
+async def test_serials_outside_the_units_custody_all_look_the_same(env: Any) -> None:
+    """Another unit's blanks, the central stock's and never-printed serials get one answer: a unit cannot
+    tell which exist or who holds them. Only its own blanks in a wrong state are a 409 naming the state."""
+    ft = await env.form_type()
+    await env.batch(ft, 1, 1_000)
+    await env.hold(ft, 100)  # 1..100 at SGD-HN
+    await env.hold(ft, 100, unit=env.OTHER_UNIT)  # 101..200 at SGD-HCM; 201..1000 central
+    doc = {"document_ref": "BB-02"}
+    answers = {}
+    for where, serial in (("other unit", 150), ("central stock", 900), ("never printed", 5_000)):
+        response = await env.move({"kind": "spoil", "form_type": ft, "serials": [serial], **doc})
+        body = response.json()
+        assert (response.status_code, body["code"], body["title"]) == (404, "serials_not_held", "Not found"), where
+        body.pop("serials")
+        answers[where] = {**body, "detail": body["detail"].replace(str(serial), "N")}
+    assert answers["other unit"] == answers["central stock"] == answers["never printed"]
+    assert answers["other unit"]["holder_unit"] == env.UNIT  # the caller, never the real holder
+    own = await env.move({"kind": "destroy", "form_type": ft, "serials": [50], **doc})
+    assert (own.status_code, own.json()["code"], own.json()["state"]) == (409, "serials_wrong_state", "at_unit")
 
 
 async def test_qlcl_spoils_and_destroys_in_central_stock_and_takes_returns_back(env: Any) -> None:

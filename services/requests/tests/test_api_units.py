@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from phoi_kit.auth import CurrentUser
 from phoi_kit.auth import Role as TokenRole
-from phoi_kit.errors import Problem
+from phoi_kit.errors import Problem, problem_from, status_of
 from phoi_kit.pagination import decode_cursor, encode_cursor
 from phoi_kit.versioning import parse_if_match
 from phoi_requests.adapters.requests import StaleRequest
 from phoi_requests.api.deps import actor_of, parse_request_cursor, request_cursor
-from phoi_requests.api.errors import problem_for, stale_problem
+from phoi_requests.api.errors import ERROR_MAP
 from phoi_requests.domain import (
     ALL_ERRORS,
     ActionForbidden,
@@ -45,6 +45,13 @@ def _user(*roles: TokenRole, unit: str | None = None) -> CurrentUser:
 
 
 # --- domain errors → problems ----------------------------------------------------------------------------
+
+
+def problem_for(error: RequestDomainError | StaleRequest) -> Problem:
+    """What the kit answers for this error, with the service's error map."""
+    status = status_of(ERROR_MAP, error)
+    assert status is not None
+    return problem_from(error, status)
 
 
 def _instance(cls: type[RequestDomainError]) -> RequestDomainError:
@@ -90,8 +97,9 @@ def test_every_domain_error_maps_to_a_problem_keeping_its_code(cls: type[Request
 
 
 def test_a_concurrent_save_is_a_version_conflict() -> None:
-    problem = stale_problem(StaleRequest(uuid.uuid4(), 4))
-    assert (problem.status, problem.code, problem.extra) == (412, "request.version_conflict", {"expected_version": 4})
+    problem = problem_for(StaleRequest(uuid.uuid4(), 4))
+    assert (problem.status, problem.code, problem.extra) == (412, "version_mismatch", {"expected_version": 4})
+    assert problem.title == "The resource changed since you read it"
 
 
 def test_illegal_transition_problem_names_the_current_state() -> None:

@@ -29,7 +29,8 @@ async def test_if_match_is_required_and_checked(env: Any) -> None:
 
     stale = await env.client.patch(url, json={"justification": "x"}, headers={**env.unit(), "If-Match": '"7"'})
     assert stale.status_code == 412
-    assert stale.json()["code"] == "request.version_conflict"
+    assert stale.json()["code"] == "version_mismatch"
+    assert stale.json()["title"] == "The resource changed since you read it"
     assert (stale.json()["expected_version"], stale.json()["current_version"]) == (7, 1)
 
     # a weak ETag is accepted; the answer carries the new one
@@ -38,7 +39,7 @@ async def test_if_match_is_required_and_checked(env: Any) -> None:
 
     # the version read before the edit no longer works, even for an action legal now
     late = await env.act(rid, "cancel", env.unit(), version=1)
-    assert (late.status_code, late.json()["code"]) == (412, "request.version_conflict")
+    assert (late.status_code, late.json()["code"]) == (412, "version_mismatch")
     assert (await env.read(rid))["status"] == "draft"
 
     # the check order: another unit's request is 404 even without If-Match; a read-only role 403
@@ -61,7 +62,7 @@ async def test_two_officers_deciding_at_once_one_wins(env: Any) -> None:
         codes = sorted(r.status_code for r in results)
         assert codes == [200, 412], [r.text for r in results]
         loser = next(r for r in results if r.status_code == 412)
-        assert loser.json()["code"] == "request.version_conflict"
+        assert loser.json()["code"] == "version_mismatch"
         history = await env.client.get(f"/api/v1/requests/{request['id']}/history", headers=env.officer())
         decisions = [e for e in history.json()["items"] if e["action"] in ("approve", "reject")]
         assert len(decisions) == 1

@@ -29,7 +29,7 @@ from phoi_kit.auth import (
 )
 from phoi_kit.consumer import EventConsumer, Handler
 from phoi_kit.db import Database
-from phoi_kit.errors import Problem, Unauthorized
+from phoi_kit.errors import ErrorMap, Problem, Unauthorized
 from phoi_kit.http import install_http
 from phoi_kit.kafka import broker_reachable
 from phoi_kit.logging import configure_logging, correlation_id_var, get_logger
@@ -50,6 +50,8 @@ class ServiceSpec:
     topic: str | None = None  # the topic this service publishes to (for its access-denied events)
     consume: Sequence[str] = ()
     handlers: Mapping[str, Handler] = field(default_factory=dict)
+    # The service's domain errors → HTTP status, the one place they get one (`phoi_kit.errors.ErrorMap`).
+    error_map: ErrorMap = field(default_factory=dict)
     # Runs for event types without a handler (the audit log records everything); default: skip them.
     fallback_handler: Handler | None = None
     run_background: bool = True

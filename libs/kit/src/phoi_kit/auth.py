@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -22,6 +21,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from phoi_contracts.envelope import Actor
+from phoi_contracts.events.identity import Role as Role  # the one Role enum, re-exported
 from sqlalchemy import column, select, table
 
 from phoi_kit.db import Database
@@ -48,14 +48,11 @@ token_revocations = table(
 )
 
 
-class Role(StrEnum):
-    QLCL_ADMIN = "qlcl_admin"
-    QLCL_OFFICER = "qlcl_officer"
-    UNIT_ACCOUNT = "unit_account"
-    AUDITOR = "auditor"
-
-
+# The realm roles, defined once in the contracts (identity's events carry them); services take them from here.
 QLCL_ROLES = frozenset({Role.QLCL_ADMIN, Role.QLCL_OFFICER})
+#: Which role a token acts under when it carries several: a unit account acts as its unit; otherwise the
+#: most capable QLCL role wins (an officer who is also an admin acts as officer), then auditor.
+ACTING_ORDER: tuple[Role, ...] = (Role.UNIT_ACCOUNT, Role.QLCL_OFFICER, Role.QLCL_ADMIN, Role.AUDITOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +72,30 @@ class CurrentUser:
         return Role.UNIT_ACCOUNT in self.roles
 
     @property
+    def acting_role(self) -> Role | None:
+        """The one role this token acts under (`ACTING_ORDER`): in events, in history, in a domain's actor."""
+        return next((role for role in ACTING_ORDER if role in self.roles), None)
+
+    @property
     def primary_role(self) -> str | None:
-        for role in Role:
-            if role in self.roles:
-                return role.value
-        return None
+        role = self.acting_role
+        return None if role is None else role.value
 
     @property
     def actor(self) -> Actor:
+        """The actor of the events this token causes."""
         return Actor(user_id=self.user_id, username=self.username, role=self.primary_role, unit_code=self.unit_code)
+
+    def act_as(self, *allowed: Role) -> Role:
+        """The role this token acts under among ``allowed`` (default: any role); a service builds its domain
+        actor from it. 403 ``role_required`` without one of them; 403 ``unit_code_missing`` for a unit
+        account whose token names no unit."""
+        candidates = allowed or ACTING_ORDER
+        self.require(*candidates)
+        role = next(role for role in ACTING_ORDER if role in self.roles and role in candidates)
+        if role is Role.UNIT_ACCOUNT and not self.unit_code:
+            raise Forbidden("This unit account has no unit code in its token.", code="unit_code_missing")
+        return role
 
     def require(self, *roles: Role) -> None:
         if not self.has_any(roles):

@@ -204,16 +204,6 @@ class EventConsumer:
             if result is not None:
                 await result
 
-    async def _claim(self, uow: UnitOfWork, topic: str, envelope: Envelope) -> bool:
-        """Record the event id; False when it was already recorded (a re-delivery)."""
-        claimed = await uow.session.execute(
-            pg_insert(processed_events)
-            .values(event_id=envelope.id, type=envelope.type, topic=topic)
-            .on_conflict_do_nothing()
-            .returning(processed_events.c.event_id)
-        )
-        return claimed.first() is not None
-
     async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:
             envelope = Envelope.from_bytes(record.value)

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from phoi_kit.errors import PROBLEM_JSON, Problem
+from phoi_kit.errors import PROBLEM_JSON, DomainError, Problem, check_error_map, problem_from, status_of
 from phoi_kit.logging import correlation_id_var, get_logger
 from phoi_kit.metrics import HTTP_DURATION, HTTP_REQUESTS
 
@@ -24,10 +24,15 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 CORRELATION_HEADER = "X-Correlation-ID"
+INTERNAL_ERROR = "Something went wrong on our side. It has been logged."
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="phoi"'} if problem.status == 401 else None
+    if problem.status == 503:
+        headers = {"Retry-After": "5"}  # a dependency is down for now: worth retrying soon
+    elif problem.status == 429:
+        headers = {"Retry-After": str(int(problem.extra.get("retry_after") or 60))}
     return JSONResponse(
         problem.to_body(instance=request.url.path),
         status_code=problem.status,
@@ -63,9 +68,7 @@ def install_http(app: FastAPI, runtime: KitRuntime) -> None:
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
-        if exc.status == 403:
-            await runtime.record_access_denied(request, exc)
-        return problem_response(exc, request)
+        return await answer_problem(runtime, request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -88,6 +91,8 @@ def install_http(app: FastAPI, runtime: KitRuntime) -> None:
         problem = Problem("Something went wrong on our side. It has been logged.", code="internal_error", status=500)
         return problem_response(problem, request)
 
+    install_error_map(app, runtime)
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -103,3 +108,28 @@ def install_http(app: FastAPI, runtime: KitRuntime) -> None:
     async def metrics() -> Response:
         await runtime.refresh_gauges()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def answer_problem(runtime: KitRuntime, request: Request, problem: Problem) -> JSONResponse:
+    if problem.status == 403:
+        await runtime.record_access_denied(request, problem)
+    return problem_response(problem, request)
+
+
+def install_error_map(app: FastAPI, runtime: KitRuntime) -> None:
+    """The service's domain errors (`ServiceSpec.error_map`) answered as problems, like a raised `Problem`
+    (so a 403 is recorded too). One handler per class: Starlette picks the most specific one."""
+    error_map = runtime.spec.error_map
+    check_error_map(error_map)
+
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        status = status_of(error_map, exc) or 500
+        if status == 500 or not isinstance(exc, DomainError):
+            log.error("domain error answered as 500", path=request.url.path, error=repr(exc))
+            problem = Problem(INTERNAL_ERROR, code="internal_error", status=500)
+        else:
+            problem = problem_from(exc, status)
+        return await answer_problem(runtime, request, problem)
+
+    for error_class in error_map:
+        app.add_exception_handler(error_class, on_domain_error)

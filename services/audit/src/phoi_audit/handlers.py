@@ -13,17 +13,22 @@ consumers and replicas can feed one chain. Re-delivered events are skipped by th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from phoi_contracts.catalogue import EVENT_TYPES
 from phoi_contracts.envelope import Envelope
 from phoi_kit.consumer import Handler
 from phoi_kit.uow import UnitOfWork
 
 from phoi_audit.service.recording import record
+from phoi_audit.settings import Settings
 
 
 async def on_event(uow: UnitOfWork, envelope: Envelope) -> None:
     await record(uow.session, envelope)
 
 
-def handlers() -> dict[str, Handler]:
+def handlers(settings: Settings) -> Mapping[str, Handler]:
+    """The service's handlers by event type (every service's ``handlers.py`` has this one entry point)."""
+    del settings  # nothing here depends on it
     return dict.fromkeys(EVENT_TYPES, on_event)

@@ -1,6 +1,6 @@
 """The audit service app: the kit's runtime plus the audit handlers, checkpoints and verification.
 
-- Every event type has a handler (``handlers.handlers()``), and the fallback handler records events of
+- Every event type has a handler (``handlers.handlers(settings)``), and the fallback handler records events of
   types the catalogue does not know yet. The kit's token revocation still runs for account events.
 - The service's lifespan (the kit's hook) runs the checkpoint job (``AUDIT_CHECKPOINT_SECONDS``) and the background
   full verification (``AUDIT_VERIFY_SECONDS``); the head sequence gauge is refreshed on scrape.
@@ -17,6 +17,7 @@ from phoi_kit.app import KitRuntime, ServiceSpec, create_service_app
 from phoi_kit.background import running
 
 from phoi_audit.api import router
+from phoi_audit.api.errors import ERROR_MAP
 from phoi_audit.handlers import handlers, on_event
 from phoi_audit.service.checkpoints import jobs, refresh_gauges
 from phoi_audit.settings import Settings
@@ -49,9 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router],
         topic=topics.AUDIT,
         consume=[*topics.ALL],
-        handlers=handlers(),
+        handlers=handlers(settings),
         fallback_handler=on_event,  # types the catalogue does not know yet are recorded too
         lifespan=lifespan,
         gauges=refresh_gauges,
+        error_map=ERROR_MAP,
     )
     return create_service_app(spec)

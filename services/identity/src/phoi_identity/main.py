@@ -41,9 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         topic=topics.IDENTITY,
         consume=[],
         lifespan=lifespan,
+        error_map=errors.ERROR_MAP,
     )
     app = create_service_app(spec)
     runtime: KitRuntime = app.state.kit
     app.state.identity = IdentityContext.build(settings, runtime.database, runtime.source)
-    errors.install(app)
     return app

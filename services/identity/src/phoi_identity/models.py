@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from phoi_kit.auth import Role
 from phoi_kit.db import service_metadata
 from sqlalchemy import (
     BigInteger,
@@ -44,7 +45,7 @@ class Base(DeclarativeBase):
 UNIT_KINDS = ("qlcl", "department", "institution")
 UNIT_STATUSES = ("active", "inactive")
 ACCOUNT_KINDS = ("unit", "individual")
-ACCOUNT_ROLES = ("qlcl_admin", "qlcl_officer", "unit_account", "auditor")
+ACCOUNT_ROLES = tuple(role.value for role in Role)  # the realm roles (the migration spells them out)
 ACCOUNT_STATUSES = ("pending_first_login", "active", "locked", "disabled")
 INCIDENT_KINDS = ("suspected_takeover", "unreachable", "other")
 INCIDENT_STATUSES = ("open", "resolved")

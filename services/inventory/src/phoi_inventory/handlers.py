@@ -20,6 +20,8 @@ from phoi_inventory.settings import Settings
 
 
 def handlers(settings: Settings) -> Mapping[str, Handler]:
+    """The service's handlers by event type (every service's ``handlers.py`` has this one entry point)."""
+
     async def on_request_approved(uow: UnitOfWork, envelope: Envelope) -> None:
         event = parse_as(envelope, RequestApproved)
         await Saga(uow, settings).approve(event, event_id=envelope.id, approved_at=envelope.time)

@@ -11,6 +11,7 @@ from phoi_contracts import topics
 from phoi_kit.app import ServiceSpec, create_service_app
 
 from phoi_inventory.api import router
+from phoi_inventory.api.errors import ERROR_MAP
 from phoi_inventory.handlers import handlers
 from phoi_inventory.metrics import refresh_blanks
 from phoi_inventory.settings import Settings
@@ -29,5 +30,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             consume=[topics.REQUESTS],
             handlers=handlers(settings),
             gauges=refresh_blanks,
+            error_map=ERROR_MAP,
         )
     )

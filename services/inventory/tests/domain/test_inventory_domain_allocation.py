@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from phoi_inventory.domain import (
     AllocatedLine,
-    AllocationCompleted,
+    AllocationDelivered,
     AllocationNotCompletedError,
     AllocationRangesMismatchError,
-    AllocationReceived,
+    AllocationShort,
     AllocationStatus,
-    AllocationWaitingForStock,
     BlankState,
     Block,
     ForbiddenMovementError,
@@ -24,6 +23,7 @@ from phoi_inventory.domain import (
     MovementKind,
     PendingAllocation,
     PrintBatch,
+    RangesAllocated,
     RequestedLine,
     SerialRange,
     StockKey,
@@ -54,7 +54,7 @@ def test_500k_blanks_are_one_block_and_one_ledger_line(store: Any, clock: Any, t
     (line,) = store.ledger[-1:]
     assert (line.kind, line.reason, line.document_ref) == (MovementKind.ALLOCATE, LedgerReason.ALLOCATED, "R-A1")
     assert line.balance_after == 1_500_000
-    assert result.change.events == (AllocationCompleted("A1", "R-A1", "SGD-HN", outcome.lines),)
+    assert result.change.events == (RangesAllocated("A1", "R-A1", "SGD-HN", outcome.lines),)
 
 
 def test_lowest_serials_first_across_several_ranges(store: Any, clock: Any, thpt: FormType) -> None:
@@ -76,7 +76,7 @@ def test_multi_line_all_or_nothing(store: Any, clock: Any, form_type_factory: An
     assert outcome.shortfall == (LineShortfall(2, "THCS", 20, 10),)
     assert outcome.shortfall[0].missing == 10
     assert store.sorted_blocks() == before
-    assert result.change.events == (AllocationWaitingForStock("A1", "R-A1", "U1", outcome.shortfall),)
+    assert result.change.events == (AllocationShort("A1", "R-A1", "U1", outcome.shortfall),)
     assert result.change.movements == ()
 
 
@@ -98,7 +98,7 @@ def test_waiting_completes_oldest_first_when_stock_arrives(store: Any, clock: An
     assert [o.status for o in r2.outcomes] == [AllocationStatus.WAITING_FOR_STOCK] * 2
     assert r2.outcomes[1].shortfall == (LineShortfall(1, "THPT", 5, 0),)
     # A1 already known to wait: only A2's waiting event
-    assert [type(e) for e in r2.change.events] == [AllocationWaitingForStock]
+    assert [type(e) for e in r2.change.events] == [AllocationShort]
     store.print_batch(pb(11, 40, n=2), thpt, clock.qlcl())
     queue = [req("A1", "U1", ("THPT", 30), waiting=True), req("A2", "U2", ("THPT", 5), waiting=True)]
     r3 = store.run_queue(queue, clock.system())
@@ -124,7 +124,7 @@ def test_receipt_moves_allocated_ranges_to_the_unit(store: Any, clock: Any, thpt
     change = store.receive(o2, clock.unit("U1"))
     # the two receipts merge into one at_unit block
     assert Block("THPT", SerialRange(1, 20), BlankState.AT_UNIT, "U1") in store.blocks
-    assert change.events == (AllocationReceived("A2", "R-A2", "U1", o2.lines),)
+    assert change.events == (AllocationDelivered("A2", "R-A2", "U1", o2.lines),)
     (line,) = change.movements
     assert (line.from_state, line.to_state, line.allocation_id) == (BlankState.ALLOCATED, BlankState.AT_UNIT, "A2")
     assert line.balance_after == 20

@@ -18,7 +18,7 @@ from phoi_inventory.domain import (
     MovementKind,
     PrintBatch,
     PrintBatchOverlapError,
-    PrintBatchReceived,
+    PrintBatchStocked,
     SerialFormatError,
     SerialRange,
     receive_print_batch,
@@ -41,7 +41,7 @@ def test_batch_enters_central_stock_as_one_block(store: Any, clock: Any, thpt: F
     assert line.document_ref == "HĐ-12/2025"
     assert line.balance_after == 1_000_000
     assert change.events == (
-        PrintBatchReceived("PB-1", "THPT", SerialRange(1, 1_000_000), "Nhà in Tiến Bộ", "HĐ-12/2025"),
+        PrintBatchStocked("PB-1", "THPT", SerialRange(1, 1_000_000), "Nhà in Tiến Bộ", "HĐ-12/2025"),
     )
 
 
@@ -66,7 +66,6 @@ def test_overlap_is_refused_naming_the_conflict(
         store.print_batch(batch(first, last, batch_id="PB-2"), thpt, clock.qlcl())
     assert exc.value.conflict == conflict
     assert exc.value.code == "print_batch_overlap"
-    assert exc.value.http_status == 409
     assert exc.value.details()["conflict"] == {"first": conflict.first, "last": conflict.last, "count": conflict.count}
     assert store.sorted_blocks() == before
 

@@ -36,8 +36,8 @@ from phoi_inventory.domain import (
     ON_HAND_STATES,
     ActorRole,
     AllocationOutcome,
+    AllocationShort,
     AllocationStatus,
-    AllocationWaitingForStock,
     BlankState,
     Block,
     Custody,
@@ -154,7 +154,7 @@ class InventoryMachine(RuleBasedStateMachine):
             return
         expected = self.naive_queue(queue)
         result = self.store.run_queue(queue, self.clock.system())
-        waiting_events = [e.allocation_id for e in result.change.events if isinstance(e, AllocationWaitingForStock)]
+        waiting_events = [e.allocation_id for e in result.change.events if isinstance(e, AllocationShort)]
         assert waiting_events == [
             p.allocation_id
             for p, (status, _) in zip(queue, expected, strict=True)

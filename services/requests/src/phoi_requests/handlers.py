@@ -23,6 +23,7 @@ from phoi_kit.uow import UnitOfWork
 
 from phoi_requests.adapters.replicas import FormTypeReplica, UnitReplica
 from phoi_requests.service.outcomes import apply_allocation, apply_waiting_for_stock
+from phoi_requests.settings import Settings
 
 
 async def on_allocation_completed(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -75,13 +76,16 @@ async def on_unit_reactivated(uow: UnitOfWork, envelope: Envelope) -> None:
     )
 
 
-HANDLERS: Mapping[str, Handler] = {
-    AllocationCompleted.TYPE: on_allocation_completed,
-    AllocationWaitingForStock.TYPE: on_allocation_waiting_for_stock,
-    FormTypeCreated.TYPE: on_form_type,
-    FormTypeUpdated.TYPE: on_form_type,
-    UnitCreated.TYPE: on_unit_details,
-    UnitUpdated.TYPE: on_unit_details,
-    UnitDeactivated.TYPE: on_unit_deactivated,
-    UnitReactivated.TYPE: on_unit_reactivated,
-}
+def handlers(settings: Settings) -> Mapping[str, Handler]:
+    """The service's handlers by event type (every service's ``handlers.py`` has this one entry point)."""
+    del settings  # nothing here depends on it
+    return {
+        AllocationCompleted.TYPE: on_allocation_completed,
+        AllocationWaitingForStock.TYPE: on_allocation_waiting_for_stock,
+        FormTypeCreated.TYPE: on_form_type,
+        FormTypeUpdated.TYPE: on_form_type,
+        UnitCreated.TYPE: on_unit_details,
+        UnitUpdated.TYPE: on_unit_details,
+        UnitDeactivated.TYPE: on_unit_deactivated,
+        UnitReactivated.TYPE: on_unit_reactivated,
+    }

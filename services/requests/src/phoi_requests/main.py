@@ -3,14 +3,16 @@ from phoi_contracts import topics
 from phoi_kit.app import ServiceSpec, create_service_app
 
 from phoi_requests.api import router
-from phoi_requests.handlers import HANDLERS
+from phoi_requests.api.errors import ERROR_MAP
+from phoi_requests.handlers import handlers
 from phoi_requests.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     return create_service_app(
         ServiceSpec(
-            settings=settings or Settings(),
+            settings=settings,
             title="Requests service",
             description="Blank-form requests (phiếu đề nghị cấp phôi): drafting, review, approval, "
             "the allocation outcomes from inventory, and proof of delivery.",
@@ -18,6 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             topic=topics.REQUESTS,
             # inventory: allocation outcomes and form types; identity: units (and the kit's revocations).
             consume=[topics.INVENTORY, topics.IDENTITY],
-            handlers=HANDLERS,
+            handlers=handlers(settings),
+            error_map=ERROR_MAP,
         )
     )

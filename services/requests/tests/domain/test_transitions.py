@@ -114,7 +114,7 @@ def test_illegal_transition_raises_with_state_and_action(pair: tuple[Status, Act
     assert info.value.current_state == status.value
     assert info.value.action == action.value
     assert info.value.code == "request.illegal_transition"
-    assert info.value.to_dict()["current_state"] == status.value
+    assert info.value.details()["current_state"] == status.value
     assert request.to_snapshot() == before
     assert request.events == []
 

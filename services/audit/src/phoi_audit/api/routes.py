@@ -33,7 +33,7 @@ from phoi_audit.adapters import entries as repo
 from phoi_audit.api.schemas import EntryOut, EntryPage, HeadOut, VerifyOut
 from phoi_audit.domain import Checkpoint
 from phoi_audit.service.export import stream_csv
-from phoi_audit.service.verification import RangeBeyondHead, verify_chain
+from phoi_audit.service.verification import verify_chain
 from phoi_audit.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -228,9 +228,7 @@ async def verify_entries(
             checkpoint=checkpoint,
             chunk=_settings(request).stream_chunk_rows,
         )
-    except RangeBeyondHead as exc:
-        raise Unprocessable(str(exc), code="range_beyond_head", head_sequence=exc.head) from exc
-    except ValueError as exc:
+    except ValueError as exc:  # RangeBeyondHead is a domain error: the kit answers it (api/errors.py)
         raise Unprocessable(str(exc), code="invalid_checkpoint") from exc
     result = report.result
     return VerifyOut(

@@ -1,4 +1,5 @@
-"""Typed errors of the audit domain, each with a stable machine ``code``."""
+"""Typed errors of the audit domain, each with a stable machine ``code``, its message (the ``detail``) and
+``details()`` (extra members of a problem document). No HTTP here: ``api/errors.py`` gives the status."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ class AuditDomainError(Exception):
         super().__init__(message)
         self.message = message
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "detail": self.message}
+    def details(self) -> dict[str, Any]:
+        return {}
 
 
 class InvalidAuditEntry(AuditDomainError, ValueError):
@@ -25,5 +26,5 @@ class InvalidAuditEntry(AuditDomainError, ValueError):
         super().__init__(message)
         self.field = field
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": self.field}
+    def details(self) -> dict[str, Any]:
+        return {"field": self.field}

@@ -18,7 +18,7 @@ import dataclasses
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from phoi_kit.db import Database
 from phoi_kit.logging import get_logger
@@ -26,20 +26,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoi_audit import metrics
 from phoi_audit.adapters import entries as repo
-from phoi_audit.domain import GENESIS_HASH, BreakReason, Checkpoint, VerifyResult, verify
+from phoi_audit.domain import GENESIS_HASH, AuditDomainError, BreakReason, Checkpoint, VerifyResult, verify
 
 log = get_logger(__name__)
 
 DEFAULT_CHUNK = 1000
 
 
-class RangeBeyondHead(ValueError):
+class RangeBeyondHead(AuditDomainError):
     """The requested range starts after the newest entry."""
+
+    code: ClassVar[str] = "range_beyond_head"
 
     def __init__(self, first: int, head: int) -> None:
         super().__init__(f"the log ends at sequence {head}; nothing to verify from {first}")
         self.first = first
         self.head = head
+
+    def details(self) -> dict[str, Any]:
+        return {"head_sequence": self.head}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,155 +1,146 @@
 """Typed errors of the identity domain and its application services.
 
-Each error carries a stable machine ``code`` and a ``kind`` the API layer maps to an HTTP status
-(``api/errors.py``, the one place):
+Each error carries a stable machine ``code``, its message and ``details()`` (extra members of the problem
+document). Its base class says what went wrong; ``api/errors.py`` (the one place) gives each an HTTP status:
 
-=============  ======  =============================================================================
-kind           status  meaning
-=============  ======  =============================================================================
-not_found      404     no such unit / account / incident (or not visible to the caller)
-conflict       409     the action clashes with the current state (duplicate, wrong state)
-invalid        422     the input breaks a rule of the directory
-precondition   412     ``If-Match`` names a version that is not the current one
-unavailable    503     Keycloak cannot be reached (after retries); nothing was changed
-upstream       502     Keycloak refused a call the service expected to succeed
-rate_limited   429     too many public reports from one address (or in all); ``retry_after`` seconds
-=============  ======  =============================================================================
+=========================  ======  ==================================================================
+base                       status  meaning
+=========================  ======  ==================================================================
+``NotFoundError``          404     no such unit / account / incident (or not visible to the caller)
+``ConflictError``          409     the action clashes with the current state (duplicate, wrong state)
+``IdentityError``          422     the input breaks a rule of the directory
+``VersionMismatch``        412     ``If-Match`` names a version that is not the current one
+``KeycloakUnavailable``    503     Keycloak cannot be reached (after retries); nothing was changed
+``KeycloakFailed``         502     Keycloak refused a call the service expected to succeed
+``RateLimited``            429     too many public reports from one address (or in all); ``retry_after`` seconds
+=========================  ======  ==================================================================
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
 class IdentityError(Exception):
+    """An input that breaks a rule of the directory (unless a subclass says otherwise)."""
+
     code: ClassVar[str] = "identity_error"
-    kind: ClassVar[str] = "invalid"
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details
+        self._details = details
+
+    def details(self) -> Mapping[str, object]:
+        return self._details
+
+
+class NotFoundError(IdentityError):
+    """No such thing, or not visible to the caller."""
+
+
+class ConflictError(IdentityError):
+    """The action clashes with the current state."""
 
 
 # --- not found -------------------------------------------------------------------------------------
-class UnitNotFound(IdentityError):
+class UnitNotFound(NotFoundError):
     code = "unit_not_found"
-    kind = "not_found"
 
 
-class AccountNotFound(IdentityError):
+class AccountNotFound(NotFoundError):
     code = "account_not_found"
-    kind = "not_found"
 
 
-class IncidentNotFound(IdentityError):
+class IncidentNotFound(NotFoundError):
     code = "incident_not_found"
-    kind = "not_found"
 
 
 # --- conflicts -------------------------------------------------------------------------------------
-class UnitExists(IdentityError):
+class UnitExists(ConflictError):
     code = "unit_exists"
-    kind = "conflict"
 
 
-class UnitInactive(IdentityError):
+class UnitInactive(ConflictError):
     code = "unit_inactive"
-    kind = "conflict"
 
 
-class UnitStateConflict(IdentityError):
+class UnitStateConflict(ConflictError):
     code = "unit_state_conflict"
-    kind = "conflict"
 
 
-class UnitAccountExists(IdentityError):
+class UnitAccountExists(ConflictError):
     code = "unit_account_exists"
-    kind = "conflict"
 
 
-class AccountExists(IdentityError):
+class AccountExists(ConflictError):
     """The Keycloak user is already an account of the directory (adopting it twice)."""
 
     code = "account_exists"
-    kind = "conflict"
 
 
-class UsernameTaken(IdentityError):
+class UsernameTaken(ConflictError):
     code = "username_taken"
-    kind = "conflict"
 
 
-class EmailTaken(IdentityError):
+class EmailTaken(ConflictError):
     code = "email_taken"
-    kind = "conflict"
 
 
-class AccountStateConflict(IdentityError):
+class AccountStateConflict(ConflictError):
     code = "account_state_conflict"
-    kind = "conflict"
 
 
-class IncidentResolvedAlready(IdentityError):
+class IncidentResolvedAlready(ConflictError):
     code = "incident_resolved"
-    kind = "conflict"
 
 
-class OpenIncident(IdentityError):
+class OpenIncident(ConflictError):
     """The account is locked because of an open incident: resolve the incident instead."""
 
     code = "incident_open"
-    kind = "conflict"
 
 
 # --- invalid input ---------------------------------------------------------------------------------
 class InvalidAccount(IdentityError):
     code = "invalid_account"
-    kind = "invalid"
 
 
 class InvalidUnit(IdentityError):
     code = "invalid_unit"
-    kind = "invalid"
 
 
 class KeycloakUserNotFound(IdentityError):
     code = "keycloak_user_not_found"
-    kind = "invalid"
 
 
 class KeycloakUserMismatch(IdentityError):
     """An adopted Keycloak user's roles or unit disagree with what the request says."""
 
     code = "keycloak_user_mismatch"
-    kind = "invalid"
 
 
 class InvalidResolution(IdentityError):
     code = "invalid_resolution"
-    kind = "invalid"
 
 
 class PasswordRejected(IdentityError):
     code = "password_rejected"
-    kind = "invalid"
 
 
 # --- versions --------------------------------------------------------------------------------------
 class VersionMismatch(IdentityError):
     code = "version_mismatch"
-    kind = "precondition"
 
 
 # --- Keycloak --------------------------------------------------------------------------------------
 class KeycloakUnavailable(IdentityError):
     code = "keycloak_unavailable"
-    kind = "unavailable"
 
 
 class KeycloakFailed(IdentityError):
     code = "keycloak_error"
-    kind = "upstream"
 
 
 # --- rate limits -----------------------------------------------------------------------------------
@@ -157,4 +148,3 @@ class RateLimited(IdentityError):
     """Too many public access reports; ``retry_after`` (seconds) says when one more is accepted."""
 
     code = "rate_limited"
-    kind = "rate_limited"

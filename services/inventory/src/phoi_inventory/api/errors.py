@@ -1,8 +1,7 @@
-"""Domain errors → problem documents, in one place.
+"""Domain errors → HTTP statuses, in one place, registered with the kit (``ServiceSpec(error_map=...)``).
 
-Every ``InventoryError`` keeps its stable ``code`` and its HTTP status (``http_status``: 422 malformed,
-409 conflicts with the stock, 403 a role that may not do this) and its JSON details (the offending serial
-range, form type, state...) become extra members of the problem document:
+Every ``InventoryError`` keeps its stable ``code``; its ``detail`` and JSON ``details()`` (the offending
+serial range, form type, state...) become the problem document. The most specific class listed decides:
 
 ================================  ======  ==========================================================
 code                              status  when
@@ -20,49 +19,53 @@ register_entries_invalid          422     use without entry numbers, or entries 
 duplicate_register_entries        422     an entry number twice in one request
 register_entry_used               409     an entry number the unit already used this year
 reason_not_allowed                422     a ledger reason the movement does not take
-serials_not_held                  409     a serial not held by the caller (``serials`` names it)
-serials_wrong_state               409     a held serial in a state the movement does not take
+serials_not_held                  404     a serial the caller's custody does not hold (see below)
+serials_wrong_state               409     a serial the caller holds, in a state the movement does not take
+transition_unknown                409     no transition takes the blanks from their state
+allocation_not_completed          409     the allocation is still waiting for stock
+allocation_ranges_mismatch        409     a range no longer allocated to the allocation
 movement_forbidden                403     the role may not do this movement on this custody
 request_empty                     422     no serials
 period_invalid                    422     report period start not before its end
+inventory_invariant_violated      500     the stored blocks are inconsistent: logged, never explained
 ================================  ======  ==========================================================
+
+Decision — serials outside the caller's custody are *not found*: a unit recording a movement on serials
+it does not hold gets 404 ``serials_not_held``, whether they are another unit's, in the central stock,
+or were never printed (a QLCL officer naming blanks outside the custody it acts on gets the same). The
+answer is the same in every case, and it is the answer every other cross-unit access gets, so a unit
+cannot probe which serials exist or are held elsewhere. Only the caller's *own* blanks in a state the
+movement does not take are a 409 ``serials_wrong_state`` (with the state), because there the caller is
+entitled to know why. A unit that names another unit as ``holder_unit`` is refused with 403
+``movement_forbidden`` before any serial is looked at: that says nothing about the blanks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
+from phoi_kit.errors import ErrorMap
 
-from fastapi import Request, Response
-from fastapi.routing import APIRoute
-from phoi_kit.errors import Conflict, Forbidden, NotFound, Problem, Unprocessable
-from phoi_kit.logging import get_logger
+from phoi_inventory.domain import (
+    AllocationNotCompletedError,
+    AllocationRangesMismatchError,
+    ForbiddenMovementError,
+    InactiveFormTypeError,
+    InvariantViolationError,
+    InventoryError,
+    PrintBatchOverlapError,
+    SerialsNotHeldError,
+    UnknownTransitionError,
+    WrongStateError,
+)
 
-from phoi_inventory.domain import InvariantViolationError, InventoryError
-
-log = get_logger(__name__)
-
-_BY_STATUS: dict[int, type[Problem]] = {403: Forbidden, 404: NotFound, 409: Conflict, 422: Unprocessable}
-
-
-def problem_for(exc: InventoryError) -> Problem:
-    if isinstance(exc, InvariantViolationError):
-        log.error("inventory invariant violated", reason=exc.reason)
-        return Problem("Something went wrong on our side. It has been logged.", code="internal_error", status=500)
-    kind = _BY_STATUS.get(exc.http_status, Problem)
-    return kind(exc.detail, code=exc.code, status=exc.http_status, **exc.details())
-
-
-class DomainErrorRoute(APIRoute):
-    """Routes whose domain errors become problem documents (the kit renders ``Problem``s)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def translating(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except InventoryError as exc:
-                raise problem_for(exc) from exc
-
-        return translating
+ERROR_MAP: ErrorMap = {
+    InventoryError: 422,
+    ForbiddenMovementError: 403,
+    SerialsNotHeldError: 404,
+    WrongStateError: 409,
+    AllocationRangesMismatchError: 409,
+    InactiveFormTypeError: 409,
+    PrintBatchOverlapError: 409,
+    UnknownTransitionError: 409,
+    AllocationNotCompletedError: 409,
+    InvariantViolationError: 500,
+}

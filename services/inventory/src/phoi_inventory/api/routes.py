@@ -20,12 +20,12 @@ from phoi_kit.auth import Role
 from phoi_kit.errors import NotFound, Unprocessable
 from phoi_kit.pagination import decode_cursor, encode_cursor
 from phoi_kit.versioning import IfMatch, set_etag
+from phoi_kit.vietnam import today_in_vietnam
 
 from phoi_inventory.adapters.allocations import AllocationRecord, ranges_of
 from phoi_inventory.adapters.catalogue import PrintBatchRepository, form_type_of
 from phoi_inventory.adapters.queries import LedgerLine
 from phoi_inventory.api.deps import AppSettings, require_reader
-from phoi_inventory.api.errors import DomainErrorRoute
 from phoi_inventory.api.schemas import (
     AllocationLineOut,
     AllocationOut,
@@ -58,12 +58,12 @@ from phoi_inventory.domain import (
     merge_ranges,
 )
 from phoi_inventory.service.catalogue import Catalogue, batch_of, qlcl_actor, unknown_form_type
-from phoi_inventory.service.context import today_in_vietnam, user_context
+from phoi_inventory.service.context import user_context
 from phoi_inventory.service.movements import Movements
 from phoi_inventory.service.reads import Reads
 from phoi_inventory.service.reports import report_json, to_csv, to_xlsx
 
-router = APIRouter(prefix="/api/v1", route_class=DomainErrorRoute)
+router = APIRouter(prefix="/api/v1")
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -278,10 +278,11 @@ def _line_out(line: LedgerLine | Any, form_type: FormType | None) -> LedgerLineO
     tags=["stock"],
     status_code=status.HTTP_201_CREATED,
     summary="Record use, spoil, lose, destroy, return (unit) or spoil/lose/destroy/receive back (QLCL)",
-    description="All or nothing: any serial not held by the caller in a state the movement takes answers 409 "
-    "(`serials_not_held` / `serials_wrong_state`) naming the first such range, and nothing is applied. "
+    description="All or nothing: a serial the caller does not hold answers 404 `serials_not_held` (another "
+    "unit's, the central stock's or never printed: the same answer), one it holds in a state the movement "
+    "does not take 409 `serials_wrong_state`; each names the first such range, and nothing is applied. "
     "Ranges and single serials may be mixed; thousands are fine.",
-    responses=_problems(401, 403, 409, 422),
+    responses=_problems(401, 403, 404, 409, 422),
 )
 async def record_movement(body: MovementIn, user: User, uow: UoW, settings: AppSettings) -> MovementOut:
     ctx = user_context(user)

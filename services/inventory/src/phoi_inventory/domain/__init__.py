@@ -2,7 +2,7 @@
 
 Pure Python, no I/O, no clock, no id generation. Every operation takes the blocks it concerns and returns
 a ``Change`` (blocks removed, blocks added, ledger lines, domain events) or raises an ``InventoryError``
-(stable ``code``, ``http_status``, ``details()``). Nothing is ever done per serial: cost grows with the
+(stable ``code``, ``details()``; the API gives it an HTTP status). Nothing is ever done per serial: cost grows with the
 number of ranges touched, so allocating 500,000 blanks writes one block row and one ledger line.
 
 Persistence contract (one transaction per operation, ``SELECT ... FOR UPDATE`` on what is loaded):
@@ -68,14 +68,14 @@ from phoi_inventory.domain.errors import (
 )
 from phoi_inventory.domain.events import (
     AllocatedLine,
-    AllocationCompleted,
-    AllocationReceived,
-    AllocationReleased,
-    AllocationWaitingForStock,
+    AllocationDelivered,
+    AllocationShort,
     BlanksMoved,
     DomainEvent,
     LineShortfall,
-    PrintBatchReceived,
+    PrintBatchStocked,
+    RangesAllocated,
+    RangesReleased,
 )
 from phoi_inventory.domain.form_types import FormType
 from phoi_inventory.domain.ledger import Movement, StockKey, balance_deltas, balance_keys, stamp_balances
@@ -127,14 +127,12 @@ __all__ = [
     "Actor",
     "ActorRole",
     "AllocatedLine",
-    "AllocationCompleted",
+    "AllocationDelivered",
     "AllocationNotCompletedError",
     "AllocationOutcome",
     "AllocationRangesMismatchError",
-    "AllocationReceived",
-    "AllocationReleased",
+    "AllocationShort",
     "AllocationStatus",
-    "AllocationWaitingForStock",
     "BlankState",
     "BlanksMoved",
     "Block",
@@ -168,9 +166,11 @@ __all__ = [
     "PendingAllocation",
     "PrintBatch",
     "PrintBatchOverlapError",
-    "PrintBatchReceived",
+    "PrintBatchStocked",
     "QueueResult",
     "RangeTally",
+    "RangesAllocated",
+    "RangesReleased",
     "ReasonNotAllowedError",
     "RequestedLine",
     "ReversedRangeError",

@@ -29,11 +29,11 @@ from phoi_inventory.domain.errors import (
 )
 from phoi_inventory.domain.events import (
     AllocatedLine,
-    AllocationCompleted,
-    AllocationReceived,
-    AllocationReleased,
-    AllocationWaitingForStock,
+    AllocationDelivered,
+    AllocationShort,
     LineShortfall,
+    RangesAllocated,
+    RangesReleased,
 )
 from phoi_inventory.domain.ranges import SerialRange, merge_ranges, take_lowest
 from phoi_inventory.domain.states import ActorRole, BlankState, MovementKind, find_transition
@@ -74,7 +74,7 @@ class RequestedLine:
 @dataclass(frozen=True, slots=True)
 class PendingAllocation:
     """An approved request to allocate. ``allocation_id`` is chosen by the caller (e.g. the request id).
-    ``waiting`` says it is already known to be waiting, so no second ``AllocationWaitingForStock`` is
+    ``waiting`` says it is already known to be waiting, so no second ``AllocationShort`` is
     emitted for it while it stays short."""
 
     allocation_id: str
@@ -169,7 +169,7 @@ def process_allocation_queue(
     ``blocks``: for each form type in ``central_demand(queue)``, the central blocks in ascending serial
     order until their total reaches the demand (or all). Other blocks may be included; they are ignored
     except for merging. Returns one outcome per queue entry (same order) and the combined ``Change``:
-    ledger lines ``central -> allocated`` and ``AllocationCompleted`` / ``AllocationWaitingForStock``
+    ledger lines ``central -> allocated`` and ``RangesAllocated`` / ``AllocationShort``
     events (the latter only for entries not already ``waiting``).
     """
     _check_role(MovementKind.ALLOCATE, ctx)
@@ -211,7 +211,7 @@ def process_allocation_queue(
             outcome = AllocationOutcome(
                 p.allocation_id, p.request_id, p.unit, AllocationStatus.COMPLETED, lines=tuple(lines)
             )
-            ws.emit(AllocationCompleted(p.allocation_id, p.request_id, p.unit, outcome.lines))
+            ws.emit(RangesAllocated(p.allocation_id, p.request_id, p.unit, outcome.lines))
         else:
             left = dict(available)
             shortfall: list[LineShortfall] = []
@@ -230,7 +230,7 @@ def process_allocation_queue(
                 shortfall=tuple(shortfall),
             )
             if not p.waiting:
-                ws.emit(AllocationWaitingForStock(p.allocation_id, p.request_id, p.unit, outcome.shortfall))
+                ws.emit(AllocationShort(p.allocation_id, p.request_id, p.unit, outcome.shortfall))
         outcomes.append(outcome)
     return QueueResult(tuple(outcomes), ws.change())
 
@@ -307,7 +307,7 @@ def confirm_receipt(
         to_state=BlankState.AT_UNIT,
         document_ref=document_ref,
     )
-    ws.emit(AllocationReceived(allocation.allocation_id, allocation.request_id, allocation.unit, allocation.lines))
+    ws.emit(AllocationDelivered(allocation.allocation_id, allocation.request_id, allocation.unit, allocation.lines))
     return ws.change()
 
 
@@ -328,5 +328,5 @@ def release_allocation(
         to_state=BlankState.CENTRAL,
         document_ref=document_ref,
     )
-    ws.emit(AllocationReleased(allocation.allocation_id, allocation.request_id, allocation.unit, allocation.lines))
+    ws.emit(RangesReleased(allocation.allocation_id, allocation.request_id, allocation.unit, allocation.lines))
     return ws.change()

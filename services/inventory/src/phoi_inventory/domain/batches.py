@@ -15,7 +15,7 @@ from phoi_inventory.domain.errors import (
     InvalidPrintBatchError,
     PrintBatchOverlapError,
 )
-from phoi_inventory.domain.events import PrintBatchReceived
+from phoi_inventory.domain.events import PrintBatchStocked
 from phoi_inventory.domain.form_types import FormType
 from phoi_inventory.domain.ranges import SerialRange
 from phoi_inventory.domain.states import BlankState, MovementKind, find_transition
@@ -91,7 +91,7 @@ def receive_print_batch(
         ]
     )
     ws.emit(
-        PrintBatchReceived(
+        PrintBatchStocked(
             batch_id=batch.batch_id,
             form_type=batch.form_type,
             serials=batch.serials,

@@ -1,13 +1,9 @@
 """Typed domain errors.
 
-Every error has a stable machine-readable ``code`` (snake_case, like the kit's problem codes), the HTTP
-status the API layer should answer with (``http_status``: 422 for a malformed request, 409 for a request
-that conflicts with the current stock, 403 for a role that may not do this), a human ``detail`` (English;
-the portal translates by ``code``) and ``details()``: JSON-ready data naming the offending serial range,
-form type, state, etc., meant to be passed as the extra members of a problem document::
-
-    except InventoryError as exc:
-        raise Problem(exc.detail, code=exc.code, **exc.details())  # with status exc.http_status
+Every error has a stable machine-readable ``code`` (snake_case, like the kit's problem codes), a human
+``detail`` (English; the portal translates by ``code``) and ``details()``: JSON-ready data naming the
+offending serial range, form type, state, etc., the extra members of its problem document. Errors know no
+HTTP: ``api/errors.py`` gives each class its status, in one table the kit applies.
 
 Errors about serials never reveal who else holds a blank: ``SerialsNotHeldError`` only says the caller
 does not hold it.
@@ -63,7 +59,6 @@ class InventoryError(Exception):
     """Base of every inventory domain error."""
 
     code: ClassVar[str] = "inventory_error"
-    http_status: ClassVar[int] = 422
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -147,7 +142,6 @@ class InvalidFormTypeError(InventoryError):
 
 class InactiveFormTypeError(InventoryError):
     code = "form_type_inactive"
-    http_status = 409
 
     def __init__(self, form_type: str) -> None:
         super().__init__(f"Form type {form_type} is not active")
@@ -173,7 +167,6 @@ class PrintBatchOverlapError(InventoryError):
     """The batch reuses serials that were already printed (in any state, destroyed ones included)."""
 
     code = "print_batch_overlap"
-    http_status = 409
 
     def __init__(self, form_type: str, conflict: SerialRange) -> None:
         super().__init__(f"Serials {conflict.first}..{conflict.last} of form type {form_type} were already printed")
@@ -204,7 +197,6 @@ class ForbiddenMovementError(InventoryError):
     """The actor's role may not do this kind of movement, or not on these blanks' custodian."""
 
     code = "movement_forbidden"
-    http_status = 403
 
     def __init__(self, kind: MovementKind, role: ActorRole, reason: str) -> None:
         super().__init__(f"A {role.value} actor may not {kind.value}: {reason}")
@@ -220,7 +212,6 @@ class UnknownTransitionError(InventoryError):
     """No row of the transition table takes ``kind`` from ``from_state`` (for this role)."""
 
     code = "transition_unknown"
-    http_status = 409
 
     def __init__(self, kind: MovementKind, from_state: BlankState | None, role: ActorRole | None = None) -> None:
         frm = from_state.value if from_state is not None else "(unprinted)"
@@ -315,8 +306,6 @@ class ReasonNotAllowedError(InventoryError):
 
 class _SerialsError(InventoryError):
     """Shared shape of the errors that name the first offending serial range."""
-
-    http_status = 409
 
     def __init__(
         self, detail: str, form_type: str, serials: SerialRange, *, prefix: str | None, digits: int | None
@@ -417,7 +406,6 @@ class InvalidAllocationRequestError(InventoryError):
 
 class AllocationNotCompletedError(InventoryError):
     code = "allocation_not_completed"
-    http_status = 409
 
     def __init__(self, allocation_id: str) -> None:
         super().__init__(f"Allocation {allocation_id} has no allocated ranges (it is waiting for stock)")
@@ -469,7 +457,6 @@ class InvariantViolationError(InventoryError):
     """The blocks or ledger handed to the domain are inconsistent (a bug or a corrupted store): a 500."""
 
     code = "inventory_invariant_violated"
-    http_status = 500
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"Inventory invariant violated: {reason}")

@@ -1,5 +1,9 @@
-"""Domain events returned in a ``Change``. The service layer maps them to the versioned contract events
-(``contracts/``) and writes them to the outbox in the same transaction as the blocks and ledger lines."""
+"""Domain events returned in a ``Change``: what happened to the stock, in the domain's words.
+
+They are named apart from the versioned contract events (``phoi_contracts.events.inventory``) on purpose:
+the domain's ``RangesAllocated`` is not the wire's ``allocation.completed.v1``, which also carries the
+request's line ids and approval revision. ``service/contract.py`` is the one place that maps between them;
+the service writes the contract events to the outbox in the same transaction as the blocks and ledger."""
 
 from __future__ import annotations
 
@@ -10,14 +14,14 @@ from phoi_inventory.domain.states import BlankState, MovementKind
 
 __all__ = [
     "AllocatedLine",
-    "AllocationCompleted",
-    "AllocationReceived",
-    "AllocationReleased",
-    "AllocationWaitingForStock",
+    "AllocationDelivered",
+    "AllocationShort",
     "BlanksMoved",
     "DomainEvent",
     "LineShortfall",
-    "PrintBatchReceived",
+    "PrintBatchStocked",
+    "RangesAllocated",
+    "RangesReleased",
 ]
 
 
@@ -47,7 +51,7 @@ class LineShortfall:
 
 
 @dataclass(frozen=True, slots=True)
-class PrintBatchReceived:
+class PrintBatchStocked:
     batch_id: str
     form_type: str
     serials: SerialRange
@@ -56,7 +60,7 @@ class PrintBatchReceived:
 
 
 @dataclass(frozen=True, slots=True)
-class AllocationCompleted:
+class RangesAllocated:
     allocation_id: str
     request_id: str
     unit: str
@@ -64,7 +68,7 @@ class AllocationCompleted:
 
 
 @dataclass(frozen=True, slots=True)
-class AllocationWaitingForStock:
+class AllocationShort:
     allocation_id: str
     request_id: str
     unit: str
@@ -72,7 +76,7 @@ class AllocationWaitingForStock:
 
 
 @dataclass(frozen=True, slots=True)
-class AllocationReceived:
+class AllocationDelivered:
     allocation_id: str
     request_id: str
     unit: str
@@ -80,7 +84,7 @@ class AllocationReceived:
 
 
 @dataclass(frozen=True, slots=True)
-class AllocationReleased:
+class RangesReleased:
     allocation_id: str
     request_id: str
     unit: str
@@ -101,11 +105,4 @@ class BlanksMoved:
     document_ref: str | None
 
 
-DomainEvent = (
-    PrintBatchReceived
-    | AllocationCompleted
-    | AllocationWaitingForStock
-    | AllocationReceived
-    | AllocationReleased
-    | BlanksMoved
-)
+DomainEvent = PrintBatchStocked | RangesAllocated | AllocationShort | AllocationDelivered | RangesReleased | BlanksMoved

@@ -8,9 +8,9 @@ from typing import Any
 
 from phoi_contracts.events import inventory as contract
 from phoi_contracts.events.common import MAX_SERIAL
-from phoi_contracts.events.common import SerialRange as ContractRange
 from phoi_kit.errors import Conflict, NotFound, PreconditionFailed, PreconditionRequired, Unprocessable
 from phoi_kit.uow import UnitOfWork
+from phoi_kit.vietnam import today_in_vietnam
 
 from phoi_inventory.adapters.blocks import BlockStore
 from phoi_inventory.adapters.catalogue import FormTypeRepository, PrintBatchRepository, form_type_of
@@ -26,7 +26,8 @@ from phoi_inventory.domain import (
     receive_print_batch,
 )
 from phoi_inventory.models import FormTypeRow
-from phoi_inventory.service.context import now, today_in_vietnam
+from phoi_inventory.service.context import now
+from phoi_inventory.service.contract import print_batch_received
 from phoi_inventory.service.queue import AllocationQueue
 
 #: 15 digits keep every serial within the contracts' MAX_SERIAL (2**53 - 1, exact in every JSON parser).
@@ -145,18 +146,7 @@ class Catalogue:
             created_by=actor.user_id,
         )
         await store.write(change, loaded, occurred_on=batch.received_on)
-        self.uow.publish(
-            contract.PrintBatchReceived(
-                batch_id=batch_id,
-                form_type_code=batch.form_type,
-                serials=ContractRange(first=batch.serials.first, last=batch.serials.last),
-                quantity=batch.quantity,
-                printer=batch.printer,
-                contract_ref=batch.contract_ref,
-                received_on=batch.received_on,
-                note=batch.note,
-            )
-        )
+        self.uow.publish(print_batch_received(batch, batch_id))
         await queue.run(operation_id=uuid.uuid5(batch_id, "allocation-queue"))
         return batch_id
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from phoi_kit.auth import CurrentUser, Role
-from phoi_kit.errors import Forbidden
 
 from phoi_inventory.domain import Actor, ActorRole, OperationContext
 
-VIETNAM_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 SYSTEM_USER = "inventory"
 #: Namespace of the ids derived from other ids (allocation per request revision, operations per event).
 NAMESPACE = uuid.UUID("5d0c7f4e-2b0e-4f7a-8a53-6c1b0f0e4a21")
@@ -19,10 +16,6 @@ NAMESPACE = uuid.UUID("5d0c7f4e-2b0e-4f7a-8a53-6c1b0f0e4a21")
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def today_in_vietnam(at: datetime | None = None) -> date:
-    return (at or now()).astimezone(VIETNAM_TZ).date()
 
 
 def derived_id(*parts: object) -> uuid.UUID:
@@ -35,12 +28,9 @@ def system_context(operation_id: uuid.UUID, at: datetime | None = None) -> Opera
 
 
 def stock_actor(user: CurrentUser) -> Actor:
-    """The domain actor for a token that may move blanks: a unit account acts on its unit's blanks, a QLCL
-    officer on QLCL's custody. Anyone else: 403 ``role_required``."""
-    user.require(Role.UNIT_ACCOUNT, Role.QLCL_OFFICER)
-    if user.is_unit:
-        if not user.unit_code:
-            raise Forbidden("This unit account has no unit code in its token.", code="unit_code_missing")
+    """The domain actor for a token that may move blanks (the kit's `CurrentUser.act_as` picks the role): a
+    unit account acts on its unit's blanks, a QLCL officer on QLCL's custody. Anyone else: 403 ``role_required``."""
+    if user.act_as(Role.UNIT_ACCOUNT, Role.QLCL_OFFICER) is Role.UNIT_ACCOUNT:
         return Actor(user.user_id, ActorRole.UNIT, user.unit_code)
     return Actor(user.user_id, ActorRole.QLCL)
 

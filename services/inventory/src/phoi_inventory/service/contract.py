@@ -1,8 +1,11 @@
-"""The domain's vocabulary → the contracts' (``phoi_contracts.events.inventory``).
+"""The domain's vocabulary → the contracts' (``phoi_contracts.events.inventory``): the one module that
+turns the domain's events and records into the contract events the service publishes.
 
 The domain names states for what the inventory tracks (``central``, ``at_unit``); the contract names them
 for everyone (``in_vault``, ``held``). Ranges become contract ``SerialRange``s; request line numbers
-(``line_no``) become the request's line ids through the allocation's lines.
+(``line_no``) become the request's line ids through the allocation's lines. Domain events have names of
+their own (``RangesAllocated`` → ``allocation.completed.v1``, ``AllocationShort`` →
+``allocation.waiting_for_stock.v1``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,18 @@ from datetime import date
 from phoi_contracts.events import inventory as contract
 from phoi_contracts.events.common import SerialRange as ContractRange
 
-from phoi_inventory.domain import BlankState, Movement, MovementKind, SerialRange, merge_ranges
+from phoi_inventory.adapters.allocations import AllocationRecord
+from phoi_inventory.domain import (
+    AllocatedLine,
+    AllocationShort,
+    BlankState,
+    Movement,
+    MovementKind,
+    PrintBatch,
+    RangesAllocated,
+    SerialRange,
+    merge_ranges,
+)
 
 STATE: dict[BlankState, contract.BlankState] = {
     BlankState.CENTRAL: contract.BlankState.IN_VAULT,
@@ -39,6 +53,71 @@ KIND: dict[MovementKind, contract.MovementKind] = {
 
 def contract_ranges(ranges: Iterable[SerialRange]) -> tuple[ContractRange, ...]:
     return tuple(ContractRange(first=r.first, last=r.last) for r in merge_ranges(ranges))
+
+
+def contract_lines(record: AllocationRecord, lines: Sequence[AllocatedLine]) -> tuple[contract.AllocatedLine, ...]:
+    return tuple(
+        contract.AllocatedLine(
+            line_id=record.line_by_no(line.line_no).line_id,
+            form_type_code=line.form_type,
+            quantity=line.quantity,
+            ranges=contract_ranges(line.ranges),
+        )
+        for line in lines
+    )
+
+
+def allocation_completed(event: RangesAllocated, record: AllocationRecord) -> contract.AllocationCompleted:
+    return contract.AllocationCompleted(
+        request_id=record.row.request_id,
+        unit_code=record.row.unit_code,
+        allocation_id=record.id,
+        approval_revision=record.row.approval_revision,
+        lines=contract_lines(record, event.lines),
+    )
+
+
+def allocation_waiting(event: AllocationShort, record: AllocationRecord) -> contract.AllocationWaitingForStock:
+    return contract.AllocationWaitingForStock(
+        request_id=record.row.request_id,
+        unit_code=record.row.unit_code,
+        approval_revision=record.row.approval_revision,
+        lines=tuple(
+            contract.Shortfall(
+                line_id=record.line_by_no(s.line_no).line_id,
+                form_type_code=s.form_type,
+                approved_quantity=s.requested,
+                available_quantity=s.available,
+                shortfall_quantity=s.missing,
+            )
+            for s in event.shortfall
+        ),
+    )
+
+
+def allocation_released(
+    record: AllocationRecord, lines: Sequence[AllocatedLine], *, reason: str
+) -> contract.AllocationReleased:
+    return contract.AllocationReleased(
+        request_id=record.row.request_id,
+        unit_code=record.row.unit_code,
+        allocation_id=record.id,
+        reason=reason,
+        lines=contract_lines(record, lines),
+    )
+
+
+def print_batch_received(batch: PrintBatch, batch_id: uuid.UUID) -> contract.PrintBatchReceived:
+    return contract.PrintBatchReceived(
+        batch_id=batch_id,
+        form_type_code=batch.form_type,
+        serials=ContractRange(first=batch.serials.first, last=batch.serials.last),
+        quantity=batch.quantity,
+        printer=batch.printer,
+        contract_ref=batch.contract_ref,
+        received_on=batch.received_on,
+        note=batch.note,
+    )
 
 
 def movement_events(

@@ -9,9 +9,8 @@ and ``allocation.waiting_for_stock`` for a newly approved one that must wait.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from phoi_contracts.events import inventory as contract
 from phoi_kit.logging import get_logger
 from phoi_kit.uow import UnitOfWork
 
@@ -24,35 +23,22 @@ from phoi_inventory.adapters.allocations import (
 )
 from phoi_inventory.adapters.blocks import BlockStore, Loaded
 from phoi_inventory.domain import (
-    AllocatedLine,
-    AllocationCompleted,
+    AllocationShort,
     AllocationStatus,
-    AllocationWaitingForStock,
+    RangesAllocated,
     central_demand,
     process_allocation_queue,
     ranges_to_load_for_allocation,
     release_allocation,
 )
 from phoi_inventory.service.context import now, system_context
-from phoi_inventory.service.contract import contract_ranges
+from phoi_inventory.service.contract import allocation_completed, allocation_released, allocation_waiting
 
 log = get_logger(__name__)
 
 
 def form_types_of(records: Iterable[AllocationRecord]) -> set[str]:
     return {ft for r in records for ft in r.form_types}
-
-
-def contract_lines(record: AllocationRecord, lines: Sequence[AllocatedLine]) -> tuple[contract.AllocatedLine, ...]:
-    return tuple(
-        contract.AllocatedLine(
-            line_id=record.line_by_no(line.line_no).line_id,
-            form_type_code=line.form_type,
-            quantity=line.quantity,
-            ranges=contract_ranges(line.ranges),
-        )
-        for line in lines
-    )
 
 
 class AllocationQueue:
@@ -98,37 +84,13 @@ class AllocationQueue:
                     row.available_quantity = short.get(row.line_no, row.quantity)
         await self.repo.flush()
         for event in result.change.events:
-            if isinstance(event, AllocationCompleted):
+            if isinstance(event, RangesAllocated):
                 record = by_id[event.allocation_id]
-                self.uow.publish(
-                    contract.AllocationCompleted(
-                        request_id=record.row.request_id,
-                        unit_code=record.row.unit_code,
-                        allocation_id=record.id,
-                        approval_revision=record.row.approval_revision,
-                        lines=contract_lines(record, event.lines),
-                    )
-                )
+                self.uow.publish(allocation_completed(event, record))
                 log.info("allocation completed", request_id=str(record.row.request_id), allocation_id=str(record.id))
-            elif isinstance(event, AllocationWaitingForStock):
+            elif isinstance(event, AllocationShort):
                 record = by_id[event.allocation_id]
-                self.uow.publish(
-                    contract.AllocationWaitingForStock(
-                        request_id=record.row.request_id,
-                        unit_code=record.row.unit_code,
-                        approval_revision=record.row.approval_revision,
-                        lines=tuple(
-                            contract.Shortfall(
-                                line_id=record.line_by_no(s.line_no).line_id,
-                                form_type_code=s.form_type,
-                                approved_quantity=s.requested,
-                                available_quantity=s.available,
-                                shortfall_quantity=s.missing,
-                            )
-                            for s in event.shortfall
-                        ),
-                    )
-                )
+                self.uow.publish(allocation_waiting(event, record))
                 log.info("allocation waiting for stock", request_id=str(record.row.request_id))
 
     async def close(self, record: AllocationRecord, *, status: str, reason: str, operation_id: uuid.UUID) -> None:
@@ -146,14 +108,6 @@ class AllocationQueue:
                 outcome, loaded.all(), system_context(operation_id, at), document_ref=str(record.row.request_id)
             )
             await self.store.write(change, loaded)
-            self.uow.publish(
-                contract.AllocationReleased(
-                    request_id=record.row.request_id,
-                    unit_code=record.row.unit_code,
-                    allocation_id=record.id,
-                    reason=reason,
-                    lines=contract_lines(record, outcome.lines),
-                )
-            )
+            self.uow.publish(allocation_released(record, outcome.lines, reason=reason))
         await self.repo.set_status(record, status, at=at, closed_reason=reason)
         log.info("allocation closed", allocation_id=str(record.id), status=status, reason=reason)

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from phoi_kit.auth import CurrentUser
 from phoi_kit.errors import NotFound, Unprocessable
 from phoi_kit.uow import UnitOfWork
+from phoi_kit.vietnam import vietnam_day_end, vietnam_day_start
 
 from phoi_inventory.adapters.allocations import AllocationRecord, AllocationRepository
 from phoi_inventory.adapters.catalogue import FormTypeRepository, form_type_of
 from phoi_inventory.adapters.queries import LedgerLine, Queries, StockGroup
 from phoi_inventory.domain import Block, FormType, InvalidPeriodError, usage_report
-from phoi_inventory.service.context import VIETNAM_TZ, now
+from phoi_inventory.service.context import now
 from phoi_inventory.service.reports import UsageReportSet, sorted_reports
 from phoi_inventory.settings import Settings
 
@@ -31,10 +32,6 @@ class SerialView:
     block: Block
     request_id: uuid.UUID | None
     history: list[LedgerLine]
-
-
-def vietnam_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=VIETNAM_TZ)
 
 
 class Reads:
@@ -121,7 +118,7 @@ class Reads:
         unit = self.scope_unit(user, unit_code)
         if unit is None:
             raise Unprocessable("Name the unit (unit_code) the report is about.", code="unit_code_required")
-        start, end = vietnam_midnight(period_from), vietnam_midnight(period_to + timedelta(days=1))
+        start, end = vietnam_day_start(period_from), vietnam_day_end(period_to)
         if not start < end:
             raise InvalidPeriodError(period_from, period_to)
         form_types = [form_type] if form_type is not None else None

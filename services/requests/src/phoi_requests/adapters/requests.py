@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import ColumnElement, delete, exists, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,20 +26,25 @@ from phoi_requests.domain import (
     HistoryEntry,
     Request,
     RequestLine,
-    Role,
     SerialRange,
     Status,
+    role_from_name,
 )
 from phoi_requests.models import AttachmentRow, HistoryRow, LineRow, RangeRow, RequestRow
 
 
 class StaleRequest(Exception):
-    """Another writer saved the request since it was loaded."""
+    """Another writer saved the request since it was loaded (answered like a stale ``If-Match``)."""
+
+    code: ClassVar[str] = "version_mismatch"
 
     def __init__(self, request_id: uuid.UUID, loaded_version: int) -> None:
-        super().__init__(f"request {request_id} changed since version {loaded_version} was loaded")
+        super().__init__("The request changed while you were acting on it; read it again.")
         self.request_id = request_id
         self.loaded_version = loaded_version
+
+    def details(self) -> dict[str, object]:
+        return {"expected_version": self.loaded_version}
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,7 +361,7 @@ def _history_values(request_id: uuid.UUID, h: HistoryEntry) -> dict[str, object]
         "to_status": h.to_status.value,
         "actor_user_id": h.actor.user_id,
         "actor_username": h.actor.username,
-        "actor_role": h.actor.role.value,
+        "actor_role": h.actor.role_name,
         "actor_unit_code": h.actor.unit_code,
         "at": h.at,
         "comment": h.comment,
@@ -371,7 +377,7 @@ def _history(row: HistoryRow) -> HistoryEntry:
         actor=Actor(
             user_id=row.actor_user_id,
             username=row.actor_username,
-            role=Role(row.actor_role),
+            role=role_from_name(row.actor_role),
             unit_code=row.actor_unit_code,
         ),
         at=row.at,

@@ -3,39 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from phoi_kit.app import User, runtime_of
-from phoi_kit.auth import CurrentUser
-from phoi_kit.auth import Role as TokenRole
-from phoi_kit.errors import Forbidden
+from phoi_kit.auth import CurrentUser, Role
 from phoi_kit.pagination import encode_cursor, read_cursor
 
-from phoi_requests.domain import Actor, Role
-from phoi_requests.domain.model import VIETNAM_TZ
+from phoi_requests.domain import Actor
 from phoi_requests.settings import Settings
-
-ALL_ROLES = (TokenRole.UNIT_ACCOUNT, TokenRole.QLCL_OFFICER, TokenRole.QLCL_ADMIN, TokenRole.AUDITOR)
 
 
 def actor_of(user: CurrentUser) -> Actor:
-    """The domain actor for a token. A unit account acts as its unit; otherwise the most capable
-    QLCL role wins (officer over admin), then auditor. No known role → 403 `role_required`."""
-    user.require(*ALL_ROLES)
-    if user.is_unit:
-        if not user.unit_code:
-            raise Forbidden("This unit account has no unit code in its token.", code="unit_code_missing")
-        return Actor(user_id=user.user_id, username=user.username, role=Role.UNIT_ACCOUNT, unit_code=user.unit_code)
-    for token_role, role in (
-        (TokenRole.QLCL_OFFICER, Role.QLCL_OFFICER),
-        (TokenRole.QLCL_ADMIN, Role.QLCL_ADMIN),
-        (TokenRole.AUDITOR, Role.AUDITOR),
-    ):
-        if token_role in user.roles:
-            return Actor(user_id=user.user_id, username=user.username, role=role)
-    raise AssertionError("unreachable: require() passed")  # pragma: no cover
+    """The domain actor for a token: the kit's one mapping (`CurrentUser.act_as`) decides the role; a
+    unit account acts as its unit. No known role → 403 `role_required`."""
+    role = user.act_as()
+    unit_code = user.unit_code if role is Role.UNIT_ACCOUNT else None
+    return Actor(user_id=user.user_id, username=user.username, role=role, unit_code=unit_code)
 
 
 def _actor(user: User) -> Actor:
@@ -74,16 +59,3 @@ def _aware(text: str) -> datetime:
 def parse_request_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     parts = read_cursor(cursor, _aware, uuid.UUID)
     return None if parts is None else (parts[0], parts[1])
-
-
-# --- dates ---------------------------------------------------------------------------------------------
-
-
-def vietnam_day_start(day: date) -> datetime:
-    """Midnight in Vietnam at the start of `day` (dates in filters are Vietnamese calendar dates)."""
-    return datetime.combine(day, time(0), tzinfo=VIETNAM_TZ)
-
-
-def vietnam_day_end(day: date) -> datetime:
-    """Midnight in Vietnam at the end of `day` (an exclusive bound)."""
-    return vietnam_day_start(day + timedelta(days=1))

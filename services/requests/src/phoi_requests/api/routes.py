@@ -18,6 +18,7 @@ from phoi_kit.app import UoW
 from phoi_kit.errors import PayloadTooLarge, Unprocessable
 from phoi_kit.pagination import decode_cursor, encode_cursor
 from phoi_kit.versioning import IfMatch, set_etag
+from phoi_kit.vietnam import vietnam_day_end, vietnam_day_start
 from starlette.datastructures import UploadFile
 
 from phoi_requests.adapters.attachments import attachment_store
@@ -28,10 +29,7 @@ from phoi_requests.api.deps import (
     CurrentActor,
     parse_request_cursor,
     request_cursor,
-    vietnam_day_end,
-    vietnam_day_start,
 )
-from phoi_requests.api.errors import DomainErrorRoute
 from phoi_requests.api.schemas import (
     ApproveIn,
     AttachmentList,
@@ -55,7 +53,7 @@ from phoi_requests.domain import Request as DomainRequest
 from phoi_requests.service.requests import RequestService
 from phoi_requests.service.uploads import ALLOWED_TYPES, content_disposition
 
-router = APIRouter(prefix="/api/v1", route_class=DomainErrorRoute)
+router = APIRouter(prefix="/api/v1")
 
 # Room for the multipart framing around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -77,7 +75,7 @@ _CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
         "content": {"application/problem+json": {}},
     },
     412: {
-        "description": "If-Match is not the current version (`request.version_conflict`).",
+        "description": "If-Match is not the current version (`version_mismatch`).",
         "content": {"application/problem+json": {}},
     },
     428: {"description": "If-Match is missing (`if_match_required`).", "content": {"application/problem+json": {}}},

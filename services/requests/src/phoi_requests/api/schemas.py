@@ -180,7 +180,7 @@ class ActorOut(BaseModel):
 
     @classmethod
     def of(cls, actor: Actor) -> ActorOut:
-        return cls(user_id=actor.user_id, username=actor.username, role=actor.role.value, unit_code=actor.unit_code)
+        return cls(user_id=actor.user_id, username=actor.username, role=actor.role_name, unit_code=actor.unit_code)
 
 
 class LineOut(BaseModel):

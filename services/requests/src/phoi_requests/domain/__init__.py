@@ -19,6 +19,8 @@ Decisions:
   inventory outcomes; the QLCL officer closes a received request.
 """
 
+from phoi_contracts.events.identity import Role as Role
+
 from phoi_requests.domain.errors import (
     ALL_ERRORS,
     AcceptedQuantityTooHigh,
@@ -49,6 +51,7 @@ from phoi_requests.domain.errors import (
 from phoi_requests.domain.events import EVENT_TYPES, RequestEvent
 from phoi_requests.domain.model import (
     SYSTEM_ACTOR,
+    SYSTEM_ROLE,
     Action,
     Actor,
     Attachment,
@@ -58,9 +61,9 @@ from phoi_requests.domain.model import (
     Party,
     ReceiptLine,
     RequestLine,
-    Role,
     SerialRange,
     Status,
+    role_from_name,
 )
 from phoi_requests.domain.request import Request
 from phoi_requests.domain.transitions import (
@@ -83,6 +86,7 @@ __all__ = [
     "EVENT_TYPES",
     "INITIAL_STATUS",
     "SYSTEM_ACTOR",
+    "SYSTEM_ROLE",
     "TABLE_ACTIONS",
     "TERMINAL_STATUSES",
     "TRANSITIONS",
@@ -127,5 +131,6 @@ __all__ = [
     "UnknownLine",
     "VersionConflict",
     "reachable_statuses",
+    "role_from_name",
     "rule_for",
 ]

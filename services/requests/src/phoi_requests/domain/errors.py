@@ -1,7 +1,8 @@
 """Typed domain errors of the request workflow.
 
 Every error carries a stable machine ``code`` (a class attribute, also on the instance) that the API
-puts into its problem document unchanged. Suggested HTTP mapping (the API layer decides):
+puts into its problem document unchanged, its message (the ``detail``) and ``details()`` (extra members).
+No HTTP here: ``api/errors.py`` gives each an HTTP status, registered with the kit:
 
 ===================================  ======  ==========================================================
 error                                status  meaning
@@ -31,9 +32,9 @@ class RequestDomainError(Exception):
         super().__init__(message)
         self.message = message
 
-    def to_dict(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         """Machine-readable details (for the problem document's extension members)."""
-        return {"code": self.code, "detail": self.message}
+        return {}
 
 
 class RequestNotFound(RequestDomainError):
@@ -45,8 +46,8 @@ class RequestNotFound(RequestDomainError):
         super().__init__(f"request {request_id} not found")
         self.request_id = request_id
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "request_id": str(self.request_id)}
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "request_id": str(self.request_id)}
 
 
 class ActionForbidden(RequestDomainError):
@@ -59,8 +60,8 @@ class ActionForbidden(RequestDomainError):
         self.action = action
         self.role = role
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "action": self.action, "role": self.role}
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "action": self.action, "role": self.role}
 
 
 class IllegalTransition(RequestDomainError):
@@ -73,22 +74,22 @@ class IllegalTransition(RequestDomainError):
         self.current_state = current_state
         self.action = action
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "current_state": self.current_state, "action": self.action}
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "current_state": self.current_state, "action": self.action}
 
 
 class VersionConflict(RequestDomainError):
     """The caller's expected version (ETag) is not the aggregate's current version."""
 
-    code: ClassVar[str] = "request.version_conflict"
+    code: ClassVar[str] = "version_mismatch"  # the same code as every service's stale version
 
     def __init__(self, expected: int, actual: int) -> None:
         super().__init__(f"expected version {expected}, current version is {actual}")
         self.expected = expected
         self.actual = actual
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "expected_version": self.expected, "current_version": self.actual}
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "expected_version": self.expected, "current_version": self.actual}
 
 
 class AllocationConflict(RequestDomainError):
@@ -105,9 +106,9 @@ class AllocationConflict(RequestDomainError):
         self.current_allocation = current_allocation
         self.reported = reported
 
-    def to_dict(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
-            **super().to_dict(),
+            **super().details(),
             "current_state": self.current_state,
             "current_allocation_id": str(self.current_allocation) if self.current_allocation else None,
             "reported_allocation_id": str(self.reported),
@@ -123,8 +124,8 @@ class RuleViolation(RequestDomainError):
         super().__init__(message)
         self.field = field
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "field": self.field}
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "field": self.field}
 
 
 class InvalidField(RuleViolation):
@@ -226,8 +227,8 @@ class UnitInactive(RequestDomainError):
         super().__init__(f"unit {unit_code} is deactivated and cannot act on requests")
         self.unit_code = unit_code
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "unit_code": self.unit_code}
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "unit_code": self.unit_code}
 
 
 class AllocationMismatch(RuleViolation):

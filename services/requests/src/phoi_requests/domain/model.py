@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
+
+from phoi_contracts.events.identity import Role as Role  # the realm roles: one enum for the whole system
+from phoi_kit.vietnam import VIETNAM_TZ
 
 from phoi_requests.domain.errors import InvalidField, InvalidQuantity
 
@@ -28,18 +31,14 @@ _ACADEMIC_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
-VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
-"""Vietnam has no daylight saving time: a fixed UTC+7 (Indochina Time). Used for calendar dates."""
+SYSTEM_ROLE: Final = "system"
+"""How the requests service itself (applying inventory's outcomes) is named where an actor's role is
+written (history, events, the API). It is no realm role: a system ``Actor`` has ``role=None``."""
 
 
-class Role(StrEnum):
-    """Realm roles (see ARCHITECTURE.md) plus ``system`` for the service acting on inventory events."""
-
-    QLCL_ADMIN = "qlcl_admin"
-    QLCL_OFFICER = "qlcl_officer"
-    UNIT_ACCOUNT = "unit_account"
-    AUDITOR = "auditor"
-    SYSTEM = "system"
+def role_from_name(name: str) -> Role | None:
+    """The role written as ``name`` (`SYSTEM_ROLE` → None)."""
+    return None if name == SYSTEM_ROLE else Role(name)
 
 
 class Party(StrEnum):
@@ -93,24 +92,29 @@ class Actor:
 
     user_id: str
     username: str
-    role: Role
+    role: Role | None  # None: the service itself (`Actor.system()`)
     unit_code: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.role, Role):
-            object.__setattr__(self, "role", Role(self.role))
+        if self.role is not None and not isinstance(self.role, Role):
+            object.__setattr__(self, "role", role_from_name(self.role))
         if self.role is Role.UNIT_ACCOUNT and not (self.unit_code and self.unit_code.strip()):
             raise InvalidField("a unit account actor needs a unit_code", field="actor.unit_code")
 
     @classmethod
-    def system(cls, username: str = "system") -> Actor:
-        return cls(user_id=username, username=username, role=Role.SYSTEM)
+    def system(cls, username: str = SYSTEM_ROLE) -> Actor:
+        return cls(user_id=username, username=username, role=None)
+
+    @property
+    def role_name(self) -> str:
+        """The role as written: the realm role's name, or `SYSTEM_ROLE`."""
+        return SYSTEM_ROLE if self.role is None else self.role.value
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id,
             "username": self.username,
-            "role": self.role.value,
+            "role": self.role_name,
             "unit_code": self.unit_code,
         }
 
@@ -119,7 +123,7 @@ class Actor:
         return cls(
             user_id=raw["user_id"],
             username=raw["username"],
-            role=Role(raw["role"]),
+            role=role_from_name(raw["role"]),
             unit_code=raw["unit_code"],
         )
 

@@ -133,10 +133,10 @@ class Request:
     ) -> Request:
         """A new draft with at least one line. Only a unit account, and only for its own unit."""
         if actor.role is not Role.UNIT_ACCOUNT:
-            raise ActionForbidden(Action.CREATE.value, actor.role.value)
+            raise ActionForbidden(Action.CREATE.value, actor.role_name)
         unit = check_code(unit_code, field="unit_code")
         if (actor.unit_code or "").strip() != unit:
-            raise ActionForbidden(Action.CREATE.value, actor.role.value, "a unit may only create requests for itself")
+            raise ActionForbidden(Action.CREATE.value, actor.role_name, "a unit may only create requests for itself")
         when = now_or(at)
         request = cls(
             id=request_id or uuid.uuid4(),
@@ -174,7 +174,7 @@ class Request:
             return Party.OWNER_UNIT if actor.unit_code == self.unit_code else None
         if actor.role is Role.QLCL_OFFICER:
             return Party.QLCL_OFFICER
-        if actor.role is Role.SYSTEM:
+        if actor.role is None:
             return Party.SYSTEM
         return None
 
@@ -670,19 +670,19 @@ class Request:
         self.ensure_visible_to(actor)
         party = self.party_of(actor)
         if party is None or party not in ACTION_PARTIES[action]:
-            raise ActionForbidden(action.value, actor.role.value)
+            raise ActionForbidden(action.value, actor.role_name)
         if expected_version is not None:
             self.ensure_version(expected_version)
         rule = rule_for(self.status, action)
         if rule is None:
             raise IllegalTransition(self.status.value, action.value)
         if party not in rule.parties:  # pragma: no cover - parties are uniform per action today
-            raise ActionForbidden(action.value, actor.role.value)
+            raise ActionForbidden(action.value, actor.role_name)
         return rule
 
     def _require_system(self, actor: Actor, action: Action) -> None:
         if self.party_of(actor) is not Party.SYSTEM:
-            raise ActionForbidden(action.value, actor.role.value)
+            raise ActionForbidden(action.value, actor.role_name)
 
     def _revision_is_stale(self, approval_revision: int | None) -> bool:
         if approval_revision is None:

@@ -339,7 +339,7 @@ class RequestService:
             raise RequestNotFound(request_id)
         request.ensure_visible_to(actor)
         if not request.may_ever(actor, action):
-            raise ActionForbidden(action.value, actor.role.value)
+            raise ActionForbidden(action.value, actor.role_name)
         if expected_version is None:
             raise PreconditionRequired(
                 'Send If-Match with the ETag you read (e.g. If-Match: "3").',
