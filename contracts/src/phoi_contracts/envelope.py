@@ -30,15 +30,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
-    model_validator,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
@@ -56,8 +48,7 @@ ACTOR_ATTRIBUTES: Final[dict[str, str]] = {
     "actorunit": "unit_code",
 }
 CORRELATION_ATTRIBUTE: Final = "correlationid"
-#: Attributes whose value is left out of the JSON when it is unknown (CloudEvents has no null value).
-OPTIONAL_EXTENSIONS: Final = frozenset({CORRELATION_ATTRIBUTE, *ACTOR_ATTRIBUTES})
+_ACTOR_NAMES: Final = frozenset(ACTOR_ATTRIBUTES)
 #: Attribute names the envelope had before it followed CloudEvents; they are read, never written.
 LEGACY_ACTOR: Final = "actor"
 LEGACY_CORRELATION: Final = "correlation_id"
@@ -114,6 +105,11 @@ def _no_default(schema: JsonDict) -> None:
     schema.pop("default", None)
 
 
+def _unknown(value: object) -> bool:
+    """An extension attribute whose value is unknown is left out (CloudEvents has no null)."""
+    return value is None
+
+
 def actor_attributes(actor: Actor) -> dict[str, str | None]:
     """The actor as extension attributes (`ACTOR_ATTRIBUTES`); `None` values are left off the wire."""
     return {name: getattr(actor, field) for name, field in ACTOR_ATTRIBUTES.items()}
@@ -148,23 +144,32 @@ class Envelope(BaseModel):
     correlationid: str | SkipJsonSchema[None] = Field(
         default=None,
         json_schema_extra=_no_default,
+        exclude_if=_unknown,
         description="Extension: id shared by all events of one business flow (e.g. a request's saga).",
     )
     actorid: str | SkipJsonSchema[None] = Field(
         default=None,
         json_schema_extra=_no_default,
+        exclude_if=_unknown,
         description="Extension: Keycloak user id (the token's `sub`) of who caused the event.",
     )
     actorname: str | SkipJsonSchema[None] = Field(
         default=None,
         json_schema_extra=_no_default,
+        exclude_if=_unknown,
         description="Extension: login name of who caused the event, `system` for system actions.",
     )
     actorrole: str | SkipJsonSchema[None] = Field(
-        default=None, json_schema_extra=_no_default, description="Extension: realm role the action was performed under."
+        default=None,
+        json_schema_extra=_no_default,
+        exclude_if=_unknown,
+        description="Extension: realm role the action was performed under.",
     )
     actorunit: str | SkipJsonSchema[None] = Field(
-        default=None, json_schema_extra=_no_default, description="Extension: code of the actor's unit, if any."
+        default=None,
+        json_schema_extra=_no_default,
+        exclude_if=_unknown,
+        description="Extension: code of the actor's unit, if any.",
     )
     data: dict[str, Any] = Field(description="The event payload; its schema is given by `type`.")
 
@@ -174,6 +179,8 @@ class Envelope(BaseModel):
         """Accept ``actor=``/``correlation_id=`` (the Python form, and the legacy wire form)."""
         if not isinstance(value, dict):
             return value
+        if LEGACY_ACTOR not in value and LEGACY_CORRELATION not in value and not _ACTOR_NAMES.isdisjoint(value):
+            return value  # the current wire form: nothing to do (the consumer's hot path)
         fields = dict(value)
         if LEGACY_CORRELATION in fields:
             legacy = fields.pop(LEGACY_CORRELATION)
@@ -187,11 +194,6 @@ class Envelope(BaseModel):
         elif not ACTOR_ATTRIBUTES.keys() & fields.keys():
             fields["actorname"] = SYSTEM_ACTOR.username
         return fields
-
-    @model_serializer(mode="wrap")
-    def _leave_out_unknown_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        body: dict[str, Any] = handler(self)
-        return {name: v for name, v in body.items() if v is not None or name not in OPTIONAL_EXTENSIONS}
 
     @classmethod
     def wrap(
