@@ -191,7 +191,7 @@ class Envelope(BaseModel):
                 raise ValueError("actor must be an object")  # pydantic reports a ValueError, not a TypeError
             for name, text in actor_attributes(Actor.model_validate(actor)).items():
                 fields.setdefault(name, text)
-        elif not ACTOR_ATTRIBUTES.keys() & fields.keys():
+        elif _ACTOR_NAMES.isdisjoint(fields):  # no actor at all: a system action
             fields["actorname"] = SYSTEM_ACTOR.username
         return fields
 
