@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from phoi_contracts import topics
-from phoi_contracts.envelope import SYSTEM_ACTOR, Envelope
+from phoi_contracts.envelope import SYSTEM_ACTOR, Actor, Envelope
 from phoi_contracts.events import AccessDenied, AuditCheckpoint, DataExported, RequestApproved
 from phoi_contracts.examples import EXAMPLES
 from pydantic import ValidationError
@@ -65,11 +65,19 @@ def test_envelope_rejects_naive_time_and_bad_type() -> None:
 
 
 def test_wire_format_is_cloudevents_json_and_tolerates_extensions() -> None:
-    envelope = Envelope.wrap(APPROVED, source="/phoi/requests", correlation_id="c-1")
+    officer = Actor(user_id="u-1", username="canbo.qlcl", role="qlcl_officer", unit_code="QLCL")
+    envelope = Envelope.wrap(APPROVED, source="/phoi/requests", actor=officer, correlation_id="c-1")
     body = json.loads(envelope.to_bytes())
     assert body["specversion"] == "1.0"
     assert body["datacontenttype"] == "application/json"
-    assert {"id", "type", "source", "time", "subject", "actor", "correlation_id", "data"} <= set(body)
+    assert {"id", "type", "source", "time", "subject", "correlationid", "data"} <= set(body)
+    assert {k: body[k] for k in ("actorid", "actorname", "actorrole", "actorunit")} == {
+        "actorid": "u-1",
+        "actorname": "canbo.qlcl",
+        "actorrole": "qlcl_officer",
+        "actorunit": "QLCL",
+    }
+    assert (envelope.actor, envelope.correlation_id) == (officer, "c-1")
     body["someextension"] = "from a newer producer"
     assert Envelope.from_bytes(json.dumps(body).encode()) == envelope
     with pytest.raises(ValidationError):

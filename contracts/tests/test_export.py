@@ -226,3 +226,15 @@ def test_dead_letter_message_describes_its_headers() -> None:
         topics.DLQ_HEADER_ERROR_TYPE,
     ):
         assert headers[name]["description"]
+
+
+def test_event_messages_declare_the_cloudevents_content_type_header(event_type: str) -> None:
+    message = _committed_asyncapi()["components"]["messages"][event_type]
+    validator = Draft202012Validator(message["headers"])
+    for example in message["examples"]:
+        validator.validate(example["headers"])
+    with pytest.raises(SchemaError):
+        validator.validate({"content-type": "application/json"})
+    with pytest.raises(SchemaError):
+        validator.validate({})
+    assert message["correlationId"]["location"] == "$message.payload#/correlationid"

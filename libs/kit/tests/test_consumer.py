@@ -14,8 +14,9 @@ from phoi_kit.consumer import EventConsumer, Handler
 from phoi_kit.db import Database
 from phoi_kit.kafka import ensure_topics, with_dead_letters
 from phoi_kit.metrics import CONSUMER_DUPLICATES
+from phoi_kit.outbox import EVENT_HEADERS
 from phoi_kit.uow import UnitOfWork
-from phoi_local.testkit import read_topic, wait_for
+from phoi_local.testkit import cloudevent_from_record, read_topic, wait_for
 from sqlalchemy import text
 
 
@@ -41,11 +42,12 @@ async def effects(db: Database) -> dict[str, int]:
 
 
 async def send(bootstrap: str, topic: str, *values: bytes, key: bytes = b"s") -> None:
+    """Send as the outbox relay does: with the CloudEvents structured-mode content-type header."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
         for value in values:
-            await producer.send_and_wait(topic, value=value, key=key)
+            await producer.send_and_wait(topic, value=value, key=key, headers=EVENT_HEADERS)
     finally:
         await producer.stop()
 
@@ -110,6 +112,7 @@ async def test_poison_messages_go_to_dead_letter_and_do_not_block(
     assert headers["attempts"] == b"3"
     assert headers["original_topic"] == topic.encode()
     assert b"can never be applied" in headers["error"]
+    cloudevent_from_record(dead[1])  # still a structured-mode CloudEvent: content-type came along
     assert await effects(kit_db) == {"s:3": 1}
 
 

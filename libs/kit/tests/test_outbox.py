@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator, Callable
 from typing import ClassVar
 
 import pytest
-from phoi_contracts.envelope import Envelope, EventData
+from phoi_contracts.envelope import Actor, Envelope, EventData
 from phoi_kit.db import Database
 from phoi_kit.kafka import ensure_topics
 from phoi_kit.metrics import OUTBOX_FAILURES
 from phoi_kit.outbox import OutboxRelay, replay
-from phoi_kit.uow import UnitOfWork
-from phoi_local.testkit import read_topic, wait_for
-from sqlalchemy import text
+from phoi_kit.uow import UnitOfWork, outbox_table
+from phoi_local.testkit import cloudevent_from_record, read_topic, wait_for
+from sqlalchemy import insert, text
 
 
 class Ping(EventData):
@@ -99,6 +99,40 @@ async def test_relay_wakes_on_commit_not_on_poll(
 
 async def _is_leader(relay: OutboxRelay) -> bool:
     return relay.is_leader
+
+
+OFFICER = Actor(user_id="u-1", username="canbo.qlcl", role="qlcl_officer", unit_code="QLCL")
+
+
+async def test_relay_publishes_cloudevents_and_converts_rows_stored_in_the_legacy_form(
+    kit_db: Database, broker: object, unique: Callable[[str], str]
+) -> None:
+    bootstrap = broker.bootstrap  # type: ignore[attr-defined]
+    topic = unique("phoi.test")
+    await ensure_topics(bootstrap, [topic], partitions=1)
+    old = Envelope.wrap(Ping(n=1), source="/phoi/test", subject="k", actor=OFFICER, correlation_id="c-1")
+    # a row written before the envelope followed CloudEvents: an actor object and correlation_id
+    legacy = {k: v for k, v in json.loads(old.to_bytes()).items() if not k.startswith(("actor", "correlation"))}
+    legacy |= {"actor": OFFICER.model_dump(), "correlation_id": "c-1"}
+    async with kit_db.session() as session:
+        await session.execute(
+            insert(outbox_table).values(
+                event_id=old.id, topic=topic, key="k", type=old.type, payload=json.dumps(legacy)
+            )
+        )
+        uow = UnitOfWork(session, source="/phoi/test", actor=OFFICER, correlation_id="c-2")
+        new = uow.publish(Ping(n=2), subject="k", topic=topic)
+        await uow.commit()
+    relay = OutboxRelay(kit_db, service="test", kafka=bootstrap, poll_seconds=0.2)
+    async with running(relay):
+        await wait_for(lambda: _zero(kit_db), timeout=20, what="outbox drained")
+    records = await read_topic(bootstrap, topic, count=2)
+
+    events = [cloudevent_from_record(r) for r in records]  # the SDK reads both; headers say structured mode
+    assert [e.get_extension("correlationid") for e in events] == ["c-1", "c-2"]
+    assert {e.get_extension("actorname") for e in events} == {"canbo.qlcl"}
+    assert [payload_of(r) for r in records] == [old, new]
+    assert records[1].value == new.to_bytes()  # a current row goes out byte for byte as stored
 
 
 async def test_events_written_during_broker_outage_arrive_in_order_after_restart(

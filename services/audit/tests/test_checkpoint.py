@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from phoi_contracts.envelope import Envelope
-from phoi_local.testkit import wait_for
+from phoi_local.testkit import cloudevent_from_json, wait_for
 from sqlalchemy import text
 
 INTERVAL = 0.2
@@ -20,6 +20,8 @@ async def checkpoints(svc: Any) -> list[dict[str, Any]]:
             await s.execute(text("SELECT topic, payload FROM outbox WHERE type = 'audit.checkpoint.v1' ORDER BY id"))
         ).all()
     assert {row.topic for row in rows} <= {"phoi.audit"}
+    for row in rows:  # the relay publishes these bytes: a CloudEvent to the CloudEvents SDK
+        cloudevent_from_json(row.payload.encode())
     return [Envelope.model_validate_json(row.payload).data for row in rows]
 
 

@@ -19,7 +19,7 @@ from phoi_audit.domain import AuditActor, AuditEntry, verify
 from phoi_audit.service.export import CSV_COLUMNS
 from phoi_audit.synthetic import bulk_load
 from phoi_contracts.envelope import Actor, Envelope
-from phoi_local.testkit import wait_for
+from phoi_local.testkit import cloudevent_from_json, wait_for
 from sqlalchemy import text
 
 HN = Actor(user_id="u-hn", username="sgd-hni", role="unit_account", unit_code="SGD-HNI")
@@ -98,7 +98,7 @@ async def test_export_is_a_verifiable_csv_scoped_to_the_reader_and_is_itself_rec
         await wait_for(lambda: _count_is(svc, count_entries, 5), timeout=10, what="the export's entry")
         async with svc.runtime.database.session() as s:
             exported = (await s.execute(text("SELECT * FROM audit_entries WHERE sequence = 5"))).one()
-            outbox = (await s.execute(text("SELECT topic, type, event_id FROM outbox"))).all()
+            outbox = (await s.execute(text("SELECT topic, type, event_id, payload FROM outbox"))).all()
         assert exported.type == "data.exported.v1"
         assert (exported.actor_user_id, exported.actor_username, exported.actor_role) == (
             auditor.user_id,
@@ -115,6 +115,12 @@ async def test_export_is_a_verifiable_csv_scoped_to_the_reader_and_is_itself_rec
         assert data["filters"] == {}
         assert [(o.topic, o.type, o.event_id) for o in outbox] == [
             ("phoi.audit", "data.exported.v1", exported.event_id)
+        ]
+        published = cloudevent_from_json(outbox[0].payload.encode())  # what the relay sends, read by the SDK
+        assert [published.get_extension(a) for a in ("actorid", "actorname", "actorrole")] == [
+            auditor.user_id,
+            auditor.username,
+            "auditor",
         ]
 
         # the published event comes back from the bus and adds nothing

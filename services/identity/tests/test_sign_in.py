@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from keycloak.exceptions import KeycloakError
 from phoi_identity.service.sign_in import poll_once
-from phoi_local.testkit import read_topic, wait_for
+from phoi_local.testkit import cloudevent_from_record, read_topic, wait_for
 from sqlalchemy import text
 
 WRONG_ATTEMPTS = 3
@@ -78,6 +78,8 @@ async def test_failed_sign_ins_are_published_and_shown(
         rows = await helpers.outbox(svc)
         records = await read_topic(broker.bootstrap, svc.topic_prefix + "phoi.identity", count=len(rows))
         envelopes = [json.loads(r.value) for r in records]
+        for record in records:  # what identity publishes is a CloudEvent to the CloudEvents SDK
+            cloudevent_from_record(record)
         failed = [
             e
             for e in envelopes
@@ -85,7 +87,7 @@ async def test_failed_sign_ins_are_published_and_shown(
         ]
         assert len(failed) == WRONG_ATTEMPTS
         assert len({e["id"] for e in failed}) == WRONG_ATTEMPTS
-        assert all(e["actor"]["username"] == "system" for e in failed)
+        assert all(e["actorname"] == "system" and "actorid" not in e for e in failed)
         assert all(e["data"]["username"] == account["username"] for e in failed)
         assert all(e["subject"] == account["keycloak_user_id"] for e in failed)
 

@@ -148,7 +148,7 @@ async def test_usage_report_as_json_csv_and_xlsx(env: Any) -> None:
         ("xlsx", "usage_report", len(rows)),
     ]
     assert exported[0]["data"]["filters"]["unit_code"] == env.UNIT
-    assert exported[0]["actor"]["unit_code"] == env.UNIT
+    assert exported[0]["actorunit"] == env.UNIT
 
     refused = [
         ({**params, "unit_code": env.OTHER_UNIT}, env.unit(), 404, "not_found"),

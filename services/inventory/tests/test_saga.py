@@ -11,11 +11,12 @@ from phoi_contracts.envelope import Actor, Envelope
 from phoi_contracts.events.common import SerialRange
 from phoi_contracts.events.requests import ReceiptLine, RequestCancelled
 from phoi_inventory.service.saga import SagaError
-from phoi_local.testkit import read_topic, wait_for
+from phoi_local.testkit import cloudevent_from_record, read_topic, wait_for
 
 
 async def _published(env: Any, topic: str) -> list[Envelope]:
-    """Everything the relay published on the service's private `topic`, once the outbox is drained."""
+    """Everything the relay published on the service's private `topic`, once the outbox is drained; each
+    record is a CloudEvent by the CloudEvents SDK's reading."""
 
     async def drained() -> bool:
         return int(await env.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")) == 0
@@ -23,6 +24,8 @@ async def _published(env: Any, topic: str) -> list[Envelope]:
     await wait_for(drained, timeout=20, what="outbox drained")
     count = int(await env.scalar("SELECT count(*) FROM outbox WHERE topic = :t", t=topic))
     records = await read_topic(env.svc.settings.kafka_bootstrap, env.svc.topic_prefix + topic, count=count)
+    for record in records:
+        cloudevent_from_record(record)
     return [Envelope.from_bytes(r.value) for r in records]
 
 

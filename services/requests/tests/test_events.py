@@ -16,7 +16,7 @@ from phoi_contracts.events.requests import (
     RequestSubmitted,
     RequestUpdated,
 )
-from phoi_local.testkit import read_topic, wait_for
+from phoi_local.testkit import cloudevent_from_record, read_topic, wait_for
 from sqlalchemy import text
 
 
@@ -106,3 +106,7 @@ async def test_transitions_publish_contract_events(env: Any, broker: Any) -> Non
     # on the wire: the service's (private) topic carries the same bytes
     records = await read_topic(broker.bootstrap, env.svc.topic_prefix + topics.REQUESTS, count=len(expected))
     assert sorted(r.value for r in records) == sorted(r.payload.encode() for r in outbox)
+    events = {e.get_id(): e for e in map(cloudevent_from_record, records)}  # the CloudEvents SDK reads each
+    assert events[str(flow[0].id)].get_extension("actorrole") == "unit_account"
+    assert events[str(flow[0].id)].get_extension("actorunit") == env.UNIT
+    assert events[str(flow[6].id)].get_extension("actorrole") == "qlcl_officer"

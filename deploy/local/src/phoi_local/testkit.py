@@ -1,4 +1,5 @@
-"""Helpers for tests across the repository: waiting on conditions with a deadline, reading topics."""
+"""Helpers for tests across the repository: waiting on conditions with a deadline, reading topics,
+checking that what went on the bus is a CloudEvent by the CloudEvents SDK's reading."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import OPTIONAL_ATTRIBUTES, REQUIRED_ATTRIBUTES
+from phoi_contracts.envelope import CONTENT_TYPE, CONTENT_TYPE_HEADER
 
 
 async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float, what: str) -> None:
@@ -61,3 +67,26 @@ async def read_until(
     finally:
         await consumer.stop()
     return records
+
+
+def cloudevent_from_json(value: bytes) -> BaseCloudEvent:
+    """Read a structured-mode JSON CloudEvent with the CloudEvents SDK, which refuses bad attribute names,
+    and check what the SDK lets through: a 1.0 event whose extension values are strings, numbers or
+    booleans (the CloudEvents type system has no null, object or array)."""
+    event = JSONFormat().read(None, value)
+    assert event.get_specversion() == "1.0", event.get_specversion()
+    for name, attribute in event.get_attributes().items():
+        if name in REQUIRED_ATTRIBUTES or name in OPTIONAL_ATTRIBUTES:
+            continue
+        assert isinstance(attribute, str | int | bool), f"extension {name} is a {type(attribute).__name__}"
+    return event
+
+
+def cloudevent_from_record(record: Any) -> BaseCloudEvent:
+    """Read a Kafka record as the CloudEvents Kafka binding does, checking it is in structured JSON mode
+    (the ``content-type`` header) and its attributes as `cloudevent_from_json` does."""
+    headers = {name: value for name, value in record.headers or ()}
+    assert headers.get(CONTENT_TYPE_HEADER) == CONTENT_TYPE.encode(), headers
+    event = from_kafka_event(KafkaMessage(headers=headers, key=record.key, value=record.value))
+    cloudevent_from_json(record.value)
+    return event

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from phoi_contracts import topics as topic_names
-from phoi_contracts.envelope import SYSTEM_ACTOR, Envelope
+from phoi_contracts.envelope import CONTENT_TYPE_HEADER, SYSTEM_ACTOR, Envelope
 from pydantic import ValidationError
 from sqlalchemy import column, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -262,7 +262,9 @@ class EventConsumer:
 
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], exc: BaseException, *, attempts: int) -> None:
         assert self._dlq is not None
+        # the original content-type (if any) comes along: a dead letter stays a structured-mode CloudEvent
         headers = [
+            *((name, value) for name, value in record.headers or () if name == CONTENT_TYPE_HEADER),
             ("error", repr(exc)[:2000].encode()),
             ("error_type", type(exc).__name__.encode()),
             ("original_topic", record.topic.encode()),

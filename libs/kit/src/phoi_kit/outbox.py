@@ -6,6 +6,9 @@
   a slow poll is only the safety net.
 - A failed publish leaves the row pending and retries with capped exponential backoff; rows already
   acknowledged are marked so a retry starts at the first unacknowledged one.
+- Each row is sent as it is stored, with the CloudEvents structured-mode ``content-type`` header;
+  a row stored before the envelope followed CloudEvents is converted first (`conformant`), so a
+  pending or replayed old row still goes out in the current form.
 - Published rows are kept for a retention period; `replay(since)` marks them pending again, which is
   the recovery path after the broker lost its log (idempotent consumers make re-delivery harmless).
 """
@@ -18,6 +21,7 @@ import zlib
 from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
+from phoi_contracts.envelope import CONTENT_TYPE, CONTENT_TYPE_HEADER, conformant
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +35,9 @@ from phoi_kit.uow import outbox_table as outbox
 log = get_logger(__name__)
 
 NOTIFY_CHANNEL = "phoi_outbox"
+
+# CloudEvents Kafka binding, structured mode: the header names the event format of the value.
+EVENT_HEADERS = [(CONTENT_TYPE_HEADER, CONTENT_TYPE.encode())]
 
 # Installed by every service's first migration (see phoi_kit.migrations).
 OUTBOX_TRIGGER_SQL = (
@@ -159,7 +166,12 @@ class OutboxRelay:
             return 0, False
         producer = await self._get_producer()
         futures = [
-            await producer.send(self.topic_prefix + row.topic, value=row.payload.encode(), key=row.key.encode())
+            await producer.send(
+                self.topic_prefix + row.topic,
+                value=conformant(row.payload.encode()),
+                key=row.key.encode(),
+                headers=EVENT_HEADERS,
+            )
             for row in rows
         ]
         results = await asyncio.gather(*futures, return_exceptions=True)
