@@ -14,6 +14,7 @@ from phoi_kit.logging import get_logger
 from phoi_kit.uow import UnitOfWork
 
 from phoi_portal.adapters.sessions import SessionRepository
+from phoi_portal.settings import Settings
 
 log = get_logger(__name__)
 
@@ -26,5 +27,5 @@ async def end_sessions(uow: UnitOfWork, envelope: Envelope) -> None:
     log.info("portal sessions ended", user_id=user_id, count=ended, event=envelope.type)
 
 
-def handlers() -> dict[str, Handler]:
+def handlers(settings: Settings) -> dict[str, Handler]:
     return dict.fromkeys(ENDING, end_sessions)

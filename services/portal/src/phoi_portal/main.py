@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[auth.router, *pages.routers],
         topic=None,  # the portal publishes nothing of its own: the services record every action
         consume=[topics.IDENTITY],
-        handlers=handlers(),
+        handlers=handlers(settings),
         lifespan=lifespan,
     )
     app = create_service_app(spec)
