@@ -136,9 +136,7 @@ async def resource(request: Request) -> Response:
     path = theme.resource(request.path_params["path"]) if request.path_params["theme"] == theme.name else None
     if path is None:
         return PlainTextResponse("Not Found", status_code=404)
-    return FileResponse(
-        path, headers={"Cache-Control": "max-age=2592000", "X-Content-Type-Options": "nosniff"}
-    )
+    return FileResponse(path, headers={"Cache-Control": "max-age=2592000", "X-Content-Type-Options": "nosniff"})
 
 
 def _cookie_path(core: Standin) -> str:

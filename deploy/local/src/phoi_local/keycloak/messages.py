@@ -44,10 +44,10 @@ class Key:
     USERNAME_OR_EMAIL = "usernameOrEmail"
     INVALID_USER = "invalidUserMessage"
     ACCOUNT_DISABLED = "accountDisabledMessage"
-    UPDATE_PASSWORD_TITLE = "updatePasswordTitle"
-    MISSING_PASSWORD = "missingPasswordMessage"
-    NOT_MATCH_PASSWORD = "notMatchPasswordMessage"
-    PASSWORD_POLICY_HINT = "phoiPasswordPolicyHint"
+    UPDATE_PASSWORD_TITLE = "updatePasswordTitle"  # noqa: S105 - a message key
+    MISSING_PASSWORD = "missingPasswordMessage"  # noqa: S105 - a message key
+    NOT_MATCH_PASSWORD = "notMatchPasswordMessage"  # noqa: S105 - a message key
+    PASSWORD_POLICY_HINT = "phoiPasswordPolicyHint"  # noqa: S105 - a message key
     STALE_CODE = "staleCodeMessage"
     ERROR_TITLE = "errorTitle"
     CLIENT_NOT_FOUND = "clientNotFoundMessage"

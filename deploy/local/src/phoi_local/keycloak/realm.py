@@ -237,11 +237,14 @@ class PasswordPolicy:
                 "Invalid password: must not be equal to the email.",
                 "Mật khẩu không hợp lệ: không được trùng với địa chỉ email.",
             )
+        digits = sum(c.isdigit() for c in password)
+        upper, lower = sum(c.isupper() for c in password), sum(c.islower() for c in password)
+        special = sum(not c.isalnum() for c in password)
         counts = (
-            (self.digits, sum(c.isdigit() for c in password), "Digits", "numerical digits", "chữ số"),
-            (self.upper, sum(c.isupper() for c in password), "UpperCaseChars", "upper case characters", "chữ hoa"),
-            (self.lower, sum(c.islower() for c in password), "LowerCaseChars", "lower case characters", "chữ thường"),
-            (self.special, sum(not c.isalnum() for c in password), "SpecialChars", "special characters", "ký tự đặc biệt"),
+            (self.digits, digits, "Digits", "numerical digits", "chữ số"),
+            (self.upper, upper, "UpperCaseChars", "upper case characters", "chữ hoa"),
+            (self.lower, lower, "LowerCaseChars", "lower case characters", "chữ thường"),
+            (self.special, special, "SpecialChars", "special characters", "ký tự đặc biệt"),
         )
         for need, have, key, en, vi in counts:
             if have < need:
