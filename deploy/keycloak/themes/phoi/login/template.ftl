@@ -4,7 +4,9 @@
      links and "try another way" a submit button (base uses inline JavaScript for both).
      The development stand-in (deploy/local/src/phoi_local/keycloak/templates/base.html) renders
      the same markup from the same message bundles: change both together. -->
-<#macro registrationLayout bodyClass="" displayInfo=false displayMessage=true displayRequiredFields=false>
+<#-- Parameters of base's and keycloak.v2's macro; older base pages also pass showAnotherWayIfPresent
+     and displayWide, and otherParams... takes whatever a later Keycloak adds instead of failing. -->
+<#macro registrationLayout bodyClass="" displayInfo=false displayMessage=true displayRequiredFields=false showAnotherWayIfPresent=true displayWide=false otherParams...>
 <!DOCTYPE html>
 <html lang="${(locale.currentLanguageTag)!'vi'}">
 <head>
@@ -58,7 +60,7 @@
 
         <#nested "form">
 
-        <#if auth?has_content && auth.showTryAnotherWayLink()>
+        <#if auth?has_content && auth.showTryAnotherWayLink() && showAnotherWayIfPresent>
         <form id="kc-select-try-another-way-form" action="${url.loginAction}" method="post" novalidate>
             <input type="hidden" name="tryAnotherWay" value="on">
             <button type="submit" id="try-another-way" class="phoi-link-button">${msg("doTryAnotherWay")}</button>
