@@ -158,6 +158,40 @@ def test_realm_uses_the_theme_and_the_theme_has_no_script() -> None:
         assert "<style" not in text, page.name
 
 
+#: The stand-in's copy of each page the theme overrides, and the ids and classes only Keycloak's side
+#: has (features the stand-in does not implement: remember me, registration, try another way, …).
+MIRRORS = {
+    "template.ftl": (
+        "base.html",
+        {"kc-username", "kc-attempted-username", "reset-login", "phoi-message", "kc-select-try-another-way-form",
+         "try-another-way", "kc-info"},
+        {"phoi-attempted", "phoi-attempted__name", "phoi-hint", "phoi-link-button", "phoi-info"},
+    ),
+    "login.ftl": ("login.html", {"rememberMe", "kc-registration"}, {"phoi-checkbox", "phoi-form-options"}),
+    "login-update-password.ftl": ("update_password.html", {"kc-cancel"}, {"phoi-button--secondary"}),
+    "logout-confirm.ftl": ("logout_confirm.html", {"backToApplication"}, set()),
+}  # fmt: skip
+STANDIN_ONLY = {"standin-banner", "phoi-alert--warning"}
+_ID = re.compile(r'\bid="([A-Za-z][\w-]*)"')
+_CLASS = re.compile(r"\bphoi-[a-z0-9_]+(?:-[a-z0-9_]+)*(?:--[a-z0-9_]+)?")
+
+
+def ids_and_classes(text: str) -> set[str]:
+    classes = {c for attr in re.findall(r'class="([^"]*)"', text) for c in _CLASS.findall(attr)}
+    return set(_ID.findall(text)) | classes
+
+
+@pytest.mark.parametrize("ftl", MIRRORS)
+def test_standin_templates_mirror_the_theme(ftl: str) -> None:
+    """Same ids and phoi-* classes in the .ftl page and the stand-in's copy, so that what the
+    portal's browser tests meet on the stand-in is what Keycloak shows."""
+    html, only_ids, only_classes = MIRRORS[ftl]
+    keycloak_side = ids_and_classes((THEME / ftl).read_text(encoding="utf-8"))
+    standin_side = ids_and_classes((TEMPLATES / html).read_text(encoding="utf-8"))
+    assert only_ids | only_classes <= keycloak_side  # the allowances are still needed
+    assert keycloak_side - only_ids - only_classes == standin_side - STANDIN_ONLY
+
+
 # -- the stand-in's pages ------------------------------------------------------------------------
 def test_login_page_shows_the_theme(standin_target: KeycloakTarget, browser: httpx.Client, theme: LoginTheme) -> None:
     page = open_login(standin_target, browser)
