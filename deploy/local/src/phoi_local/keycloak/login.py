@@ -408,7 +408,7 @@ async def required_action(request: Request) -> Response:
     action = user.required_actions[0]
     if action != UPDATE_PASSWORD:
         locale = pick_locale(request, core)
-        text = STANDIN_TEXTS[locale]["unsupported_action"].format(action=action)
+        text = STANDIN_TEXTS.get(locale, STANDIN_TEXTS["en"])["unsupported_action"].format(action=action)
         return _error_text(request, core, locale, text, status=501)
     if request.method == "GET":
         return _update_password_page(request, core, pending, user)
