@@ -538,6 +538,29 @@ def test_realm_configmap_is_the_realm_file(rendered: list[Obj], deploy_root: Pat
     assert {"name": "realm", "configMap": {"name": cms[0]["metadata"]["name"]}} in volumes
 
 
+def test_login_theme_is_every_theme_file_mounted(rendered: list[Obj], deploy_root: Path) -> None:
+    """Keycloak gets deploy/keycloak/themes/phoi/login file for file (a file added there but not to
+    the ConfigMap and its items would be missing in production only) and the portal's URL."""
+    theme_dir = deploy_root / "keycloak" / "themes" / "phoi" / "login"
+    files = {p.relative_to(theme_dir).as_posix(): p.read_text() for p in theme_dir.rglob("*") if p.is_file()}
+    (cm,) = [o for o in of_kind(rendered, "ConfigMap") if o["metadata"]["name"].startswith("keycloak-theme-phoi")]
+    sts = index(rendered)[("StatefulSet", "keycloak")]
+    spec = sts["spec"]["template"]["spec"]
+    (volume,) = [v for v in spec["volumes"] if v.get("configMap", {}).get("name") == cm["metadata"]["name"]]
+    mounted = {item["path"]: cm["data"][item["key"]] for item in volume["configMap"]["items"]}
+    assert mounted == files
+    container = spec["containers"][0]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["mountPath"] == "/opt/keycloak/themes/phoi/login"
+    assert "subPath" not in mount
+    portal_url = next(e for e in env_of(container) if e["name"] == "PHOI_PORTAL_URL")
+    ref = portal_url["valueFrom"]["configMapKeyRef"]
+    assert ref["key"] == "PORTAL_PUBLIC_URL"
+    assert ref["name"] in {o["metadata"]["name"] for o in of_kind(rendered, "ConfigMap")}
+    realm = json.loads((deploy_root / "keycloak" / "realm-phoi.json").read_text())
+    assert realm["loginTheme"] == "phoi"
+
+
 def dashboards(objs: list[Obj]) -> dict[str, Obj]:
     out = {}
     for cm in of_kind(objs, "ConfigMap"):

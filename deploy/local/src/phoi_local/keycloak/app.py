@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,7 +17,8 @@ from starlette.routing import Route
 
 from . import admin, login, oidc
 from .core import Standin
-from .settings import StandinSettings
+from .messages import LoginTheme
+from .settings import DEFAULT_LOGIN_THEME, StandinSettings
 
 log = logging.getLogger("phoi_local.keycloak")
 
@@ -45,6 +48,15 @@ async def _rotate_keys(request: Request) -> Response:
     return JSONResponse({"kid": kid, "keys": [k["kid"] for k in core.keys.jwks()["keys"]]})
 
 
+def load_login_theme(settings: StandinSettings, core: Standin) -> LoginTheme:
+    """The realm's ``loginTheme`` from ``settings.themes_dir``, its ``${env.…}`` properties resolved
+    from this process's environment as Keycloak does; ``settings.portal_url`` wins if given."""
+    theme = LoginTheme.load(settings.themes_dir, core.realm.login_theme or DEFAULT_LOGIN_THEME, os.environ)
+    if settings.portal_url:
+        theme = replace(theme, properties={**theme.properties, "phoiPortalUrl": settings.portal_url})
+    return theme
+
+
 def create_app(settings: StandinSettings | None = None, clock: Callable[[], float] | None = None) -> Starlette:
     """Build the stand-in. Loads the realm file and seed, opens (or creates) the state directory.
 
@@ -52,6 +64,7 @@ def create_app(settings: StandinSettings | None = None, clock: Callable[[], floa
     """
     settings = settings or StandinSettings.from_env()
     core = Standin(settings, clock or time.time)
+    theme = load_login_theme(settings, core)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,6 +76,7 @@ def create_app(settings: StandinSettings | None = None, clock: Callable[[], floa
             settings.state_dir,
             ", ".join(sorted(core.realm.clients)),
         )
+        log.info("login theme %r from %s; portal link %s", theme.name, theme.directory, theme.portal_url)
         yield
         core.save()
 
@@ -114,6 +128,7 @@ def create_app(settings: StandinSettings | None = None, clock: Callable[[], floa
             admin.brute_force_user,
             methods=["GET", "DELETE"],
         ),
+        Route("/resources/{version}/login/{theme}/{path:path}", login.resource, methods=["GET"]),
         Route("/health", _health, methods=["GET"]),
         Route("/health/ready", _health, methods=["GET"]),
         Route("/health/live", _health, methods=["GET"]),
@@ -121,4 +136,5 @@ def create_app(settings: StandinSettings | None = None, clock: Callable[[], floa
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.standin = core
+    app.state.theme = theme
     return app

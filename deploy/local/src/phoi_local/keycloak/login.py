@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from .core import UPDATE_PASSWORD, AuthCode, AuthSession, LoginResult, Standin
-from .messages import MESSAGES
+from .messages import STANDIN_TEXTS, Key
 from .oidc import backchannel_logout
 from .realm import Client, redirect_uri_allowed
 from .state import User, UserSession
-from .web import base_url, client_ip, core_of, form_str, issuer, realm_or_404
+from .web import base_url, client_ip, core_of, form_str, issuer, realm_or_404, theme_of
 
 AUTH_SESSION_COOKIE = "AUTH_SESSION_ID"
 IDENTITY_COOKIE = "KEYCLOAK_IDENTITY"
@@ -35,7 +36,8 @@ _templates = Environment(
 
 # -- rendering -----------------------------------------------------------------------------------
 def pick_locale(request: Request, core: Standin, preferred: str | None = None) -> str:
-    supported = [loc for loc in core.realm.supported_locales if loc in MESSAGES] or ["en"]
+    theme = theme_of(request)
+    supported = [loc for loc in core.realm.supported_locales if loc in theme.locales] or ["en"]
     query = request.query_params
     candidates = [query.get("kc_locale"), *(query.get("ui_locales") or "").split(), preferred]
     candidates.append(request.cookies.get(LOCALE_COOKIE))
@@ -59,6 +61,12 @@ def _with_params(url: str, params: dict[str, str | None], fragment: bool = False
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
+def resources_path(request: Request) -> str:
+    """Keycloak's ``url.resourcesPath``: ``/resources/<version>/login/<theme>``."""
+    theme = theme_of(request)
+    return f"{base_url(request)}/resources/{theme.resource_version}/login/{theme.name}"
+
+
 def render(
     request: Request,
     core: Standin,
@@ -70,21 +78,30 @@ def render(
     language_url: str | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    texts = MESSAGES[locale]
+    """A page of the realm's login theme: its texts (``msg``), stylesheet and portal link."""
+    theme = theme_of(request)
     languages = []
     if language_url is not None:
         for code in core.realm.supported_locales:
-            if code in MESSAGES:
+            if code in theme.locales:
                 languages.append(
                     {
                         "code": code,
-                        "name": MESSAGES[code]["language_name"],
+                        "name": theme.msg(locale, f"locale_{code}"),
                         "href": _with_params(language_url, {"kc_locale": code}),
                         "current": code == locale,
                     }
                 )
     html = _templates.get_template(template).render(
-        locale=locale, t=texts, title=texts[title_key], languages=languages, **context
+        locale=locale,
+        msg=partial(theme.msg, locale),
+        standin=STANDIN_TEXTS.get(locale, STANDIN_TEXTS["en"]),
+        title=theme.msg(locale, title_key),
+        languages=languages,
+        resources_path=resources_path(request),
+        styles=theme.styles,
+        portal_url=theme.portal_url,
+        **context,
     )
     response = HTMLResponse(
         html,
@@ -102,10 +119,24 @@ def render(
     return response
 
 
-def error_page(request: Request, core: Standin, message_key: str, status: int = 400, **fmt: str) -> HTMLResponse:
+def error_page(request: Request, core: Standin, message_key: str, *args: str, status: int = 400) -> HTMLResponse:
+    """Keycloak's error page with the theme's ``message_key`` (parameters ``{0}`` … from ``args``)."""
     locale = pick_locale(request, core)
-    message = MESSAGES[locale][message_key].format(**fmt)
-    return render(request, core, "error.html", locale, title_key="error_title", status=status, message=message)
+    message = theme_of(request).msg(locale, message_key, *args)
+    return _error_text(request, core, locale, message, status)
+
+
+def _error_text(request: Request, core: Standin, locale: str, message: str, status: int) -> HTMLResponse:
+    return render(request, core, "error.html", locale, title_key=Key.ERROR_TITLE, status=status, message=message)
+
+
+async def resource(request: Request) -> Response:
+    """A static file of the login theme, where Keycloak serves it (``url.resourcesPath``)."""
+    theme = theme_of(request)
+    path = theme.resource(request.path_params["path"]) if request.path_params["theme"] == theme.name else None
+    if path is None:
+        return PlainTextResponse("Not Found", status_code=404)
+    return FileResponse(path, headers={"Cache-Control": "max-age=2592000", "X-Content-Type-Options": "nosniff"})
 
 
 def _cookie_path(core: Standin) -> str:
@@ -174,10 +205,10 @@ async def auth(request: Request) -> Response:
     q = request.query_params
     client = core.realm.clients.get(q.get("client_id", ""))
     if client is None or not client.enabled:
-        return error_page(request, core, "client_not_found")
+        return error_page(request, core, Key.CLIENT_NOT_FOUND)
     redirect_uri = q.get("redirect_uri") or ""
     if not redirect_uri_allowed(redirect_uri, client.redirect_uris):
-        return error_page(request, core, "invalid_redirect_uri")
+        return error_page(request, core, Key.INVALID_PARAMETER, "redirect_uri")
     mode = q.get("response_mode") or "query"
     state = q.get("state")
     if mode not in ("query", "fragment"):
@@ -255,11 +286,12 @@ def _login_page(
         core,
         "login.html",
         locale,
-        title_key="login_title",
+        title_key=Key.LOGIN_TITLE,
         language_url=action,
         action=action,
         username=username,
-        error=MESSAGES[locale][error_key] if error_key else None,
+        username_label=Key.USERNAME_OR_EMAIL if core.realm.login_with_email else Key.USERNAME,
+        error=theme_of(request).msg(locale, error_key) if error_key else None,
     )
 
 
@@ -279,7 +311,7 @@ async def authenticate(request: Request) -> Response:
     core = core_of(request)
     pending = _pending(request, core)
     if pending is None:
-        return error_page(request, core, "session_expired")
+        return error_page(request, core, Key.STALE_CODE)
     if request.method == "GET":
         return _login_page(request, core, pending)
     client = core.realm.clients[pending.client_id]
@@ -295,7 +327,7 @@ async def authenticate(request: Request) -> Response:
     result, user = await core.check_login(username, password, client, client_ip(request), details)
     if result is not LoginResult.OK or user is None:
         core.save()
-        key = "account_disabled" if result is LoginResult.DISABLED else "invalid_credentials"
+        key = Key.ACCOUNT_DISABLED if result is LoginResult.DISABLED else Key.INVALID_USER
         return _login_page(request, core, pending, username=username, error_key=key)
     pending.user_id = user.id
     if user.required_actions:
@@ -367,7 +399,7 @@ async def required_action(request: Request) -> Response:
     pending = _pending(request, core)
     user = core.user(pending.user_id) if pending is not None and pending.user_id else None
     if pending is None or user is None:
-        return error_page(request, core, "session_expired")
+        return error_page(request, core, Key.STALE_CODE)
     client = core.realm.clients[pending.client_id]
     if not user.required_actions:
         response = _complete(request, core, pending, client, user, None)
@@ -375,24 +407,17 @@ async def required_action(request: Request) -> Response:
         return response
     action = user.required_actions[0]
     if action != UPDATE_PASSWORD:
-        return error_page(request, core, "unsupported_action", status=501, action=action)
+        locale = pick_locale(request, core)
+        text = STANDIN_TEXTS.get(locale, STANDIN_TEXTS["en"])["unsupported_action"].format(action=action)
+        return _error_text(request, core, locale, text, status=501)
     if request.method == "GET":
         return _update_password_page(request, core, pending, user)
     form = await request.form()
     new = form_str(form, "password-new") or ""
     confirm = form_str(form, "password-confirm") or ""
-    locale = pick_locale(request, core, pending.extra.get("locale"))
-    error: str | None = None
-    if not new:
-        error = MESSAGES[locale]["missing_password"]
-    elif new != confirm:
-        error = MESSAGES[locale]["password_mismatch"]
-    else:
-        violation = core.check_password_policy(user, new)
-        if violation is not None:
-            error = violation.message_vi if locale == "vi" else violation.message_en
+    errors = _password_errors(core, user, new, confirm)
     ip = client_ip(request)
-    if error is not None:
+    if errors:
         core.event(
             "UPDATE_PASSWORD_ERROR",
             client_id=client.client_id,
@@ -402,7 +427,7 @@ async def required_action(request: Request) -> Response:
             details={"username": user.username},
         )
         core.save()
-        return _update_password_page(request, core, pending, user, error=error)
+        return _update_password_page(request, core, pending, user, errors=errors)
     await core.set_password(user, new, temporary=False)
     if form_str(form, "logout-sessions") == "on":
         for other in core.user_sessions(user.id):
@@ -425,24 +450,42 @@ async def required_action(request: Request) -> Response:
     return response
 
 
+def _password_errors(core: Standin, user: User, new: str, confirm: str) -> dict[str, tuple[str, ...]]:
+    """Keycloak's per-field errors: field (``password`` or ``password-confirm``) -> message key and
+    its parameters."""
+    if not new:
+        return {"password": (Key.MISSING_PASSWORD,)}
+    if new != confirm:
+        return {"password-confirm": (Key.NOT_MATCH_PASSWORD,)}
+    violation = core.check_password_policy(user, new)
+    if violation is not None:
+        return {"password": (violation.code, *violation.args)}
+    return {}
+
+
 def _update_password_page(
-    request: Request, core: Standin, pending: AuthSession, user: User, error: str | None = None
+    request: Request,
+    core: Standin,
+    pending: AuthSession,
+    user: User,
+    errors: dict[str, tuple[str, ...]] | None = None,
 ) -> HTMLResponse:
     locale = pick_locale(request, core, pending.extra.get("locale"))
     pending.extra["locale"] = locale
     action = _action_url(request, core, "required-action", pending, execution=UPDATE_PASSWORD)
-    hint = MESSAGES[locale]["policy_hint"].format(length=core.realm.password_policy.min_length)
+    theme = theme_of(request)
+    texts = {field: theme.msg(locale, key, *args) for field, (key, *args) in (errors or {}).items()}
     return render(
         request,
         core,
         "update_password.html",
         locale,
-        title_key="update_password_title",
+        title_key=Key.UPDATE_PASSWORD_TITLE,
         language_url=action,
         action=action,
         username=user.username,
-        policy_hint=hint,
-        error=error,
+        min_length=str(core.realm.password_policy.min_length),
+        errors=texts,
     )
 
 
@@ -465,19 +508,19 @@ async def logout(request: Request) -> Response:
     if hint:
         hint_claims = core.keys.verify(hint)
         if hint_claims is None or hint_claims.get("iss") != issuer(request) or hint_claims.get("typ") != "ID":
-            return error_page(request, core, "invalid_id_token_hint")
+            return error_page(request, core, Key.INVALID_PARAMETER, "id_token_hint")
         client = core.realm.clients.get(str(hint_claims.get("azp")))
         if params.get("client_id") and params["client_id"] != hint_claims.get("azp"):
-            return error_page(request, core, "invalid_id_token_hint")
+            return error_page(request, core, Key.INVALID_PARAMETER, "id_token_hint")
     elif params.get("client_id"):
         client = core.realm.clients.get(str(params["client_id"]))
         if client is None:
-            return error_page(request, core, "client_not_found")
+            return error_page(request, core, Key.CLIENT_NOT_FOUND)
     if redirect:
         if client is None:
-            return error_page(request, core, "missing_logout_client")
+            return error_page(request, core, Key.MISSING_PARAMETER, "id_token_hint")
         if not redirect_uri_allowed(redirect, client.post_logout_redirect_uris):
-            return error_page(request, core, "invalid_post_logout_redirect")
+            return error_page(request, core, Key.INVALID_REDIRECT_URI)
     if hint_claims is not None:
         to_end: list[UserSession] = []
         session = core.active_session(str(hint_claims.get("sid") or ""))
@@ -504,7 +547,7 @@ async def logout(request: Request) -> Response:
         core,
         "logout_confirm.html",
         locale,
-        title_key="logout_title",
+        title_key=Key.LOGOUT_TITLE,
         action=action,
         session_code=code,
     )
@@ -517,7 +560,7 @@ async def logout_confirm(request: Request) -> Response:
     form = await request.form()
     entry = core.logout_requests.pop(form_str(form, "session_code") or "", None)
     if entry is None or float(entry["expires"] or 0) < core.now():
-        return error_page(request, core, "session_expired")
+        return error_page(request, core, Key.STALE_CODE)
     browser = sso_session(request, core)
     if browser is not None:
         core.end_session(browser[0], client_id=entry["client_id"], ip=client_ip(request), event=True)
@@ -531,6 +574,6 @@ def _after_logout(request: Request, core: Standin, redirect: str | None, state: 
         response = RedirectResponse(_with_params(redirect, {"state": state}), status_code=302)
     else:
         locale = pick_locale(request, core)
-        response = render(request, core, "logged_out.html", locale, title_key="logout_title")
+        response = render(request, core, "logged_out.html", locale, title_key=Key.LOGOUT_TITLE)
     _clear_sso_cookies(request, response)
     return response

@@ -162,6 +162,8 @@ class PasswordPolicyError:
     code: str
     message_en: str
     message_vi: str
+    #: parameters of the message ``code`` in the login theme's bundles (``{0}``)
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,12 +216,14 @@ class PasswordPolicy:
                 "invalidPasswordMinLengthMessage",
                 f"Invalid password: minimum length {self.min_length}.",
                 f"Mật khẩu không hợp lệ: cần tối thiểu {self.min_length} ký tự.",
+                (str(self.min_length),),
             )
         if self.max_length is not None and len(password) > self.max_length:
             return PasswordPolicyError(
                 "invalidPasswordMaxLengthMessage",
                 f"Invalid password: maximum length {self.max_length}.",
                 f"Mật khẩu không hợp lệ: tối đa {self.max_length} ký tự.",
+                (str(self.max_length),),
             )
         if self.not_username and password.lower() == username.lower():
             return PasswordPolicyError(
@@ -233,18 +237,22 @@ class PasswordPolicy:
                 "Invalid password: must not be equal to the email.",
                 "Mật khẩu không hợp lệ: không được trùng với địa chỉ email.",
             )
+        digits = sum(c.isdigit() for c in password)
+        upper, lower = sum(c.isupper() for c in password), sum(c.islower() for c in password)
+        special = sum(not c.isalnum() for c in password)
         counts = (
-            (self.digits, sum(c.isdigit() for c in password), "Digits", "chữ số"),
-            (self.upper, sum(c.isupper() for c in password), "UpperCase", "chữ hoa"),
-            (self.lower, sum(c.islower() for c in password), "LowerCase", "chữ thường"),
-            (self.special, sum(not c.isalnum() for c in password), "SpecialChars", "ký tự đặc biệt"),
+            (self.digits, digits, "Digits", "numerical digits", "chữ số"),
+            (self.upper, upper, "UpperCaseChars", "upper case characters", "chữ hoa"),
+            (self.lower, lower, "LowerCaseChars", "lower case characters", "chữ thường"),
+            (self.special, special, "SpecialChars", "special characters", "ký tự đặc biệt"),
         )
-        for need, have, key, vi in counts:
+        for need, have, key, en, vi in counts:
             if have < need:
                 return PasswordPolicyError(
                     f"invalidPasswordMin{key}Message",
-                    f"Invalid password: must contain at least {need} {key.lower()} characters.",
+                    f"Invalid password: must contain at least {need} {en}.",
                     f"Mật khẩu không hợp lệ: cần ít nhất {need} {vi}.",
+                    (str(need),),
                 )
         return None
 
@@ -301,6 +309,8 @@ class Realm:
     service_accounts: Mapping[str, ServiceAccount]
     #: attributes the realm's user profile declares (Keycloak drops others); ``None``: keep all
     managed_attributes: frozenset[str] | None = None
+    #: ``loginTheme``: the theme whose texts and stylesheet the login pages use
+    login_theme: str | None = None
 
     def client_by_uuid(self, client_uuid: str) -> Client | None:
         return next((c for c in self.clients.values() if c.id == client_uuid), None)
@@ -532,6 +542,7 @@ def parse_realm(rep: Mapping[str, Any], secret_overrides: Mapping[str, str] | No
         client_roles=client_roles,
         default_role=default_role,
         service_accounts=service_accounts,
+        login_theme=rep.get("loginTheme") or None,
     )
 
 

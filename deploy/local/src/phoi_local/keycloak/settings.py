@@ -15,6 +15,10 @@ REPO_ROOT = _HERE.parents[5]
 DEFAULT_REALM_FILE = DEPLOY_DIR / "keycloak" / "realm-phoi.json"
 DEFAULT_SEED_FILE = DEPLOY_DIR / "local" / "demo-seed.json"
 DEFAULT_STATE_DIR = REPO_ROOT / ".local" / "keycloak-standin"
+#: Keycloak themes (production mounts the same folders under /opt/keycloak/themes).
+DEFAULT_THEMES_DIR = DEPLOY_DIR / "keycloak" / "themes"
+#: Login theme when the realm file names none (real Keycloak would use its own default).
+DEFAULT_LOGIN_THEME = "phoi"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -50,6 +54,11 @@ class StandinSettings:
     #: Most recent events kept in the state file (older ones are also dropped after the realm's
     #: ``eventsExpiration``).
     max_events: int = 5000
+    #: Where the realm's ``loginTheme`` is looked up (``<themes_dir>/<name>/login``).
+    themes_dir: Path = DEFAULT_THEMES_DIR
+    #: The portal's address for the "cannot access" link; ``None``: the theme property
+    #: ``phoiPortalUrl`` (``${env.PHOI_PORTAL_URL:http://127.0.0.1:8000}``), as in Keycloak.
+    portal_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, /, **overrides: Any) -> StandinSettings:

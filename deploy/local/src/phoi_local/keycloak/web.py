@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .core import OAuthError, Standin
+from .messages import LoginTheme
 from .realm import Client
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -21,6 +22,12 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 def core_of(request: Request) -> Standin:
     core: Standin = request.app.state.standin
     return core
+
+
+def theme_of(request: Request) -> LoginTheme:
+    """The realm's login theme (texts, stylesheet, portal link), loaded at start-up."""
+    theme: LoginTheme = request.app.state.theme
+    return theme
 
 
 def realm_or_404(request: Request) -> Response | None:
