@@ -107,8 +107,8 @@ def test_a_new_unit_account_does_its_whole_job(
     expect(page.get_by_test_id("status")).to_contain_text("Đã nhận")
 
     # What happened to three blanks: used, spoiled, lost.
-    record(page, visit, "use", label_first, register_entry="1", name="movement-use")
-    record(page, visit, "spoil", f"PT{first + 1:07d}")
+    record(page, visit, "use", label_first, register_entry="1", document="Sổ gốc 01/2026", name="movement-use")
+    record(page, visit, "spoil", f"PT{first + 1:07d}", document="BB-HỎNG-01")
     record(page, visit, "lose", f"PT{first + 2:07d}", document="BB-CA-2026/15")
     stock_table = page.get_by_test_id("stock")
     expect(stock_table.locator("tr[data-state=at_unit], tr[data-state=held]")).to_contain_text("247")
@@ -136,7 +136,7 @@ def test_a_new_unit_account_does_its_whole_job(
     expect(page.get_by_test_id("serial-result")).to_contain_text("Đã sử dụng")
     visit("serial")
 
-    page.get_by_role("link", name="Tài khoản").click()
+    page.get_by_role("link", name="Tài khoản", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tài khoản")
     visit("account")
 

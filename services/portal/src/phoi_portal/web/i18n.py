@@ -41,6 +41,11 @@ def translations(locale: str) -> Translations:
     return Translations(buffer)
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for "mark for translation only"
+    """Marks a message for the catalogue where it is defined; it is translated where it is shown."""
+    return message
+
+
 def gettext(message: str) -> str:
     return translations(locale_var.get()).gettext(message)
 

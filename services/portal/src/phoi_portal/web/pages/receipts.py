@@ -13,7 +13,7 @@ from phoi_portal.web import i18n
 from phoi_portal.web.deps import UnitSession
 from phoi_portal.web.i18n import VIETNAM
 from phoi_portal.web.pages._common import Api, FormErrors, has_control_chars, page_router, text, whole_number
-from phoi_portal.web.pages.requests import _uuid
+from phoi_portal.web.pages.requests import _uuid, labelled
 from phoi_portal.web.templating import render
 
 router = page_router()
@@ -36,7 +36,8 @@ def parse_vn_date(value: str) -> date | None:
 
 @router.get("/requests/{request_id}/receipt")
 async def receipt_form(request: Request, session: UnitSession, request_id: str) -> Response:
-    item = await Api(request, session).get("requests", f"/api/v1/requests/{_uuid(request_id)}")
+    api = Api(request, session)
+    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}"))
     form = {
         "received_on": _today(),
         "lines": {ln["line_id"]: {"accepted": str(ln["allocated_quantity"]), "note": ""} for ln in item["lines"]},
@@ -48,7 +49,7 @@ async def receipt_form(request: Request, session: UnitSession, request_id: str) 
 async def confirm_receipt(request: Request, session: UnitSession, request_id: str) -> Response:
     _ = i18n.gettext
     api = Api(request, session)
-    item = await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}")
+    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}"))
     form = await request.form()
     errors = FormErrors()
     received = parse_vn_date(text(form, "received_on"))

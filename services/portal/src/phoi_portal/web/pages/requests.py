@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import Request, UploadFile
+from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from phoi_portal.adapters.services import ApiProblem
+from phoi_portal.domain.session import Session
 from phoi_portal.web import i18n
 from phoi_portal.web.deps import SignedIn, UnitSession
 from phoi_portal.web.pages._common import Api, FormErrors, has_control_chars, page_router, text, whole_number
@@ -91,7 +92,7 @@ async def _attach_then_show(api: Api, saved: dict[str, Any], letter: Any) -> Res
 @router.get("/requests/{request_id}")
 async def request_detail(request: Request, session: SignedIn, request_id: str, done: str | None = None) -> Response:
     api = Api(request, session)
-    item = await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}")
+    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}"))
     history = await api.get("requests", f"/api/v1/requests/{item['id']}/history")
     return render(request, "requests/detail.html", item=item, history=history["items"], notice=done)
 
@@ -133,18 +134,25 @@ async def save_request(request: Request, session: UnitSession, request_id: str) 
     )
 
 
-@router.post("/requests/{request_id}/{action}")
-async def request_action(request: Request, session: SignedIn, request_id: str, action: str) -> Response:
+@router.post("/requests/{request_id}/submit")
+async def submit_request(request: Request, session: UnitSession, request_id: str) -> Response:
+    return await _act(request, session, request_id, "submit")
+
+
+@router.post("/requests/{request_id}/cancel")
+async def cancel_request(request: Request, session: UnitSession, request_id: str) -> Response:
+    return await _act(request, session, request_id, "cancel")
+
+
+async def _act(request: Request, session: Session, request_id: str, action: str) -> Response:
     """Submit or cancel, with the version the official saw (a change meanwhile is said plainly)."""
-    if action not in ("submit", "cancel"):
-        return render(request, "error.html", status_code=404, kind="not_found")
     form = await request.form()
     version = whole_number(text(form, "version"))
     api = Api(request, session)
     try:
         await api.send("requests", "POST", f"/api/v1/requests/{_uuid(request_id)}/{action}", json={}, version=version)
     except ApiProblem as problem:
-        item = await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}")
+        item = await labelled(api, await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}"))
         history = await api.get("requests", f"/api/v1/requests/{item['id']}/history")
         errors = FormErrors(general=[i18n.problem_message(problem.code, problem.detail)])
         return render(
@@ -160,6 +168,23 @@ async def download_letter(request: Request, session: SignedIn, request_id: str, 
     upstream = await portal(request).services.call("requests", "GET", path, token=session.tokens.access_token)
     headers = {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "content-disposition")}
     return Response(upstream.content, headers=headers)
+
+
+async def labelled(api: Api, item: dict[str, Any]) -> dict[str, Any]:
+    """Serial ranges as printed on the blanks (PT0000001), from inventory's catalogue."""
+    formats = {f["code"]: f for f in (await api.get("inventory", "/api/v1/form-types", limit=200))["items"]}
+    for line in item["lines"]:
+        form_type = formats.get(line["form_type_code"])
+        for key in ("allocated_ranges", "rejected_ranges"):
+            for r in line.get(key) or []:
+                if form_type:
+                    r["first_label"] = serial_label(form_type, r["first"])
+                    r["last_label"] = serial_label(form_type, r["last"])
+    return item
+
+
+def serial_label(form_type: dict[str, Any], serial: int) -> str:
+    return f"{form_type['serial_prefix']}{serial:0{int(form_type['digits'])}d}"
 
 
 def _uuid(value: str) -> str:

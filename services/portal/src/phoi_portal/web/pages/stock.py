@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.web import i18n
+from phoi_portal.web.i18n import N_
 from phoi_portal.web.deps import SignedIn, UnitSession
 from phoi_portal.web.pages._common import Api, FormErrors, has_control_chars, page_router, text, whole_number
 from phoi_portal.web.templating import render
@@ -16,7 +17,14 @@ from phoi_portal.web.templating import render
 router = page_router()
 
 KINDS = ("use", "spoil", "lose", "destroy", "return")
-NEEDS_DOCUMENT = ("lose", "destroy")
+# Every movement names its supporting record (inventory refuses one without); the message says which.
+DOCUMENT_MESSAGES = {
+    "use": N_("Enter the reference of the register book or the issuing decision."),
+    "spoil": N_("Enter the reference of the record of the spoiled blanks."),
+    "lose": N_("Enter the police report reference."),
+    "destroy": N_("Enter the destruction record reference."),
+    "return": N_("Enter the reference of the handover note."),
+}
 SERIAL_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -85,12 +93,8 @@ def _movement_body(values: dict[str, str], errors: FormErrors) -> dict[str, Any]
     entry = whole_number(values["register_entry_first"]) if values["register_entry_first"] else None
     if values["kind"] == "use" and (entry is None or entry <= 0):
         errors.add("register_entry_first", _("Enter the register entry number (số vào sổ gốc) of the first blank."))
-    if values["kind"] in NEEDS_DOCUMENT and not values["document_ref"]:
-        message = (
-            _("Enter the police report reference.") if values["kind"] == "lose"
-            else _("Enter the destruction record reference.")
-        )
-        errors.add("document_ref", message)
+    if values["kind"] in DOCUMENT_MESSAGES and not values["document_ref"]:
+        errors.add("document_ref", _(DOCUMENT_MESSAGES[values["kind"]]))
     if has_control_chars(values["document_ref"]) or len(values["document_ref"]) > 255:
         errors.add("document_ref", _("Remove the special characters from this field."))
     item: dict[str, Any] = {"first": first, "last": last}
