@@ -158,17 +158,19 @@ def portal_client(stack: Stack, username: str, password: str, new_password: str 
     assert to_keycloak.status_code == 303, to_keycloak.text
     keycloak = httpx.Client(follow_redirects=False, timeout=30)
     login_page = keycloak.get(to_keycloak.headers["location"])
-    action = re.search(r'<form[^>]*action="([^"]+)"', login_page.text)
+    action = re.search(r'<form id="kc-form-login"[^>]*action="([^"]+)"', login_page.text)
     assert action, login_page.text
     back = keycloak.post(action.group(1).replace("&amp;", "&"), data={"username": username, "password": password})
-    if back.status_code == 200 and "password-new" in back.text and new_password:
-        update = re.search(r'<form[^>]*action="([^"]+)"', back.text)
-        assert update, back.text
+    while not back.headers.get("location", "").startswith(stack.portal):
+        if back.status_code in (302, 303):
+            back = keycloak.get(back.headers["location"])
+            continue
+        update = re.search(r'<form id="kc-passwd-update-form"[^>]*action="([^"]+)"', back.text)
+        assert update and new_password, back.text
         back = keycloak.post(
             update.group(1).replace("&amp;", "&"),
             data={"password-new": new_password, "password-confirm": new_password},
         )
-    assert back.status_code in (302, 303), back.text
     done = client.get(back.headers["location"].removeprefix(stack.portal))
     assert done.status_code == 303 and "phoi_session" in client.cookies, done.text
     return client

@@ -19,7 +19,12 @@ ANON_COOKIE = "phoi_anon"
 
 
 def binding(request: Request) -> str:
-    return request.cookies.get(SESSION_COOKIE) or getattr(request.state, "anon_id", None) or ""
+    return (
+        request.cookies.get(SESSION_COOKIE)
+        or request.cookies.get(ANON_COOKIE)
+        or getattr(request.state, "anon_id", None)
+        or ""
+    )
 
 
 def ensure_anon_id(request: Request) -> str:
