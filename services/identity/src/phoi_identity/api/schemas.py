@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 from phoi_contracts.events.common import Code, LongText, ShortText
 from phoi_contracts.events.identity import AccountKind, IncidentKind, Role, UnitKind
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from phoi_kit.params import IsoDateTime
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from phoi_identity.domain import incidents as incident_domain
 from phoi_identity.domain import units as unit_domain
@@ -153,7 +162,7 @@ class HandoverIn(Input):
 
 class UnlockIn(Input):
     reason: LongText | None = None
-    reset_password: bool = Field(default=False, description="Issue a new temporary password as well.")
+    reset_password: StrictBool = Field(default=False, description="Issue a new temporary password as well.")
 
 
 class HolderOut(BaseModel):
@@ -259,7 +268,7 @@ class IncidentIn(Input):
         default=None, description="The account concerned. Default for a holder reporting: their own account."
     )
     unit_code: Code | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: IsoDateTime | None = None
 
     @field_validator("kind", mode="before")
     @classmethod

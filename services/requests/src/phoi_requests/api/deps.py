@@ -79,11 +79,15 @@ def parse_request_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | Non
 # --- dates ---------------------------------------------------------------------------------------------
 
 
+# Filters outside these dates mean "no bound": the extremes of `date` do not convert to UTC.
+_EARLIEST, _LATEST = date(1900, 1, 1), date(9999, 1, 1)
+
+
 def vietnam_day_start(day: date) -> datetime:
     """Midnight in Vietnam at the start of `day` (dates in filters are Vietnamese calendar dates)."""
-    return datetime.combine(day, time(0), tzinfo=VIETNAM_TZ)
+    return datetime.combine(min(max(day, _EARLIEST), _LATEST), time(0), tzinfo=VIETNAM_TZ)
 
 
 def vietnam_day_end(day: date) -> datetime:
     """Midnight in Vietnam at the end of `day` (an exclusive bound)."""
-    return vietnam_day_start(day + timedelta(days=1))
+    return vietnam_day_start(min(day, _LATEST) + timedelta(days=1))
