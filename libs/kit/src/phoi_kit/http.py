@@ -111,11 +111,11 @@ def install_http(app: FastAPI, runtime: KitRuntime) -> None:
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         if unstorable_text(exc):
-            problem = Unprocessable(
+            refused = Unprocessable(
                 "The text contains characters that cannot be stored (NUL, or a lone surrogate).",
                 code="invalid_characters",
             )
-            return problem_response(problem, request)
+            return problem_response(refused, request)
         log.exception("unhandled error", path=request.url.path)
         problem = Problem("Something went wrong on our side. It has been logged.", code="internal_error", status=500)
         return problem_response(problem, request)

@@ -122,7 +122,7 @@ def document_enforcement(schema: dict[str, Any], routes: list[Any], *, authentic
             continue
         calls = set(_calls(route.dependant))
         path = schema["paths"].get(route.path_format, {})
-        for method in route.methods:
+        for method in route.methods or ():
             operation = path.get(method.lower())
             if operation is not None:
                 _document_operation(operation, calls, authenticates)

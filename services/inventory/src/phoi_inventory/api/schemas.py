@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from phoi_contracts.events.common import MAX_SERIAL
 from phoi_kit.params import IsoDate
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
+from pydantic.config import JsonDict
 
 from phoi_inventory.domain import FormType, LedgerReason, SerialRange
 from phoi_inventory.models import FormTypeRow
@@ -23,7 +24,7 @@ from phoi_inventory.service.catalogue import MAX_DIGITS as NEW_FORM_TYPE_MAX_DIG
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
 Text4000 = Annotated[str, Field(min_length=1, max_length=4000)]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
-_SERIAL = {"minimum": 1, "maximum": MAX_SERIAL}
+_SERIAL: JsonDict = {"minimum": 1, "maximum": MAX_SERIAL}
 #: A serial: its number, or its printed label (prefix + digits, e.g. "PT0000042").
 SerialIn = Annotated[
     int | str,
@@ -44,11 +45,11 @@ class _In(BaseModel):
 
 
 # The domain's rules for a form type (phoi_inventory.domain.form_types, service.catalogue), for the OpenAPI.
-_FORM_TYPE_CODE = {"pattern": r"^[A-Z0-9][A-Z0-9_-]{0,31}$"}
-_NAME = {"pattern": r"^\S(?:[\s\S]*\S)?$"}  # no leading or trailing spaces
-_PREFIX = {"pattern": r"^[A-Z0-9]{1,10}$"}
-_DIGITS = {"minimum": 1, "maximum": NEW_FORM_TYPE_MAX_DIGITS}
-_TEMPLATE_VERSION = {"pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"}
+_FORM_TYPE_CODE: JsonDict = {"pattern": r"^[A-Z0-9][A-Z0-9_-]{0,31}$"}
+_NAME: JsonDict = {"pattern": r"^\S(?:[\s\S]*\S)?$"}  # no leading or trailing spaces
+_PREFIX: JsonDict = {"pattern": r"^[A-Z0-9]{1,10}$"}
+_DIGITS: JsonDict = {"minimum": 1, "maximum": NEW_FORM_TYPE_MAX_DIGITS}
+_TEMPLATE_VERSION: JsonDict = {"pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"}
 
 
 class FormTypeIn(_In):
