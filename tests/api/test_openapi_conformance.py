@@ -53,6 +53,7 @@ STATE_OR_RELATION_CODES = frozenset(
         "invalid_account",
         "invalid_incident",
         # requests
+        "invalid_date_range",
         "request.unknown_form_type",
         "request.duplicate_form_type",
         "request.unknown_line",
@@ -208,7 +209,8 @@ identity = schemathesis.pytest.from_fixture("identity_schema")
 requests = schemathesis.pytest.from_fixture("requests_schema")
 inventory = schemathesis.pytest.from_fixture("inventory_schema")
 audit = schemathesis.pytest.from_fixture("audit_schema")
-BOUNDED = settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: the same cases on every run, so a failure is the code's, never the draw's.
+BOUNDED = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
 
 # `/requests/counts` is also a `/requests/{request_id}` with a request id that is not a UUID: a method that

@@ -130,7 +130,7 @@ def _filter(
     created_to: date | None,
 ) -> RequestFilter:
     if created_from and created_to and created_from > created_to:
-        raise Unprocessable("created_from is after created_to.", code="validation_failed")
+        raise Unprocessable("created_from is after created_to.", code="invalid_date_range")
     return RequestFilter(
         unit_code=unit_code,
         statuses=frozenset(status) if status else None,
