@@ -33,6 +33,7 @@ from phoi_kit.errors import ErrorMap, Problem, Unauthorized
 from phoi_kit.http import install_http
 from phoi_kit.kafka import broker_reachable
 from phoi_kit.logging import configure_logging, correlation_id_var, get_logger
+from phoi_kit.openapi import install_openapi
 from phoi_kit.outbox import OutboxRelay
 from phoi_kit.pglisten import PgListener
 from phoi_kit.settings import ServiceSettings
@@ -281,6 +282,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     )
     app.state.kit = runtime
     install_http(app, runtime)
+    install_openapi(app, authenticates=current_user)
     app.include_router(whoami)
     for router in spec.routers:
         app.include_router(router)

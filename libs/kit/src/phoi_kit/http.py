@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from asyncpg.exceptions import CharacterNotInRepertoireError, UntranslatableCharacterError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from phoi_kit.errors import PROBLEM_JSON, DomainError, Problem, check_error_map, problem_from, status_of
+from phoi_kit.errors import PROBLEM_JSON, DomainError, Problem, Unprocessable, check_error_map, problem_from, status_of
 from phoi_kit.logging import correlation_id_var, get_logger
 from phoi_kit.metrics import HTTP_DURATION, HTTP_REQUESTS
 
@@ -27,18 +30,41 @@ CORRELATION_HEADER = "X-Correlation-ID"
 INTERNAL_ERROR = "Something went wrong on our side. It has been logged."
 
 
-def problem_response(problem: Problem, request: Request) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="phoi"'} if problem.status == 401 else None
-    if problem.status == 503:
-        headers = {"Retry-After": "5"}  # a dependency is down for now: worth retrying soon
+def problem_response(problem: Problem, request: Request, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    headers = dict(headers or {})
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="phoi"'
+    elif problem.status == 503:
+        headers["Retry-After"] = "5"  # a dependency is down for now: worth retrying soon
     elif problem.status == 429:
-        headers = {"Retry-After": str(int(problem.extra.get("retry_after") or 60))}
+        headers["Retry-After"] = str(int(problem.extra.get("retry_after") or 60))
     return JSONResponse(
         problem.to_body(instance=request.url.path),
         status_code=problem.status,
         media_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+def allowed_methods(request: Request) -> str:
+    """The methods the request's path answers to, across every route on it (for a 405's `Allow`)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
+def unstorable_text(exc: BaseException) -> bool:
+    """PostgreSQL refuses NUL in text, and UTF-8 a lone surrogate: input that got past validation, not a
+    fault of ours, so a 422 rather than a 500."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, UnicodeEncodeError | CharacterNotInRepertoireError | UntranslatableCharacterError):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
 
 
 def install_http(app: FastAPI, runtime: KitRuntime) -> None:
@@ -80,13 +106,20 @@ def install_http(app: FastAPI, runtime: KitRuntime) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
         code = codes.get(exc.status_code, f"http_{exc.status_code}")
         problem = Problem(str(exc.detail), code=code, status=exc.status_code)
-        return problem_response(problem, request)
+        headers = {"Allow": allowed_methods(request)} if exc.status_code == 405 else None
+        return problem_response(problem, request, headers)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if unstorable_text(exc):
+            refused = Unprocessable(
+                "The text contains characters that cannot be stored (NUL, or a lone surrogate).",
+                code="invalid_characters",
+            )
+            return problem_response(refused, request)
         log.exception("unhandled error", path=request.url.path)
         problem = Problem("Something went wrong on our side. It has been logged.", code="internal_error", status=500)
         return problem_response(problem, request)

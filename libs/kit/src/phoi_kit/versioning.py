@@ -11,7 +11,8 @@ from fastapi import Depends, Header, Response
 
 from phoi_kit.errors import BadRequest, PreconditionRequired
 
-_ETAG = re.compile(r'^(?:W/)?(?:"([0-9]{1,9})"|([0-9]{1,9}))$')
+ETAG_PATTERN = r'^(?:W/)?(?:"([0-9]{1,9})"|([0-9]{1,9}))$'
+_ETAG = re.compile(ETAG_PATTERN)
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -38,8 +39,21 @@ def _required(if_match: Annotated[str | None, Header(description='The ETag you r
     return version
 
 
+def _required_by_service(
+    if_match: Annotated[str | None, Header(description='The ETag you read, e.g. "3".')] = None,
+) -> int | None:
+    return parse_if_match(if_match)
+
+
+#: Optional: without it the change applies to whatever version is current.
 IfMatch = Annotated[int | None, Depends(_optional)]
+#: Required: 428 before anything else when it is missing.
 IfMatchRequired = Annotated[int, Depends(_required)]
+#: Required, and the service answers the 428 itself (None when missing), after the checks that come first
+#: (the caller may see the resource: 404; may ever do this: 403), so the 428 can name the current version.
+IfMatchRequiredByService = Annotated[int | None, Depends(_required_by_service)]
+#: The dependencies that make If-Match required; the OpenAPI says so (phoi_kit.openapi).
+REQUIRED_IF_MATCH = frozenset({_required, _required_by_service})
 
 
 def set_etag(response: Response, version: int) -> None:

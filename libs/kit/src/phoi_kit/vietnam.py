@@ -18,11 +18,16 @@ def today_in_vietnam(at: datetime | None = None) -> date:
     return (at or datetime.now(UTC)).astimezone(VIETNAM_TZ).date()
 
 
+# Days outside these mean "no bound": the extremes of `date` do not convert to UTC.
+_EARLIEST, _LATEST = date(1900, 1, 1), date(9999, 1, 1)
+
+
 def vietnam_day_start(day: date) -> datetime:
-    """Midnight in Vietnam at the start of ``day``."""
-    return datetime.combine(day, time(0), tzinfo=VIETNAM_TZ)
+    """Midnight in Vietnam at the start of ``day`` (clamped to 1900–9999, so a filter at the calendar's
+    edge is no bound rather than an overflow)."""
+    return datetime.combine(min(max(day, _EARLIEST), _LATEST), time(0), tzinfo=VIETNAM_TZ)
 
 
 def vietnam_day_end(day: date) -> datetime:
     """Midnight in Vietnam at the end of ``day`` (an exclusive bound)."""
-    return vietnam_day_start(day + timedelta(days=1))
+    return vietnam_day_start(min(day, _LATEST) + timedelta(days=1))

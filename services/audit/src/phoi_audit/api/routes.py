@@ -21,13 +21,14 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Final, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from phoi_kit.app import UoW, User, runtime_of
 from phoi_kit.auth import CurrentUser, Role
 from phoi_kit.errors import BadRequest, Forbidden, NotFound, Unprocessable
 from phoi_kit.logging import correlation_id_var
-from pydantic import AwareDatetime
+from phoi_kit.openapi import problem_responses
+from phoi_kit.params import IsoDateTime
 
 from phoi_audit.adapters import entries as repo
 from phoi_audit.api.schemas import EntryOut, EntryPage, HeadOut, VerifyOut
@@ -42,6 +43,7 @@ READERS: Final = (Role.AUDITOR, Role.QLCL_ADMIN, Role.UNIT_ACCOUNT)
 VERIFIERS: Final = (Role.AUDITOR, Role.QLCL_ADMIN)
 PAGE_DEFAULT: Final = 50
 PAGE_MAX: Final = 500
+MAX_SEQUENCE: Final = 2**63 - 1  # PostgreSQL bigint
 TYPE_FILTER: Final = r"^[a-z][a-z0-9_.]*\*?$"
 
 Actor = Annotated[str | None, Query(max_length=200, description="User id or username of the actor.")]
@@ -54,8 +56,8 @@ Types = Annotated[
         description="Event type; repeat for several; a trailing * matches a prefix (`auth.*`).",
     ),
 ]
-From = Annotated[AwareDatetime | None, Query(alias="from", description="Occurred at or after (with time zone).")]
-To = Annotated[AwareDatetime | None, Query(alias="to", description="Occurred before (with time zone).")]
+From = Annotated[IsoDateTime | None, Query(alias="from", description="Occurred at or after (with time zone).")]
+To = Annotated[IsoDateTime | None, Query(alias="to", description="Occurred before (with time zone).")]
 
 
 def _settings(request: Request) -> Settings:
@@ -113,7 +115,9 @@ def _decode_cursor(cursor: str, order: str) -> int:
     return sequence
 
 
-@router.get("/entries", summary="List audit entries (filters, cursor pages)")
+@router.get(
+    "/entries", summary="List audit entries (filters, cursor pages)", responses=problem_responses(400, 403, 422)
+)
 async def list_entries(
     user: User,
     uow: UoW,
@@ -147,7 +151,10 @@ async def list_entries(
     "/entries/export",
     summary="Export audit entries as CSV (streamed)",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with BOM; see the service docs."}},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "UTF-8 CSV with BOM; see the service docs."},
+        **problem_responses(403, 422),
+    },
 )
 async def export_entries(
     request: Request,
@@ -188,8 +195,12 @@ async def export_entries(
     )
 
 
-@router.get("/entries/{sequence}", summary="One audit entry")
-async def get_entry(sequence: int, user: User, uow: UoW) -> EntryOut:
+@router.get("/entries/{sequence}", summary="One audit entry", responses=problem_responses(403, 404))
+async def get_entry(
+    sequence: Annotated[int, Path(ge=1, le=MAX_SEQUENCE, description="The entry's position in the chain.")],
+    user: User,
+    uow: UoW,
+) -> EntryOut:
     scope = _reader_scope(user)
     row = await repo.get(uow.session, sequence)
     if row is None or (scope is not None and row.unit_code != scope):
@@ -197,7 +208,7 @@ async def get_entry(sequence: int, user: User, uow: UoW) -> EntryOut:
     return EntryOut.from_row(row)
 
 
-@router.get("/verify", summary="Recompute the hash chain (whole or a range)")
+@router.get("/verify", summary="Recompute the hash chain (whole or a range)", responses=problem_responses(403, 422))
 async def verify_entries(
     request: Request,
     user: User,

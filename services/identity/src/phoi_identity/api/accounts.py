@@ -16,6 +16,7 @@ from phoi_contracts.events.identity import AccountKind, Role
 from phoi_kit.app import UoW, User
 from phoi_kit.auth import CurrentUser
 from phoi_kit.auth import Role as KitRole
+from phoi_kit.openapi import problem_responses
 from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
 from phoi_kit.uow import UnitOfWork
 from phoi_kit.versioning import IfMatch, set_etag
@@ -39,6 +40,8 @@ from phoi_identity.service import accounts as service
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
+_CHANGE = problem_responses(403, 404, 409, 422, 502, 503)
+
 
 def _holder(body: HolderIn) -> service.Holder:
     return service.Holder(name=body.name, position=body.position, email=body.email, phone=body.phone)
@@ -52,7 +55,7 @@ async def visible_account(uow: UnitOfWork, user: CurrentUser, account_id: uuid.U
     return account
 
 
-@router.get("", summary="List accounts (a unit account sees its own unit's)")
+@router.get("", summary="List accounts (a unit account sees its own unit's)", responses=problem_responses(400, 403))
 async def list_accounts(
     user: User,
     uow: UoW,
@@ -88,6 +91,7 @@ async def list_accounts(
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Issue an account (Keycloak user with a temporary password), or adopt an existing Keycloak user",
+    responses=problem_responses(403, 404, 409, 422, 502, 503),
 )
 async def create_account(body: AccountIn, user: User, uow: UoW, ctx: Ctx, response: Response) -> AccountWithPassword:
     user.require(KitRole.QLCL_ADMIN)
@@ -124,14 +128,18 @@ async def create_account(body: AccountIn, user: User, uow: UoW, ctx: Ctx, respon
     return AccountWithPassword.with_password(account, password)
 
 
-@router.get("/{account_id}", summary="One account")
+@router.get("/{account_id}", summary="One account", responses=problem_responses(403, 404))
 async def get_account(account_id: uuid.UUID, user: User, uow: UoW, response: Response) -> AccountOut:
     account = await visible_account(uow, user, account_id)
     set_etag(response, account.version)
     return AccountOut.of(account)
 
 
-@router.get("/{account_id}/holders", summary="Who held the account when (oldest first)")
+@router.get(
+    "/{account_id}/holders",
+    summary="Who held the account when (oldest first)",
+    responses=problem_responses(400, 403, 404),
+)
 async def account_holders(
     account_id: uuid.UUID, user: User, uow: UoW, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
 ) -> Page[HolderOut]:
@@ -150,6 +158,7 @@ async def account_holders(
     "/{account_id}/handover",
     status_code=status.HTTP_201_CREATED,
     summary="Hand the account to a new holder: new temporary password, every session ended (Article 8.4)",
+    responses=_CHANGE,
 )
 async def hand_over(
     account_id: uuid.UUID, body: HandoverIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatch
@@ -162,7 +171,11 @@ async def hand_over(
     return AccountWithPassword.with_password(account, password)
 
 
-@router.post("/{account_id}/lock", summary="Lock: Keycloak user disabled, sessions ended, tokens refused everywhere")
+@router.post(
+    "/{account_id}/lock",
+    summary="Lock: Keycloak user disabled, sessions ended, tokens refused everywhere",
+    responses=_CHANGE,
+)
 async def lock(
     account_id: uuid.UUID, body: ReasonIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatch
 ) -> LockedAccountOut:
@@ -172,7 +185,7 @@ async def lock(
     return LockedAccountOut(**AccountOut.fields_of(account), keycloak_synced=synced)
 
 
-@router.post("/{account_id}/unlock", summary="Unlock, optionally with a new temporary password")
+@router.post("/{account_id}/unlock", summary="Unlock, optionally with a new temporary password", responses=_CHANGE)
 async def unlock(
     account_id: uuid.UUID, body: UnlockIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatch
 ) -> AccountWithPassword:
@@ -185,7 +198,9 @@ async def unlock(
     return AccountWithPassword.with_password(account, password)
 
 
-@router.post("/{account_id}/disable", summary="Disable for good (the Keycloak user is kept, disabled)")
+@router.post(
+    "/{account_id}/disable", summary="Disable for good (the Keycloak user is kept, disabled)", responses=_CHANGE
+)
 async def disable(
     account_id: uuid.UUID, body: ReasonIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatch
 ) -> AccountOut:

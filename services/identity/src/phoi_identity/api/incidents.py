@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Response, status
 from phoi_contracts.events.identity import IncidentKind, IncidentSource
 from phoi_kit.app import UoW, User
 from phoi_kit.auth import CurrentUser, Role
+from phoi_kit.openapi import problem_responses
 from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
 from phoi_kit.uow import UnitOfWork
 from phoi_kit.versioning import IfMatch, set_etag
@@ -55,7 +56,7 @@ async def _load_visible(uow: UnitOfWork, user: CurrentUser, incident_id: uuid.UU
     return incident
 
 
-@router.get("", summary="List incidents, newest first")
+@router.get("", summary="List incidents, newest first", responses=problem_responses(400, 403))
 async def list_incidents(
     user: User,
     uow: UoW,
@@ -91,7 +92,12 @@ async def list_incidents(
     return Page[IncidentOut](items=[IncidentOut.of(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Report an access incident")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Report an access incident",
+    responses=problem_responses(403, 404, 409, 422, 502, 503),
+)
 async def report_incident(body: IncidentIn, user: User, uow: UoW, ctx: Ctx, response: Response) -> IncidentReportedOut:
     user.require(*DIRECTORY_READERS)
     reported = await service.report(
@@ -111,7 +117,7 @@ async def report_incident(body: IncidentIn, user: User, uow: UoW, ctx: Ctx, resp
     return IncidentReportedOut(**IncidentOut.fields_of(reported.incident), keycloak_synced=reported.keycloak_synced)
 
 
-@router.get("/{incident_id}", summary="One incident")
+@router.get("/{incident_id}", summary="One incident", responses=problem_responses(403, 404))
 async def get_incident(incident_id: uuid.UUID, user: User, uow: UoW, response: Response) -> IncidentOut:
     user.require(*DIRECTORY_READERS)
     incident = await _load_visible(uow, user, incident_id)
@@ -119,7 +125,11 @@ async def get_incident(incident_id: uuid.UUID, user: User, uow: UoW, response: R
     return IncidentOut.of(incident)
 
 
-@router.post("/{incident_id}/resolve", summary="Resolve an incident with a note (qlcl_admin)")
+@router.post(
+    "/{incident_id}/resolve",
+    summary="Resolve an incident with a note (qlcl_admin)",
+    responses=problem_responses(403, 404, 409, 422, 502, 503),
+)
 async def resolve_incident(
     incident_id: uuid.UUID, body: ResolveIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatch
 ) -> IncidentResolvedOut:

@@ -9,12 +9,14 @@ from typing import Annotated, Any, Literal
 
 from phoi_contracts.events.common import Code, LongText, ShortText
 from phoi_contracts.events.identity import AccountKind, IncidentKind, IncidentSource, Role, UnitKind
+from phoi_kit.params import IsoDateTime
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -165,7 +167,7 @@ class HandoverIn(Input):
 
 class UnlockIn(Input):
     reason: LongText | None = None
-    reset_password: bool = Field(default=False, description="Issue a new temporary password as well.")
+    reset_password: StrictBool = Field(default=False, description="Issue a new temporary password as well.")
 
 
 class HolderOut(BaseModel):
@@ -271,7 +273,7 @@ class IncidentIn(Input):
         default=None, description="The account concerned. Default for a holder reporting: their own account."
     )
     unit_code: Code | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: IsoDateTime | None = None
 
     @field_validator("kind", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from phoi_kit.app import UoW, User
+from phoi_kit.openapi import problem_responses
 from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
 
 from phoi_identity.adapters import accounts as account_repo
@@ -24,7 +25,11 @@ from phoi_identity.api.schemas import ActivityOut, ActivityReport, SignInEventOu
 router = APIRouter(prefix="/sign-in-activity", tags=["sign-in activity"])
 
 
-@router.get("", summary="Accounts with repeated failed sign-ins (or one account's counts)")
+@router.get(
+    "",
+    summary="Accounts with repeated failed sign-ins (or one account's counts)",
+    responses=problem_responses(403),
+)
 async def activity(
     request: Request,
     user: User,
@@ -78,7 +83,7 @@ async def activity(
     return ActivityReport(since=since, min_failures=threshold, accounts=out)
 
 
-@router.get("/events", summary="Sign-in events, newest first")
+@router.get("/events", summary="Sign-in events, newest first", responses=problem_responses(400, 403))
 async def events(
     user: User,
     uow: UoW,

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from phoi_kit.app import UoW, User
 from phoi_kit.auth import Role
+from phoi_kit.openapi import problem_responses
 from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
 from phoi_kit.versioning import IfMatch, IfMatchRequired, set_etag
 
@@ -20,7 +21,7 @@ from phoi_identity.service import units as service
 router = APIRouter(prefix="/units", tags=["units"])
 
 
-@router.get("", summary="List units (a unit account sees its own unit only)")
+@router.get("", summary="List units (a unit account sees its own unit only)", responses=problem_responses(400, 403))
 async def list_units(
     user: User,
     uow: UoW,
@@ -50,7 +51,12 @@ async def list_units(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a unit (409 unit_exists if the code is taken)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a unit (409 unit_exists if the code is taken)",
+    responses=problem_responses(403, 404, 409, 422),
+)
 async def create_unit(body: UnitIn, user: User, uow: UoW, response: Response) -> UnitOut:
     user.require(Role.QLCL_ADMIN)
     head = body.head
@@ -73,7 +79,7 @@ async def create_unit(body: UnitIn, user: User, uow: UoW, response: Response) ->
     return UnitOut.of(unit)
 
 
-@router.get("/{code}", summary="One unit")
+@router.get("/{code}", summary="One unit", responses=problem_responses(403, 404))
 async def get_unit(code: str, user: User, uow: UoW, response: Response) -> UnitOut:
     user.require(*DIRECTORY_READERS)
     user.ensure_unit_scope(normalise_code(code), what="unit")
@@ -82,7 +88,9 @@ async def get_unit(code: str, user: User, uow: UoW, response: Response) -> UnitO
     return UnitOut.of(unit)
 
 
-@router.patch("/{code}", summary="Change a unit's details (If-Match required)")
+@router.patch(
+    "/{code}", summary="Change a unit's details (If-Match required)", responses=problem_responses(403, 404, 409, 422)
+)
 async def update_unit(
     code: str, body: UnitPatch, user: User, uow: UoW, response: Response, version: IfMatchRequired
 ) -> UnitOut:
@@ -92,7 +100,11 @@ async def update_unit(
     return UnitOut.of(unit)
 
 
-@router.post("/{code}/deactivate", summary="Deactivate a unit; its accounts are disabled")
+@router.post(
+    "/{code}/deactivate",
+    summary="Deactivate a unit; its accounts are disabled",
+    responses=problem_responses(403, 404, 409, 422, 502, 503),
+)
 async def deactivate_unit(
     code: str, body: ReasonIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatch
 ) -> UnitOut:
@@ -102,7 +114,11 @@ async def deactivate_unit(
     return UnitOut.of(unit)
 
 
-@router.post("/{code}/reactivate", summary="Reactivate a unit (issue it a new unit account afterwards)")
+@router.post(
+    "/{code}/reactivate",
+    summary="Reactivate a unit (issue it a new unit account afterwards)",
+    responses=problem_responses(403, 404, 409, 422),
+)
 async def reactivate_unit(
     code: str, user: User, uow: UoW, response: Response, version: IfMatch, body: OptionalReasonIn | None = None
 ) -> UnitOut:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -18,8 +18,10 @@ from phoi_contracts.events.security import DataExported
 from phoi_kit.app import UoW, User
 from phoi_kit.auth import Role
 from phoi_kit.errors import NotFound, Unprocessable
+from phoi_kit.openapi import Responses, problem_responses
 from phoi_kit.pagination import decode_cursor, encode_cursor
-from phoi_kit.versioning import IfMatch, set_etag
+from phoi_kit.params import IsoDate
+from phoi_kit.versioning import IfMatchRequiredByService, set_etag
 from phoi_kit.vietnam import today_in_vietnam
 
 from phoi_inventory.adapters.allocations import AllocationRecord, ranges_of
@@ -66,23 +68,22 @@ from phoi_inventory.service.reports import report_json, to_csv, to_xlsx
 router = APIRouter(prefix="/api/v1")
 
 
-def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    text = {
-        401: "No valid access token.",
-        403: "Your role may not do this (`role_required`, `movement_forbidden`).",
-        404: "Not found — or another unit's data.",
-        409: "Conflicts with the current stock (see the `code`).",
-        412: "If-Match is not the current version (`version_mismatch`).",
-        422: "Invalid input (`validation_failed` or a domain code such as `range_reversed`).",
-        428: "If-Match is missing.",
-    }
-    return {c: {"description": text[c], "content": {"application/problem+json": {}}} for c in codes}
+_NOTES = {
+    403: "Your role may not do this (`role_required`, `movement_forbidden`).",
+    404: "Not found — or another unit's data.",
+    409: "Conflicts with the current stock (see the `code`).",
+    422: "Invalid input (`validation_failed` or a domain code such as `range_reversed`).",
+}
+
+
+def _problems(*statuses: int) -> Responses:
+    return problem_responses(*statuses, notes=_NOTES)
 
 
 # --- form types ------------------------------------------------------------------------------------------
 
 
-@router.get("/form-types", tags=["form types"], summary="Form types (loại phôi)")
+@router.get("/form-types", tags=["form types"], summary="Form types (loại phôi)", responses=_problems(400, 403))
 async def list_form_types(
     user: User,
     uow: UoW,
@@ -139,7 +140,7 @@ async def create_form_type(body: FormTypeIn, user: User, uow: UoW, response: Res
     responses=_problems(401, 403, 404, 412, 422, 428),
 )
 async def update_form_type(
-    code: str, body: FormTypePatch, user: User, uow: UoW, if_match: IfMatch, response: Response
+    code: str, body: FormTypePatch, user: User, uow: UoW, if_match: IfMatchRequiredByService, response: Response
 ) -> FormTypeOut:
     user.require(Role.QLCL_OFFICER)
     changes = body.model_dump(exclude_unset=True)
@@ -201,7 +202,7 @@ async def record_print_batch(body: PrintBatchIn, user: User, uow: UoW, response:
     return _batch_out(row, form_type_of(form_type) if form_type else None)
 
 
-@router.get("/print-batches", tags=["stock"], summary="Print batches received", responses=_problems(401, 403))
+@router.get("/print-batches", tags=["stock"], summary="Print batches received", responses=_problems(400, 401, 403))
 async def list_print_batches(
     user: User,
     uow: UoW,
@@ -411,7 +412,7 @@ async def _form_types_for(reads: Reads, records: list[AllocationRecord]) -> dict
     "/allocations",
     tags=["allocations"],
     summary="Allocations (per request: ?request_id=), oldest approval first",
-    responses=_problems(401, 403, 404),
+    responses=_problems(400, 401, 403, 404),
 )
 async def list_allocations(
     user: User,
@@ -497,8 +498,8 @@ async def usage_report(
     user: User,
     uow: UoW,
     settings: AppSettings,
-    period_from: Annotated[date, Query(alias="from")],
-    period_to: Annotated[date, Query(alias="to")],
+    period_from: Annotated[IsoDate, Query(alias="from")],
+    period_to: Annotated[IsoDate, Query(alias="to")],
     unit_code: str | None = None,
     form_type: str | None = None,
     format: Literal["json", "csv", "xlsx"] = "json",

@@ -84,10 +84,6 @@ class Catalogue:
         # Lock first, then compare versions: two concurrent updates cannot both pass the check.
         await BlockStore(self.uow.session).lock_form_types([code])
         row = await self.get_form_type(code)
-        if if_match != row.version:
-            raise PreconditionFailed(
-                "The form type changed since you read it.", current_version=row.version, expected_version=if_match
-            )
         current = form_type_of(row)
         merged = {
             "name_vi": changes.get("name_vi", current.name_vi),
@@ -96,6 +92,11 @@ class Catalogue:
             "active": changes.get("active", current.active),
         }
         FormType(current.code, serial_prefix=current.serial_prefix, digits=current.digits, **merged)  # validate
+        # After validating: invalid input is 422 whatever version it names.
+        if if_match != row.version:
+            raise PreconditionFailed(
+                "The form type changed since you read it.", current_version=row.version, expected_version=if_match
+            )
         changed = {k: v for k, v in merged.items() if getattr(row, k) != v}
         if not changed:
             return row

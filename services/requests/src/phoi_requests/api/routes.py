@@ -16,8 +16,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from phoi_kit.app import UoW
 from phoi_kit.errors import PayloadTooLarge, Unprocessable
+from phoi_kit.openapi import problem_responses
 from phoi_kit.pagination import decode_cursor, encode_cursor
-from phoi_kit.versioning import IfMatch, set_etag
+from phoi_kit.params import IsoDate
+from phoi_kit.versioning import IfMatchRequiredByService, set_etag
 from phoi_kit.vietnam import vietnam_day_end, vietnam_day_start
 from starlette.datastructures import UploadFile
 
@@ -58,28 +60,20 @@ router = APIRouter(prefix="/api/v1")
 # Room for the multipart framing around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/problem+json": {}}}
-    for code, text in {
-        401: "No valid access token.",
-        403: "Your role may not do this (`role_required`, `request.forbidden`).",
-        404: "No such request — or it belongs to another unit (`request.not_found`).",
-        422: "Invalid input (`validation_failed` or a domain code such as `request.invalid_quantity`).",
-    }.items()
+_NOTES = {
+    403: "Your role may not do this (`role_required`, `request.forbidden`).",
+    404: "No such request — or it belongs to another unit (`request.not_found`).",
+    409: "Not allowed in the current state (`request.illegal_transition`, with `current_state`), or the unit is "
+    "deactivated (`request.unit_inactive`).",
+    412: "If-Match is not the current version (`version_mismatch`).",
+    413: "Too large (`request.attachment_too_large`).",
+    415: "Not a PDF/JPEG/PNG by content (`request.attachment_type_unsupported`), or not what its declared type "
+    "says (`request.attachment_type_mismatch`).",
+    422: "Invalid input (`validation_failed` or a domain code such as `request.invalid_quantity`).",
 }
-_CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    **_PROBLEMS,
-    409: {
-        "description": "Not allowed in the current state (`request.illegal_transition`, with `current_state`), "
-        "or the unit is deactivated (`request.unit_inactive`).",
-        "content": {"application/problem+json": {}},
-    },
-    412: {
-        "description": "If-Match is not the current version (`version_mismatch`).",
-        "content": {"application/problem+json": {}},
-    },
-    428: {"description": "If-Match is missing (`if_match_required`).", "content": {"application/problem+json": {}}},
-}
+_PROBLEMS = problem_responses(403, 404, 422, notes=_NOTES)
+_CHANGE_PROBLEMS = problem_responses(403, 404, 409, 412, 422, 428, notes=_NOTES)
+_LIST_PROBLEMS = problem_responses(400, 403, 422, notes=_NOTES)
 
 
 def _service(uow: UoW, settings: AppSettings) -> RequestService:
@@ -97,7 +91,12 @@ def _respond(response: Response, request: DomainRequest, actor: Actor) -> Reques
 # --- form types (the replica, for the portal's dropdowns) ----------------------------------------------
 
 
-@router.get("/form-types", tags=["form types"], summary="Form types (replica of inventory's catalogue)")
+@router.get(
+    "/form-types",
+    tags=["form types"],
+    summary="Form types (replica of inventory's catalogue)",
+    responses=_LIST_PROBLEMS,
+)
 async def list_form_types(
     actor: CurrentActor,
     uow: UoW,
@@ -129,7 +128,7 @@ def _filter(
     created_to: date | None,
 ) -> RequestFilter:
     if created_from and created_to and created_from > created_to:
-        raise Unprocessable("created_from is after created_to.", code="validation_failed")
+        raise Unprocessable("created_from is after created_to.", code="invalid_date_range")
     return RequestFilter(
         unit_code=unit_code,
         statuses=frozenset(status) if status else None,
@@ -140,7 +139,7 @@ def _filter(
     )
 
 
-@router.get("/requests", tags=["requests"], summary="List requests", responses=_PROBLEMS)
+@router.get("/requests", tags=["requests"], summary="List requests", responses=_LIST_PROBLEMS)
 async def list_requests(
     actor: CurrentActor,
     service: Service,
@@ -148,8 +147,8 @@ async def list_requests(
     unit_code: str | None = None,
     form_type: Annotated[str | None, Query(description="Requests with a line of this form type.")] = None,
     academic_year: str | None = None,
-    created_from: Annotated[date | None, Query(description="Created on or after (Vietnam date).")] = None,
-    created_to: Annotated[date | None, Query(description="Created on or before (Vietnam date).")] = None,
+    created_from: Annotated[IsoDate | None, Query(description="Created on or after (Vietnam date).")] = None,
+    created_to: Annotated[IsoDate | None, Query(description="Created on or before (Vietnam date).")] = None,
     waiting_for: Annotated[
         Literal["me"] | None, Query(description="`me`: requests waiting for the caller's next step.")
     ] = None,
@@ -176,8 +175,8 @@ async def count_requests(
     unit_code: str | None = None,
     form_type: str | None = None,
     academic_year: str | None = None,
-    created_from: date | None = None,
-    created_to: date | None = None,
+    created_from: IsoDate | None = None,
+    created_to: IsoDate | None = None,
 ) -> CountsOut:
     where = _filter(unit_code, None, form_type, academic_year, created_from, created_to)
     counts, waiting = await service.counts(actor, where)
@@ -189,7 +188,12 @@ async def get_request(request_id: uuid.UUID, actor: CurrentActor, service: Servi
     return _respond(response, await service.get(actor, request_id), actor)
 
 
-@router.get("/requests/{request_id}/history", tags=["requests"], summary="Status changes: who, when, why")
+@router.get(
+    "/requests/{request_id}/history",
+    tags=["requests"],
+    summary="Status changes: who, when, why",
+    responses=_PROBLEMS,
+)
 async def get_history(request_id: uuid.UUID, actor: CurrentActor, service: Service, response: Response) -> HistoryOut:
     request = await service.get(actor, request_id)
     set_etag(response, request.version)
@@ -224,7 +228,7 @@ async def patch_request(
     actor: CurrentActor,
     service: Service,
     response: Response,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
 ) -> RequestOut:
     request = await service.update(
         actor,
@@ -247,7 +251,7 @@ async def submit(
     actor: CurrentActor,
     service: Service,
     response: Response,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
     body: CommentIn | None = None,
 ) -> RequestOut:
     request = await service.submit(actor, request_id, if_match, comment=(body or CommentIn()).comment)
@@ -265,7 +269,7 @@ async def cancel(
     actor: CurrentActor,
     service: Service,
     response: Response,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
     body: ReasonIn | None = None,
 ) -> RequestOut:
     request = await service.cancel(actor, request_id, if_match, reason=(body or ReasonIn()).reason)
@@ -283,7 +287,7 @@ async def confirm_receipt(
     actor: CurrentActor,
     service: Service,
     response: Response,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
     body: ConfirmReceiptIn | None = None,
 ) -> RequestOut:
     body = body or ConfirmReceiptIn()
@@ -307,7 +311,7 @@ async def approve(
     actor: CurrentActor,
     service: Service,
     response: Response,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
     body: ApproveIn | None = None,
 ) -> RequestOut:
     body = body or ApproveIn()
@@ -327,7 +331,7 @@ async def reject(
     actor: CurrentActor,
     service: Service,
     response: Response,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
     body: ReasonIn | None = None,
 ) -> RequestOut:
     reason = (body or ReasonIn()).reason or ""
@@ -346,7 +350,7 @@ async def return_for_revision(
     actor: CurrentActor,
     service: Service,
     response: Response,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
     body: ReasonIn | None = None,
 ) -> RequestOut:
     reason = (body or ReasonIn()).reason or ""
@@ -365,7 +369,7 @@ async def close(
     actor: CurrentActor,
     service: Service,
     response: Response,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
     body: CommentIn | None = None,
 ) -> RequestOut:
     request = await service.close(actor, request_id, if_match, comment=(body or CommentIn()).comment)
@@ -382,6 +386,7 @@ _UPLOAD_OPENAPI: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {
                             "type": "string",
@@ -402,18 +407,7 @@ _UPLOAD_OPENAPI: dict[str, Any] = {
     status_code=201,
     summary="Attach a file (unit; PDF, JPEG or PNG, checked by content)",
     openapi_extra=_UPLOAD_OPENAPI,
-    responses={
-        **_CHANGE_PROBLEMS,
-        413: {
-            "description": "Too large (`request.attachment_too_large`).",
-            "content": {"application/problem+json": {}},
-        },
-        415: {
-            "description": "Not a PDF/JPEG/PNG by content (`request.attachment_type_unsupported`), or not what "
-            "its declared type says (`request.attachment_type_mismatch`).",
-            "content": {"application/problem+json": {}},
-        },
-    },
+    responses={**_CHANGE_PROBLEMS, **problem_responses(413, 415, notes=_NOTES)},
 )
 async def upload_attachment(
     request_id: uuid.UUID,
@@ -422,7 +416,7 @@ async def upload_attachment(
     service: Service,
     settings: AppSettings,
     response: Response,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
 ) -> AttachmentOut:
     limit = settings.attachment_max_bytes
     length = request.headers.get("content-length", "")
@@ -458,7 +452,12 @@ async def upload_attachment(
     return out
 
 
-@router.get("/requests/{request_id}/attachments", tags=["attachments"], summary="Attachments of a request")
+@router.get(
+    "/requests/{request_id}/attachments",
+    tags=["attachments"],
+    summary="Attachments of a request",
+    responses=_PROBLEMS,
+)
 async def list_attachments(
     request_id: uuid.UUID, actor: CurrentActor, service: Service, response: Response
 ) -> AttachmentList:
@@ -501,7 +500,7 @@ async def delete_attachment(
     attachment_id: uuid.UUID,
     actor: CurrentActor,
     service: Service,
-    if_match: IfMatch,
+    if_match: IfMatchRequiredByService,
 ) -> Response:
     saved = await service.remove_attachment(actor, request_id, if_match, attachment_id)
     return Response(status_code=204, headers={"ETag": f'"{saved.version}"'})

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Self
+from typing import Any, Self
 
+from phoi_kit.params import IsoDate
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from phoi_requests.adapters.replicas import FormType
@@ -27,10 +28,27 @@ from phoi_requests.domain import (
     SerialRange,
     Status,
 )
+from phoi_requests.domain.model import (
+    MAX_CODE_LENGTH,
+    MAX_EXAM_SESSION_LENGTH,
+    MAX_JUSTIFICATION_LENGTH,
+    MAX_LINE_QUANTITY,
+    MAX_LINES,
+    MAX_REASON_LENGTH,
+)
 from phoi_requests.domain.transitions import INVENTORY_ACTIONS
 
-# Generous ceilings against abuse; the domain's limits are tighter and give the precise error.
+# Generous ceilings against abuse; the domain's limits are tighter and give the precise error. The OpenAPI
+# states the domain's limits (`json_schema_extra`, from the domain's own constants), so that it tells the
+# truth while a breach still answers the domain's stable code.
 _TEXT = 10_000
+_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+_ACADEMIC_YEAR = r"^[0-9]{4}-[0-9]{4}$"
+_EXAM_SESSION: dict[str, Any] = {"maxLength": MAX_EXAM_SESSION_LENGTH}
+_JUSTIFICATION: dict[str, Any] = {"maxLength": MAX_JUSTIFICATION_LENGTH}
+_NOTE: dict[str, Any] = {"maxLength": MAX_REASON_LENGTH}
+_LINES: dict[str, Any] = {"minItems": 1, "maxItems": MAX_LINES}
+_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
 class _In(BaseModel):
@@ -55,10 +73,20 @@ class RangeIO(BaseModel):
 
 
 class LineIn(_In):
-    form_type_code: str = Field(max_length=200, description="A form type code from GET /api/v1/form-types.")
-    quantity: StrictInt = Field(description="Blanks requested, > 0.")
-    justification: str | None = Field(None, max_length=_TEXT, description="Why this many.")
-    expected_graduates: StrictInt | None = Field(None, description="Expected number of graduates.")
+    form_type_code: str = Field(
+        max_length=200,
+        description="A form type code from GET /api/v1/form-types.",
+        json_schema_extra={"maxLength": MAX_CODE_LENGTH, "pattern": _CODE_PATTERN},
+    )
+    quantity: StrictInt = Field(
+        description="Blanks requested.", json_schema_extra={"minimum": 1, "maximum": MAX_LINE_QUANTITY}
+    )
+    justification: str | None = Field(None, max_length=_TEXT, description="Why this many.", json_schema_extra=_NOTE)
+    expected_graduates: StrictInt | None = Field(
+        None,
+        description="Expected number of graduates.",
+        json_schema_extra={"minimum": 0, "maximum": MAX_LINE_QUANTITY},
+    )
     line_id: uuid.UUID | None = Field(
         None, description="On edit: keep this line's identity (default: the existing line of the same form type)."
     )
@@ -74,22 +102,33 @@ class LineIn(_In):
 
 
 class RequestCreate(_In):
-    academic_year: str = Field(max_length=20, examples=["2024-2025"], description="School year, YYYY-YYYY.")
-    exam_session: str | None = Field(None, max_length=_TEXT, description="Exam session, if any.")
-    justification: str | None = Field(None, max_length=_TEXT, description="Free-text justification.")
-    lines: list[LineIn] = Field(max_length=200, description="One line per form type, at least one.")
-    comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.")
+    academic_year: str = Field(
+        max_length=20,
+        examples=["2024-2025"],
+        description="School year, YYYY-YYYY (consecutive years).",
+        json_schema_extra={"pattern": _ACADEMIC_YEAR},
+    )
+    exam_session: str | None = Field(
+        None, max_length=_TEXT, description="Exam session, if any.", json_schema_extra=_EXAM_SESSION
+    )
+    justification: str | None = Field(
+        None, max_length=_TEXT, description="Free-text justification.", json_schema_extra=_JUSTIFICATION
+    )
+    lines: list[LineIn] = Field(
+        max_length=200, description="One line per form type, at least one.", json_schema_extra=_LINES
+    )
+    comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.", json_schema_extra=_NOTE)
 
 
 class RequestPatch(_In):
     """Only the fields sent change. ``null`` (or ``""``) clears ``exam_session`` / ``justification``;
     ``lines`` replaces all lines."""
 
-    academic_year: str | None = Field(None, max_length=20)
-    exam_session: str | None = Field(None, max_length=_TEXT)
-    justification: str | None = Field(None, max_length=_TEXT)
-    lines: list[LineIn] | None = Field(None, max_length=200)
-    comment: str | None = Field(None, max_length=_TEXT)
+    academic_year: str | None = Field(None, max_length=20, json_schema_extra={"pattern": _ACADEMIC_YEAR})
+    exam_session: str | None = Field(None, max_length=_TEXT, json_schema_extra=_EXAM_SESSION)
+    justification: str | None = Field(None, max_length=_TEXT, json_schema_extra=_JUSTIFICATION)
+    lines: list[LineIn] | None = Field(None, max_length=200, json_schema_extra=_LINES)
+    comment: str | None = Field(None, max_length=_TEXT, json_schema_extra=_NOTE)
 
     @model_validator(mode="after")
     def _required_not_null(self) -> Self:
@@ -107,16 +146,20 @@ class RequestPatch(_In):
 
 
 class CommentIn(_In):
-    comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.")
+    comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.", json_schema_extra=_NOTE)
 
 
 class ReasonIn(_In):
-    reason: str | None = Field(None, max_length=_TEXT, description="Why (required for reject and return).")
+    reason: str | None = Field(
+        None, max_length=_TEXT, description="Why (required for reject and return).", json_schema_extra=_NOTE
+    )
 
 
 class ApprovedLineIn(_In):
     line_id: uuid.UUID
-    approved_quantity: StrictInt = Field(description="0 <= approved <= requested.")
+    approved_quantity: StrictInt = Field(
+        description="0 <= approved <= requested.", json_schema_extra={"minimum": 0, "maximum": MAX_LINE_QUANTITY}
+    )
 
 
 class ApproveIn(_In):
@@ -135,13 +178,17 @@ class ApproveIn(_In):
 
 class ReceiptLineIn(_In):
     line_id: uuid.UUID
-    accepted_quantity: StrictInt = Field(description="0 <= accepted <= allocated.")
-    discrepancy_note: str | None = Field(None, max_length=_TEXT, description="Required when accepted < allocated.")
+    accepted_quantity: StrictInt = Field(
+        description="0 <= accepted <= allocated.", json_schema_extra={"minimum": 0, "maximum": MAX_LINE_QUANTITY}
+    )
+    discrepancy_note: str | None = Field(
+        None, max_length=_TEXT, description="Required when accepted < allocated.", json_schema_extra=_NOTE
+    )
     rejected_ranges: list[RangeIO] | None = Field(None, max_length=1000, description="Serials not accepted.")
 
 
 class ConfirmReceiptIn(_In):
-    received_on: date | None = Field(None, description="Date the blanks arrived (default: today in Vietnam).")
+    received_on: IsoDate | None = Field(None, description="Date the blanks arrived (default: today in Vietnam).")
     lines: list[ReceiptLineIn] | None = Field(
         None, max_length=200, description="Lines with a discrepancy; lines not listed are accepted in full."
     )
