@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import httpx
 import pytest
 from keycloak.exceptions import KeycloakError
 from phoi_local.keycloak.testing import create_test_user, error_body, new_password
@@ -266,7 +267,8 @@ async def test_handover_ends_the_old_password_and_sessions(
 
         # nor the old access token here (the identity service consumes its own account.handed_over)
         async def refused() -> bool:
-            return (await client.get("/api/v1/units", headers=old_headers)).status_code == 401
+            answer: httpx.Response = await client.get("/api/v1/units", headers=old_headers)
+            return answer.status_code == 401
 
         await wait_for(refused, timeout=5, what="the old holder's token refused")
         assert (await client.get("/api/v1/units", headers=old_headers)).json()["code"] == "token_revoked"

@@ -8,6 +8,7 @@ import contextlib
 import time
 from typing import Any
 
+import httpx
 import pytest
 from keycloak.exceptions import KeycloakError
 from phoi_local.keycloak.testing import error_body
@@ -68,8 +69,11 @@ async def test_suspected_compromise_is_refused_everywhere_within_seconds(
         for name, svc in {"identity": idp, **others}.items():
 
             async def refused(svc: Any = svc) -> bool:
-                answer = await svc.client.get("/api/v1/me", headers=victim)
-                return answer.status_code == 401 and answer.json()["code"] == "token_revoked"
+                answer: httpx.Response = await svc.client.get("/api/v1/me", headers=victim)
+                if answer.status_code != 401:
+                    return False
+                code: str = answer.json()["code"]
+                return code == "token_revoked"
 
             await wait_for(refused, timeout=REFUSAL_BUDGET_SECONDS, what=f"{name} refuses the locked account's token")
         assert time.monotonic() - started < REFUSAL_BUDGET_SECONDS

@@ -6,7 +6,7 @@ from typing import Any
 
 from phoi_contracts import topics
 from phoi_contracts.catalogue import parse_data
-from phoi_contracts.envelope import Envelope
+from phoi_contracts.envelope import Envelope, EventData
 from phoi_contracts.events.requests import (
     RequestApproved,
     RequestCancelled,
@@ -54,7 +54,7 @@ async def test_transitions_publish_contract_events(env: Any, broker: Any) -> Non
     third = await env.create()
     await env.act(third["id"], "cancel", unit)
 
-    expected = [
+    expected: list[tuple[str, type[EventData]]] = [
         (rid, RequestCreated),
         (rid, RequestUpdated),
         (rid, RequestSubmitted),
