@@ -156,6 +156,7 @@ class Saga:
     # ------------------------------------------------------------------ receipt
 
     async def receive(self, event: RequestReceiptConfirmed, envelope: Envelope) -> None:
+        """Each completed allocation the receipt names goes to the unit, less the serials it rejected."""
         records = [await self._receivable(allocation_id, event) for allocation_id in event.allocation_ids]
         todo = await self._not_yet_received(records, event)
         if not todo:
