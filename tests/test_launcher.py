@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -67,7 +67,7 @@ class Launched:
 
 
 @pytest.fixture
-def launch(stack_env: dict[str, str], tmp_path: Path) -> Iterator[type[Launched]]:
+def launch(stack_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], Launched]]:
     started: list[Launched] = []
 
     class _Launch(Launched):
@@ -86,7 +86,7 @@ def _url(env: dict[str, str], name: str) -> str:
 
 
 def test_run_serves_every_service_and_stops_cleanly_and_restarts_with_replay(
-    launch: type[Launched], stack_env: dict[str, str]
+    launch: Callable[[], Launched], stack_env: dict[str, str]
 ) -> None:
     first = launch()
     first.wait_banner()

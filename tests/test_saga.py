@@ -82,7 +82,8 @@ class Saga:
 
     async def until_status(self, request: dict[str, Any], status: str) -> dict[str, Any]:
         async def reached() -> bool:
-            return (await self.request(f"/{request['id']}"))["status"] == status
+            current: str = (await self.request(f"/{request['id']}"))["status"]
+            return current == status
 
         await wait_for(reached, timeout=30, what=f"request {status}")
         return await self.request(f"/{request['id']}")
@@ -138,7 +139,8 @@ async def test_request_is_allocated_received_and_ends_in_the_units_stock(saga: A
         await s.act(request, "confirm-receipt", s.unit, {"comment": "Đã nhận đủ"})
 
         async def at_unit() -> bool:
-            return await s.unit_stock() == [("at_unit", 250, [(1, 250)])]
+            stock: list[tuple[str, int, list[tuple[int, int]]]] = await s.unit_stock()
+            return stock == [("at_unit", 250, [(1, 250)])]
 
         await wait_for(at_unit, timeout=30, what="inventory moved the ranges to the unit")
 

@@ -134,7 +134,8 @@ def env_of(container: Obj) -> list[Obj]:
 
 def pod_spec(obj: Obj) -> Obj | None:
     if obj["kind"] in ("Deployment", "StatefulSet", "Job", "DaemonSet"):
-        return obj["spec"]["template"]["spec"]
+        spec: Obj = obj["spec"]["template"]["spec"]
+        return spec
     return None
 
 

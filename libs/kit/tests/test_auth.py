@@ -162,7 +162,8 @@ async def test_locked_account_is_refused_within_seconds_until_unlocked(
     )
 
     async def status_for(headers: dict[str, str]) -> int:
-        return (await client.get("/api/v1/me", headers=headers)).status_code
+        answer: httpx.Response = await client.get("/api/v1/me", headers=headers)
+        return answer.status_code
 
     async def refused() -> bool:
         return await status_for(victim.headers) == 401

@@ -146,13 +146,14 @@ async def test_events_written_during_broker_outage_arrive_in_order_after_restart
     async with running(relay):
         await wait_for(lambda: _is_leader(relay), timeout=10, what="relay leading")
         broker.stop()  # type: ignore[attr-defined]
-        failures_before = OUTBOX_FAILURES.labels("outage")._value.get()
+        failures_before: float = OUTBOX_FAILURES.labels("outage")._value.get()
         subjects = ["agg-1", "agg-2", "agg-3"]
         for n in range(30):
             await write_events(kit_db, topic, [(subjects[n % 3], n)])
 
         async def relay_failed() -> bool:
-            return OUTBOX_FAILURES.labels("outage")._value.get() > failures_before
+            failures: float = OUTBOX_FAILURES.labels("outage")._value.get()
+            return failures > failures_before
 
         await wait_for(relay_failed, timeout=30, what="relay noticed the outage")
         assert await pending(kit_db) == 30, "nothing may be marked published while the broker is down"

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import httpx
 import pytest
 from keycloak.exceptions import KeycloakError
 from phoi_local.keycloak.testing import create_test_user, error_body, new_password
@@ -266,7 +267,8 @@ async def test_handover_ends_the_old_password_and_sessions(
 
         # nor the old access token here (the identity service consumes its own account.handed_over)
         async def refused() -> bool:
-            return (await client.get("/api/v1/units", headers=old_headers)).status_code == 401
+            answer: httpx.Response = await client.get("/api/v1/units", headers=old_headers)
+            return answer.status_code == 401
 
         await wait_for(refused, timeout=5, what="the old holder's token refused")
         assert (await client.get("/api/v1/units", headers=old_headers)).json()["code"] == "token_revoked"
@@ -289,16 +291,22 @@ async def test_handover_ends_the_old_password_and_sessions(
         fresh = openid.token(account["username"], new_password_)
         assert (await client.get("/api/v1/units", headers=helpers.bearer(fresh["access_token"]))).status_code == 200
 
-        # the chain of holders, with dates
-        chain = (await client.get(f"/api/v1/accounts/{account['id']}/holders", headers=admin_headers)).json()["items"]
-        assert [h["name"] for h in chain] == ["Nguyễn Văn An", "Võ Thị Thu Hương"]
-        assert chain[0]["held_to"] == chain[1]["held_from"]
-        assert chain[1]["held_to"] is None
-        assert chain[1]["reason"] == "Người giữ tài khoản chuyển công tác"
-        handed_over = [data for kind, data in await helpers.outbox(svc) if kind == "account.handed_over.v1"]
-        assert handed_over[0]["previous_holder"] == "Nguyễn Văn An"
-        assert handed_over[0]["new_holder"] == "Võ Thị Thu Hương"
-        assert handed_over[0]["tokens_not_before"]
+        await _assert_holder_chain(client, svc, admin_headers, account["id"], helpers)
+
+
+async def _assert_holder_chain(
+    client: Any, svc: Any, admin_headers: dict[str, str], account_id: str, helpers: Any
+) -> None:
+    """The chain of holders, with dates, and the handover event naming both."""
+    chain = (await client.get(f"/api/v1/accounts/{account_id}/holders", headers=admin_headers)).json()["items"]
+    assert [h["name"] for h in chain] == ["Nguyễn Văn An", "Võ Thị Thu Hương"]
+    assert chain[0]["held_to"] == chain[1]["held_from"]
+    assert chain[1]["held_to"] is None
+    assert chain[1]["reason"] == "Người giữ tài khoản chuyển công tác"
+    handed_over = [data for kind, data in await helpers.outbox(svc) if kind == "account.handed_over.v1"]
+    assert handed_over[0]["previous_holder"] == "Nguyễn Văn An"
+    assert handed_over[0]["new_holder"] == "Võ Thị Thu Hương"
+    assert handed_over[0]["tokens_not_before"]
 
 
 def _after(instant: float) -> Any:

@@ -8,12 +8,29 @@ import contextlib
 import time
 from typing import Any
 
+import httpx
 import pytest
 from keycloak.exceptions import KeycloakError
 from phoi_local.keycloak.testing import error_body
 from phoi_local.testkit import wait_for
 
 REFUSAL_BUDGET_SECONDS = 5.0
+
+
+async def _assert_incident_events(helpers: Any, idp: Any, incident: dict[str, Any], account: dict[str, Any]) -> None:
+    """The outbox tells the story: reported, locked, password reset, unlocked, resolved."""
+    types = [kind for kind, _ in await helpers.outbox(idp)]
+    tail = types[types.index("incident.reported.v1") :]
+    assert tail == [
+        "incident.reported.v1",
+        "account.locked.v1",
+        "account.password_reset.v1",
+        "account.unlocked.v1",
+        "incident.resolved.v1",
+    ]
+    locked = next(data for kind, data in await helpers.outbox(idp) if kind == "account.locked.v1")
+    assert locked["incident_id"] == incident["id"]
+    assert locked["user_id"] == account["keycloak_user_id"]
 
 
 async def test_suspected_compromise_is_refused_everywhere_within_seconds(
@@ -52,8 +69,11 @@ async def test_suspected_compromise_is_refused_everywhere_within_seconds(
         for name, svc in {"identity": idp, **others}.items():
 
             async def refused(svc: Any = svc) -> bool:
-                answer = await svc.client.get("/api/v1/me", headers=victim)
-                return answer.status_code == 401 and answer.json()["code"] == "token_revoked"
+                answer: httpx.Response = await svc.client.get("/api/v1/me", headers=victim)
+                if answer.status_code != 401:
+                    return False
+                code: str = answer.json()["code"]
+                return code == "token_revoked"
 
             await wait_for(refused, timeout=REFUSAL_BUDGET_SECONDS, what=f"{name} refuses the locked account's token")
         assert time.monotonic() - started < REFUSAL_BUDGET_SECONDS
@@ -99,18 +119,39 @@ async def test_suspected_compromise_is_refused_everywhere_within_seconds(
         assert again.status_code == 409
         assert again.json()["code"] == "incident_resolved"
 
-        types = [kind for kind, _ in await helpers.outbox(idp)]
-        tail = types[types.index("incident.reported.v1") :]
-        assert tail == [
-            "incident.reported.v1",
-            "account.locked.v1",
-            "account.password_reset.v1",
-            "account.unlocked.v1",
-            "incident.resolved.v1",
-        ]
-        locked = next(data for kind, data in await helpers.outbox(idp) if kind == "account.locked.v1")
-        assert locked["incident_id"] == incident["id"]
-        assert locked["user_id"] == account["keycloak_user_id"]
+        await _assert_incident_events(helpers, idp, incident, account)
+
+
+async def _listing_is_scoped(
+    client: Any,
+    everything: set[str],
+    *,
+    readers: dict[str, dict[str, str]],
+    unit_a: tuple[dict[str, str], str],
+    takeover_id: str,
+    own_id: str,
+) -> None:
+    """QLCL admin and auditor see every incident, an officer its own, a unit its unit's; pages chain."""
+    admin_headers = readers["admin"]
+    unit_a_token, unreachable_id = unit_a
+
+    async def ids(headers: dict[str, str], query: str = "") -> list[str]:
+        answer = await client.get(f"/api/v1/incidents{query}", headers=headers)
+        assert answer.status_code == 200, answer.text
+        return [i["id"] for i in answer.json()["items"]]
+
+    assert set(await ids(admin_headers)) == everything
+    assert set(await ids(readers["auditor"])) == everything
+    assert await ids(unit_a_token) == [unreachable_id]
+    assert await ids(readers["officer"]) == [own_id]
+    assert await ids(admin_headers, "?kind=suspected_takeover") == [takeover_id]
+    page = (await client.get("/api/v1/incidents?limit=2", headers=admin_headers)).json()
+    assert len(page["items"]) == 2
+    rest = (await client.get(f"/api/v1/incidents?limit=2&cursor={page['next_cursor']}", headers=admin_headers)).json()
+    assert {i["id"] for i in page["items"] + rest["items"]} == everything
+    assert rest["next_cursor"] is None
+    hidden = await client.get(f"/api/v1/incidents/{takeover_id}", headers=unit_a_token)
+    assert hidden.status_code == 404
 
 
 async def test_incident_scope_kinds_and_resolutions(
@@ -163,26 +204,15 @@ async def test_incident_scope_kinds_and_resolutions(
         own = await client.post("/api/v1/incidents", json={"kind": "other", "description": "Lỗi lạ"}, headers=officer)
         assert own.status_code == 201
 
-        async def ids(headers: dict[str, str], query: str = "") -> list[str]:
-            answer = await client.get(f"/api/v1/incidents{query}", headers=headers)
-            assert answer.status_code == 200, answer.text
-            return [i["id"] for i in answer.json()["items"]]
-
         everything = {unreachable.json()["id"], takeover.json()["id"], own.json()["id"]}
-        assert set(await ids(admin_headers)) == everything
-        assert set(await ids(token_for("auditor").headers)) == everything
-        assert await ids(unit_a_token) == [unreachable.json()["id"]]
-        assert await ids(officer) == [own.json()["id"]]
-        assert await ids(admin_headers, "?kind=suspected_takeover") == [takeover.json()["id"]]
-        page = (await client.get("/api/v1/incidents?limit=2", headers=admin_headers)).json()
-        assert len(page["items"]) == 2
-        rest = (
-            await client.get(f"/api/v1/incidents?limit=2&cursor={page['next_cursor']}", headers=admin_headers)
-        ).json()
-        assert {i["id"] for i in page["items"] + rest["items"]} == everything
-        assert rest["next_cursor"] is None
-        hidden = await client.get(f"/api/v1/incidents/{takeover.json()['id']}", headers=unit_a_token)
-        assert hidden.status_code == 404
+        await _listing_is_scoped(
+            client,
+            everything,
+            readers={"admin": admin_headers, "auditor": token_for("auditor").headers, "officer": officer},
+            unit_a=(unit_a_token, unreachable.json()["id"]),
+            takeover_id=takeover.json()["id"],
+            own_id=own.json()["id"],
+        )
 
         # resolving: only qlcl_admin; the action must fit the account's state
         forbidden = await client.post(

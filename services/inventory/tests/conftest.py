@@ -8,70 +8,22 @@ tables to prove that a refused call changed nothing.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from phoi_contracts.envelope import Actor, Envelope, EventData
 from phoi_contracts.events.requests import ApprovedLine, ReceiptLine, RequestApproved, RequestReceiptConfirmed
 from phoi_kit.uow import UnitOfWork
-from phoi_local.testkit import wait_for
+from phoi_local.testkit import UNIT, ServiceEnv
 from sqlalchemy import text
 
-UNIT = "SGD-HN"
-OTHER_UNIT = "SGD-HCM"
-_TOKEN_TTL = 240.0  # the realm's access tokens live 300 s
 
-
-@pytest.fixture(scope="session")
-def tokens(token_for: Callable[..., Any]) -> Callable[..., dict[str, str]]:
-    """Authorization headers per (role, unit), one user each, re-issued before the token expires."""
-    cache: dict[tuple[str, str | None], tuple[float, dict[str, str]]] = {}
-
-    def headers(role: str, unit_code: str | None = None) -> dict[str, str]:
-        key = (role, unit_code)
-        hit = cache.get(key)
-        if hit is None or time.monotonic() - hit[0] > _TOKEN_TTL:
-            hit = (time.monotonic(), token_for(role, unit_code).headers)
-            cache[key] = hit
-        return hit[1]
-
-    return headers
-
-
-@dataclass
-class Env:
-    UNIT: ClassVar[str] = UNIT
-    OTHER_UNIT: ClassVar[str] = OTHER_UNIT
-
-    svc: Any
-    producer: AIOKafkaProducer
-    headers: Callable[..., dict[str, str]]
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        client: httpx.AsyncClient = self.svc.client
-        return client
-
-    # --- who ------------------------------------------------------------------------------------------
-
-    def unit(self, code: str = UNIT) -> dict[str, str]:
-        return self.headers("unit_account", code)
-
-    def officer(self) -> dict[str, str]:
-        return self.headers("qlcl_officer")
-
-    def admin(self) -> dict[str, str]:
-        return self.headers("qlcl_admin")
-
-    def auditor(self) -> dict[str, str]:
-        return self.headers("auditor")
+class Env(ServiceEnv):
+    """The inventory service: its API as each role, the requests service's part on the bus."""
 
     # --- the API --------------------------------------------------------------------------------------
 
@@ -191,22 +143,6 @@ class Env:
             await runtime.consumer.handlers[envelope.type](uow, envelope)
             await uow.commit()
 
-    async def send(self, *envelopes: Envelope) -> None:
-        """Publish on the service's private copy of the requests topic."""
-        for envelope in envelopes:
-            await self.producer.send_and_wait(
-                self.svc.topic_prefix + envelope.topic, envelope.to_bytes(), key=envelope.key
-            )
-
-    async def processed(self, *envelopes: Envelope, timeout: float = 30.0) -> None:
-        ids = [str(e.id) for e in envelopes]
-
-        async def done() -> bool:
-            n = await self.scalar("SELECT count(*) FROM processed_events WHERE event_id::text = ANY(:ids)", ids=ids)
-            return int(n) == len(ids)
-
-        await wait_for(done, timeout=timeout, what=f"events {ids} processed")
-
     async def approve(
         self, lines: list[tuple[str, int]], *, unit: str = UNIT
     ) -> tuple[RequestApproved, dict[str, Any]]:
@@ -258,10 +194,5 @@ class Env:
 
 @pytest.fixture
 async def env(service_app: Any, broker: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
-    async with service_app("inventory") as svc:
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-        await producer.start()
-        try:
-            yield Env(svc=svc, producer=producer, headers=tokens)
-        finally:
-            await producer.stop()
+    async with Env.running(service_app, broker.bootstrap, tokens, "inventory") as environment:
+        yield environment

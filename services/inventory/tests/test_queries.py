@@ -16,7 +16,7 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 async def _stocked(env: Any) -> str:
     """SGD-HN holds 1..300 (used 1..10, spoiled 11..12, lost 13); SGD-HCM holds 301..400; 401..1000 central."""
-    ft = await env.form_type()
+    ft: str = await env.form_type()
     await env.batch(ft, 1, 1_000)
     await env.hold(ft, 300)
     await env.hold(ft, 100, unit=env.OTHER_UNIT)

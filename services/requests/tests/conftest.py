@@ -8,7 +8,6 @@ the API as a given role and to play inventory's and identity's parts on the bus.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from phoi_contracts import topics
 from phoi_contracts.envelope import Envelope, EventData
 from phoi_contracts.events.common import SerialRange
@@ -28,11 +26,8 @@ from phoi_contracts.events.inventory import (
     FormTypeCreated,
     Shortfall,
 )
-from phoi_local.testkit import wait_for
-from sqlalchemy import text
+from phoi_local.testkit import ServiceEnv
 
-UNIT = "SGD-HN"
-OTHER_UNIT = "SGD-HCM"
 FORM_TYPES = ("BTN-THPT", "BTN-THCS", "BSC-THPT")
 
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -40,62 +35,21 @@ PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"This program cannot be run"
 
-_TOKEN_TTL = 240.0  # the realm's access tokens live 300 s
-
-
-@pytest.fixture(scope="session")
-def tokens(token_for: Callable[..., Any]) -> Callable[..., dict[str, str]]:
-    """Authorization headers per (role, unit), one user each, re-issued before the token expires."""
-    cache: dict[tuple[str, str | None], tuple[float, dict[str, str]]] = {}
-
-    def headers(role: str, unit_code: str | None = None) -> dict[str, str]:
-        key = (role, unit_code)
-        hit = cache.get(key)
-        if hit is None or time.monotonic() - hit[0] > _TOKEN_TTL:
-            hit = (time.monotonic(), token_for(role, unit_code).headers)
-            cache[key] = hit
-        return hit[1]
-
-    return headers
-
 
 def _match(version: int | str) -> dict[str, str]:
     return {"If-Match": f'"{version}"'}
 
 
 @dataclass
-class Env:
-    # test modules cannot import conftest (importlib mode): the constants travel with the fixture
-    UNIT: ClassVar[str] = UNIT
-    OTHER_UNIT: ClassVar[str] = OTHER_UNIT
+class Env(ServiceEnv):
+    """The requests service: its API as each role, inventory's and identity's parts on the bus."""
+
     PDF: ClassVar[bytes] = PDF
     PNG: ClassVar[bytes] = PNG
     JPEG: ClassVar[bytes] = JPEG
     EXE: ClassVar[bytes] = EXE
 
-    svc: Any
-    producer: AIOKafkaProducer
-    headers: Callable[..., dict[str, str]]
     form_type_ids: dict[str, uuid.UUID] = field(default_factory=dict)
-
-    @property
-    def client(self) -> httpx.AsyncClient:
-        client: httpx.AsyncClient = self.svc.client
-        return client
-
-    # --- who ------------------------------------------------------------------------------------------
-
-    def unit(self, code: str = UNIT) -> dict[str, str]:
-        return self.headers("unit_account", code)
-
-    def officer(self) -> dict[str, str]:
-        return self.headers("qlcl_officer")
-
-    def admin(self) -> dict[str, str]:
-        return self.headers("qlcl_admin")
-
-    def auditor(self) -> dict[str, str]:
-        return self.headers("auditor")
 
     # --- the bus --------------------------------------------------------------------------------------
 
@@ -105,30 +59,10 @@ class Env:
         source = topics.source_for(event.topic_for("/phoi/inventory"))
         return Envelope.wrap(event, source=source, time=time, event_id=event_id)
 
-    async def send(self, *envelopes: Envelope) -> None:
-        """Publish on the service's private copy of each envelope's topic."""
-        for envelope in envelopes:
-            await self.producer.send_and_wait(
-                self.svc.topic_prefix + envelope.topic, envelope.to_bytes(), key=envelope.key
-            )
-
     async def publish(self, event: EventData, **kw: Any) -> Envelope:
         envelope = self.envelope(event, **kw)
         await self.send(envelope)
         return envelope
-
-    async def processed(self, *envelopes: Envelope, timeout: float = 20.0) -> None:
-        """Wait until the service's consumer committed these events (their ids are recorded)."""
-        ids = [str(e.id) for e in envelopes]
-
-        async def done() -> bool:
-            async with self.svc.runtime.database.session() as session:
-                n = await session.execute(
-                    text("SELECT count(*) FROM processed_events WHERE event_id::text = ANY(:ids)"), {"ids": ids}
-                )
-                return int(n.scalar_one()) == len(ids)
-
-        await wait_for(done, timeout=timeout, what=f"events {ids} processed")
 
     async def seed_form_types(self, *codes: str, active: bool = True) -> list[Envelope]:
         sent = []
@@ -295,13 +229,7 @@ class Env:
 @pytest.fixture
 async def env(service_app: Any, broker: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
     """A running requests service with the form types BTN-THPT, BTN-THCS, BSC-THPT in its replica."""
-    async with service_app("requests") as svc:
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-        await producer.start()
-        try:
-            environment = Env(svc=svc, producer=producer, headers=tokens)
-            seeded = await environment.seed_form_types(*FORM_TYPES)
-            await environment.processed(*seeded, timeout=30)
-            yield environment
-        finally:
-            await producer.stop()
+    async with Env.running(service_app, broker.bootstrap, tokens, "requests") as environment:
+        seeded = await environment.seed_form_types(*FORM_TYPES)
+        await environment.processed(*seeded, timeout=30)
+        yield environment

@@ -54,10 +54,11 @@ async def test_two_officers_deciding_at_once_one_wins(env: Any) -> None:
     async def decide(request: dict[str, Any], action: str, body: dict[str, Any]) -> Any:
         return await env.act(request["id"], action, env.officer(), version=request["version"], body=body)
 
-    for request, (a, body_a), (b, body_b) in (
+    races: list[tuple[dict[str, Any], tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]] = [
         (first, ("approve", {}), ("approve", {})),
         (second, ("approve", {}), ("reject", {"reason": "Không đủ điều kiện"})),
-    ):
+    ]
+    for request, (a, body_a), (b, body_b) in races:
         results = await asyncio.gather(decide(request, a, body_a), decide(request, b, body_b))
         codes = sorted(r.status_code for r in results)
         assert codes == [200, 412], [r.text for r in results]

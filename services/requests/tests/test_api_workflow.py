@@ -38,25 +38,7 @@ async def _perform(env: Any, request_id: str, action: Action, version: int) -> A
 
 async def _reach(env: Any, statuses: list[Status]) -> dict[int, dict[str, Any]]:
     """One request in each of `statuses` (index → request), inventory's part played on the bus."""
-    out: dict[int, dict[str, Any]] = {}
-    unit, officer = env.unit(), env.officer()
-    for i, status in enumerate(statuses):
-        if status is Status.DRAFT:  # a complete draft: its letter attached, ready to submit
-            created = await env.create()
-            out[i] = await env.read(created["id"]) if (await env.attach(created["id"])).status_code == 201 else {}
-        elif status is Status.CANCELLED:
-            created = await env.create()
-            out[i] = (await env.act(created["id"], "cancel", unit, version=created["version"])).json()
-        elif status is Status.SUBMITTED:
-            out[i] = await env.submitted()
-        elif status in (Status.RETURNED, Status.REJECTED):
-            submitted = await env.submitted()
-            action, body = (
-                ("return", {"reason": "Thiếu"}) if status is Status.RETURNED else ("reject", {"reason": "Sai"})
-            )
-            out[i] = (await env.act(submitted["id"], action, officer, version=submitted["version"], body=body)).json()
-        else:
-            out[i] = await env.approved()
+    out = {i: await _up_to_approval(env, status) for i, status in enumerate(statuses)}
     # inventory answers every approval that has to go further
     outcomes = []
     for i, status in enumerate(statuses):
@@ -67,14 +49,42 @@ async def _reach(env: Any, statuses: list[Status]) -> dict[int, dict[str, Any]]:
     await env.send(*outcomes)
     await env.processed(*outcomes)
     for i, status in enumerate(statuses):
-        if status in (Status.WAITING_FOR_STOCK, Status.ALLOCATED, Status.RECEIVED, Status.CLOSED):
-            out[i] = await env.read(out[i]["id"])
-        if status in (Status.RECEIVED, Status.CLOSED):
-            out[i] = (await env.act(out[i]["id"], "confirm-receipt", unit, version=out[i]["version"])).json()
-        if status is Status.CLOSED:
-            out[i] = (await env.act(out[i]["id"], "close", officer, version=out[i]["version"])).json()
+        out[i] = await _after_outcome(env, out[i], status)
         assert out[i]["status"] == status.value, (status, out[i])
     return out
+
+
+async def _up_to_approval(env: Any, status: Status) -> dict[str, Any]:
+    """A request in `status`, or approved when `status` lies beyond the approval."""
+    unit, officer = env.unit(), env.officer()
+    if status is Status.DRAFT:  # a complete draft: its letter attached, ready to submit
+        created = await env.create()
+        return await env.read(created["id"]) if (await env.attach(created["id"])).status_code == 201 else {}
+    if status is Status.CANCELLED:
+        created = await env.create()
+        body: dict[str, Any] = (await env.act(created["id"], "cancel", unit, version=created["version"])).json()
+        return body
+    if status is Status.SUBMITTED:
+        submitted: dict[str, Any] = await env.submitted()
+        return submitted
+    if status in (Status.RETURNED, Status.REJECTED):
+        submitted = await env.submitted()
+        action, reason = ("return", {"reason": "Thiếu"}) if status is Status.RETURNED else ("reject", {"reason": "Sai"})
+        body = (await env.act(submitted["id"], action, officer, version=submitted["version"], body=reason)).json()
+        return body
+    approved: dict[str, Any] = await env.approved()
+    return approved
+
+
+async def _after_outcome(env: Any, request: dict[str, Any], status: Status) -> dict[str, Any]:
+    """Once inventory answered: re-read, then confirm receipt and close as far as `status` needs."""
+    if status in (Status.WAITING_FOR_STOCK, Status.ALLOCATED, Status.RECEIVED, Status.CLOSED):
+        request = await env.read(request["id"])
+    if status in (Status.RECEIVED, Status.CLOSED):
+        request = (await env.act(request["id"], "confirm-receipt", env.unit(), version=request["version"])).json()
+    if status is Status.CLOSED:
+        request = (await env.act(request["id"], "close", env.officer(), version=request["version"])).json()
+    return request
 
 
 async def test_every_legal_and_illegal_user_transition_over_http(env: Any) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from phoi_contracts import topics
 from phoi_contracts.catalogue import parse_data
-from phoi_contracts.envelope import Envelope
+from phoi_contracts.envelope import Envelope, EventData
 from phoi_contracts.events.requests import (
     RequestApproved,
     RequestCancelled,
@@ -18,6 +18,25 @@ from phoi_contracts.events.requests import (
 )
 from phoi_local.testkit import cloudevent_from_record, read_topic, wait_for
 from sqlalchemy import text
+
+
+async def _published_outbox(env: Any) -> list[Any]:
+    """The requests' outbox rows in commit order, once the relay has published them all."""
+
+    async def rows() -> list[Any]:
+        async with env.svc.runtime.database.session() as session:
+            result = await session.execute(
+                text(
+                    "SELECT topic, key, type, payload, published_at FROM outbox WHERE type LIKE 'request.%' ORDER BY id"
+                )
+            )
+            return list(result.all())
+
+    async def all_published() -> bool:
+        return all(r.published_at is not None for r in await rows())
+
+    await wait_for(all_published, timeout=10, what="the relay published the outbox")
+    return await rows()
 
 
 async def test_transitions_publish_contract_events(env: Any, broker: Any) -> None:
@@ -35,7 +54,7 @@ async def test_transitions_publish_contract_events(env: Any, broker: Any) -> Non
     third = await env.create()
     await env.act(third["id"], "cancel", unit)
 
-    expected = [
+    expected: list[tuple[str, type[EventData]]] = [
         (rid, RequestCreated),
         (rid, RequestUpdated),
         (rid, RequestSubmitted),
@@ -52,20 +71,7 @@ async def test_transitions_publish_contract_events(env: Any, broker: Any) -> Non
     ]
 
     # the outbox holds the exact bytes the relay publishes, in commit order; the relay sends them all
-    async def rows() -> list[Any]:
-        async with env.svc.runtime.database.session() as session:
-            result = await session.execute(
-                text(
-                    "SELECT topic, key, type, payload, published_at FROM outbox WHERE type LIKE 'request.%' ORDER BY id"
-                )
-            )
-            return list(result.all())
-
-    async def all_published() -> bool:
-        return all(r.published_at is not None for r in await rows())
-
-    await wait_for(all_published, timeout=10, what="the relay published the outbox")
-    outbox = await rows()
+    outbox = await _published_outbox(env)
     assert {r.topic for r in outbox} == {topics.REQUESTS}
     envelopes = [Envelope.model_validate_json(r.payload) for r in outbox]
     by_request: dict[str, list[Envelope]] = {}

@@ -13,8 +13,9 @@ import importlib
 import os
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -290,6 +291,26 @@ def token_for(keycloak: Any) -> Any:
         return IssuedToken(token["access_token"], user.id, user.username, user.password, unit_code)
 
     return _issue
+
+
+_TOKEN_TTL = 240.0  # the realm's access tokens live 300 s
+
+
+@pytest.fixture(scope="session")
+def tokens(token_for: Any) -> Callable[..., dict[str, str]]:
+    """``tokens(role, unit_code=None)``: Authorization headers, one user per (role, unit) for the whole
+    session, re-issued before the token expires."""
+    cache: dict[tuple[str, str | None], tuple[float, dict[str, str]]] = {}
+
+    def headers(role: str, unit_code: str | None = None) -> dict[str, str]:
+        key = (role, unit_code)
+        hit = cache.get(key)
+        if hit is None or time.monotonic() - hit[0] > _TOKEN_TTL:
+            hit = (time.monotonic(), token_for(role, unit_code).headers)
+            cache[key] = hit
+        return hit[1]
+
+    return headers
 
 
 @dataclass

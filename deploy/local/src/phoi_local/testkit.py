@@ -1,19 +1,28 @@
 """Helpers for tests across the repository: waiting on conditions with a deadline, reading topics,
-checking that what went on the bus is a CloudEvent by the CloudEvents SDK's reading."""
+checking that what went on the bus is a CloudEvent by the CloudEvents SDK's reading, and ``ServiceEnv``,
+a running service with its callers (the base of each service's ``env`` fixture)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
-from aiokafka import AIOKafkaConsumer
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import OPTIONAL_ATTRIBUTES, REQUIRED_ATTRIBUTES
-from phoi_contracts.envelope import CONTENT_TYPE, CONTENT_TYPE_HEADER
+from phoi_contracts.envelope import CONTENT_TYPE, CONTENT_TYPE_HEADER, Envelope
+from sqlalchemy import text
+
+#: The units the service tests act for (any unit code works: tokens name it, services do not check it).
+UNIT = "SGD-HN"
+OTHER_UNIT = "SGD-HCM"
 
 
 async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float, what: str) -> None:
@@ -90,3 +99,73 @@ def cloudevent_from_record(record: Any) -> BaseCloudEvent:
     event = from_kafka_event(KafkaMessage(headers=headers, key=record.key, value=record.value))
     cloudevent_from_json(record.value)
     return event
+
+
+@dataclass
+class ServiceEnv:
+    """A service running in the test (``svc`` from the ``service_app`` fixture), a producer on the
+    session's broker to play the other services' parts, and ``headers(role, unit_code)`` from the
+    ``tokens`` fixture. Each service's tests subclass it with their own API helpers."""
+
+    # test modules cannot import conftest (importlib mode): the constants travel with the fixture
+    UNIT: ClassVar[str] = UNIT
+    OTHER_UNIT: ClassVar[str] = OTHER_UNIT
+
+    svc: Any
+    producer: AIOKafkaProducer
+    headers: Callable[..., dict[str, str]]
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(
+        cls, service_app: Any, bootstrap: str, headers: Callable[..., dict[str, str]], name: str, **overrides: Any
+    ) -> AsyncIterator[Self]:
+        """``async with Env.running(service_app, broker.bootstrap, tokens, "inventory") as env``."""
+        async with service_app(name, **overrides) as svc:
+            producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+            await producer.start()
+            try:
+                yield cls(svc=svc, producer=producer, headers=headers)
+            finally:
+                await producer.stop()
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        client: httpx.AsyncClient = self.svc.client
+        return client
+
+    # --- who ------------------------------------------------------------------------------------------
+
+    def unit(self, code: str = UNIT) -> dict[str, str]:
+        return self.headers("unit_account", code)
+
+    def officer(self) -> dict[str, str]:
+        return self.headers("qlcl_officer")
+
+    def admin(self) -> dict[str, str]:
+        return self.headers("qlcl_admin")
+
+    def auditor(self) -> dict[str, str]:
+        return self.headers("auditor")
+
+    # --- the bus --------------------------------------------------------------------------------------
+
+    async def send(self, *envelopes: Envelope) -> None:
+        """Publish on the service's private copy of each envelope's topic."""
+        for envelope in envelopes:
+            await self.producer.send_and_wait(
+                self.svc.topic_prefix + envelope.topic, envelope.to_bytes(), key=envelope.key
+            )
+
+    async def processed(self, *envelopes: Envelope, timeout: float = 30.0) -> None:
+        """Wait until the service's consumer committed these events (their ids are recorded)."""
+        ids = [str(e.id) for e in envelopes]
+
+        async def done() -> bool:
+            async with self.svc.runtime.database.session() as session:
+                n = await session.execute(
+                    text("SELECT count(*) FROM processed_events WHERE event_id::text = ANY(:ids)"), {"ids": ids}
+                )
+                return int(n.scalar_one()) == len(ids)
+
+        await wait_for(done, timeout=timeout, what=f"events {ids} processed")

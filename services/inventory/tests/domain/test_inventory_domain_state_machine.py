@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, ClassVar
 
@@ -58,6 +58,7 @@ from phoi_inventory.domain import (
     SerialRange,
     SerialsNotHeldError,
     StockKey,
+    Transition,
     WrongStateError,
     check_partition,
     count_by_state,
@@ -82,6 +83,81 @@ SETTINGS = settings(
 
 def expand(ranges: tuple[SerialRange, ...]) -> list[int]:
     return [s for r in ranges for s in range(r.first, r.last + 1)]
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Who moves which kind, and the holder the request names; ``target``: the block chosen to fit."""
+
+    target: Block | None
+    kind: MovementKind
+    role: ActorRole
+    unit: str | None
+    holder_param: str | None
+
+
+def draw_fitting(data: st.DataObject, form: FormType, movable: list[Block]) -> Pick:
+    """An actor and a kind that fit a block that can still move (blanks on hand first)."""
+    on_hand = [b for b in movable if b.state is BlankState.AT_UNIT]
+    prefer_on_hand: bool = data.draw(st.booleans(), label="prefer_on_hand")
+    pool = on_hand if on_hand and prefer_on_hand else movable
+    target: Block = data.draw(st.sampled_from(pool), label="target")
+    returned = target.state is BlankState.RETURNED
+    role = ActorRole.QLCL if target.holder_unit is None or returned else ActorRole.UNIT
+    custody = Custody.CENTRAL if target.holder_unit is None else Custody.UNIT
+    kinds_fitting = sorted(
+        {
+            t.kind
+            for k in MANUAL_KINDS
+            for t in transitions_for(k, role=role, custody=custody)
+            if t.from_state is target.state and not (t.obsolete_only and form.active)
+        }
+    )
+    kind = data.draw(st.sampled_from(kinds_fitting), label="kind")
+    unit = target.holder_unit if role is ActorRole.UNIT else None
+    return Pick(target, kind, role, unit, target.holder_unit)
+
+
+def draw_any(data: st.DataObject) -> Pick:
+    """Any kind, actor and holder (mostly invalid)."""
+    kind = data.draw(st.sampled_from(sorted(MANUAL_KINDS)), label="kind")
+    role = data.draw(st.sampled_from([ActorRole.UNIT, ActorRole.UNIT, ActorRole.QLCL]), label="role")
+    if role is ActorRole.UNIT:
+        unit = data.draw(st.sampled_from(UNITS), label="unit")
+        others = [u for u in UNITS if u != unit]
+        holder_param = data.draw(st.sampled_from([None, None, None, unit, others[0]]), label="holder")
+        return Pick(None, kind, role, unit, holder_param)
+    return Pick(None, kind, role, None, data.draw(st.sampled_from([None, None, *UNITS]), label="holder"))
+
+
+def draw_ranges_in(data: st.DataObject, target: Block) -> list[SerialRange]:
+    """Disjoint pieces of the target block, in any order, sometimes with a stray range."""
+    t = target.serials
+    points = sorted(
+        data.draw(st.lists(st.integers(t.first, t.last), unique=True, min_size=1, max_size=6), label="cuts")
+    )
+    pairs = [points[i : i + 2] for i in range(0, len(points), 2)]
+    ranges = list(data.draw(st.permutations([SerialRange(p[0], p[-1]) for p in pairs]), label="order"))
+    if data.draw(st.integers(0, 5), label="stray") == 5:
+        a = data.draw(st.integers(1, MAX + 20), label="stray_a")
+        ranges.append(SerialRange(a, a + data.draw(st.integers(0, 5), label="stray_len")))
+    return ranges
+
+
+def draw_ranges_anywhere(data: st.DataObject, blocks: list[Block]) -> list[SerialRange]:
+    """A few ranges, each inside (or running past) a block or anywhere."""
+    ranges = []
+    for _ in range(data.draw(st.integers(1, 4), label="n")):
+        from_block: bool = data.draw(st.booleans(), label="from_block")
+        if blocks and from_block:
+            b = data.draw(st.sampled_from(blocks), label="block")
+            a = data.draw(st.integers(b.serials.first, b.serials.last), label="a")
+            z = data.draw(st.integers(a, min(b.serials.last + 2, a + 20)), label="z")
+        else:
+            a = data.draw(st.integers(1, MAX + 20), label="ra")
+            z = a + data.draw(st.integers(0, 10), label="rz")
+        ranges.append(SerialRange(a, z))
+    return ranges
 
 
 class InventoryMachine(RuleBasedStateMachine):
@@ -288,124 +364,84 @@ class InventoryMachine(RuleBasedStateMachine):
         form = self.form_types[ft]
         blocks = [b for b in self.store.sorted_blocks() if b.form_type == ft]
         movable = [b for b in blocks if b.state in _MOVABLE]
-        if fitting and movable:
-            # an actor and a kind that fit a block that can still move (blanks on hand first)
-            on_hand = [b for b in movable if b.state is BlankState.AT_UNIT]
-            prefer_on_hand: bool = data.draw(st.booleans(), label="prefer_on_hand")
-            pool = on_hand if on_hand and prefer_on_hand else movable
-            target: Block | None = data.draw(st.sampled_from(pool), label="target")
-            assert target is not None
-            returned = target.state is BlankState.RETURNED
-            role = ActorRole.QLCL if target.holder_unit is None or returned else ActorRole.UNIT
-            unit: str | None = target.holder_unit if role is ActorRole.UNIT else None
-            holder_param = target.holder_unit
-            custody = Custody.CENTRAL if target.holder_unit is None else Custody.UNIT
-            kinds_fitting = sorted(
-                {
-                    t.kind
-                    for k in MANUAL_KINDS
-                    for t in transitions_for(k, role=role, custody=custody)
-                    if t.from_state is target.state and not (t.obsolete_only and form.active)
-                }
-            )
-            kind = data.draw(st.sampled_from(kinds_fitting), label="kind")
-        else:
-            target = None
-            kind = data.draw(st.sampled_from(sorted(MANUAL_KINDS)), label="kind")
-            role = data.draw(st.sampled_from([ActorRole.UNIT, ActorRole.UNIT, ActorRole.QLCL]), label="role")
-            if role is ActorRole.UNIT:
-                unit = data.draw(st.sampled_from(UNITS), label="unit")
-                others = [u for u in UNITS if u != unit]
-                holder_param = data.draw(st.sampled_from([None, None, None, unit, others[0]]), label="holder")
-            else:
-                unit = None
-                holder_param = data.draw(st.sampled_from([None, None, *UNITS]), label="holder")
-        if role is ActorRole.UNIT and holder_param == unit and data.draw(st.booleans(), label="omit_holder"):
+        pick = draw_fitting(data, form, movable) if fitting and movable else draw_any(data)
+        holder_param = pick.holder_param
+        if pick.role is ActorRole.UNIT and holder_param == pick.unit and data.draw(st.booleans(), label="omit_holder"):
             holder_param = None
-        ctx = self.clock.unit(unit) if unit is not None else self.clock.qlcl()
-        ranges: list[SerialRange] = []
-        if target is not None:
-            # disjoint pieces of the target block, in any order
-            t = target.serials
-            points = sorted(
-                data.draw(st.lists(st.integers(t.first, t.last), unique=True, min_size=1, max_size=6), label="cuts")
-            )
-            pairs = [points[i : i + 2] for i in range(0, len(points), 2)]
-            ranges = [SerialRange(p[0], p[-1]) for p in pairs]
-            ranges = list(data.draw(st.permutations(ranges), label="order"))
-            if data.draw(st.integers(0, 5), label="stray") == 5:
-                a = data.draw(st.integers(1, MAX + 20), label="stray_a")
-                ranges.append(SerialRange(a, a + data.draw(st.integers(0, 5), label="stray_len")))
-        else:
-            for _ in range(data.draw(st.integers(1, 4), label="n")):
-                from_block: bool = data.draw(st.booleans(), label="from_block")
-                if blocks and from_block:
-                    b = data.draw(st.sampled_from(blocks), label="block")
-                    a = data.draw(st.integers(b.serials.first, b.serials.last), label="a")
-                    z = data.draw(st.integers(a, min(b.serials.last + 2, a + 20)), label="z")
-                else:
-                    a = data.draw(st.integers(1, MAX + 20), label="ra")
-                    z = a + data.draw(st.integers(0, 10), label="rz")
-                ranges.append(SerialRange(a, z))
+        ctx = self.clock.unit(pick.unit) if pick.unit is not None else self.clock.qlcl()
+        ranges = draw_ranges_anywhere(data, blocks) if pick.target is None else draw_ranges_in(data, pick.target)
         doc = data.draw(st.sampled_from([*["DOC-1"] * 7, None]), label="doc")
-        items: list[MovementItem] = []
-        for r in ranges:
-            if kind is MovementKind.USE:
-                items.append(MovementItem(r, self.entry + 1))
-                self.entry += r.count
-            else:
-                items.append(MovementItem(r))
-        request = MovementRequest(kind, ft, tuple(items), document_ref=doc, holder_unit=holder_param)
+        items = tuple(self.numbered(pick.kind, r) for r in ranges)
+        request = MovementRequest(pick.kind, ft, items, document_ref=doc, holder_unit=holder_param)
+        self.check_move(request, form, pick, lambda: self.store.move(request, form, ctx))
 
-        def call() -> object:
-            return self.store.move(request, form, ctx)
+    def numbered(self, kind: MovementKind, r: SerialRange) -> MovementItem:
+        """An item, with fresh register entries on ``use``."""
+        if kind is not MovementKind.USE:
+            return MovementItem(r)
+        item = MovementItem(r, self.entry + 1)
+        self.entry += r.count
+        return item
 
-        # --- the naive model predicts the outcome, serial by serial
-        if role is ActorRole.UNIT:
-            if holder_param not in (None, unit):
-                self.expect_refused(ForbiddenMovementError, call)
-                return
-            holder = unit
-        else:
-            holder = holder_param
+    def check_move(self, request: MovementRequest, form: FormType, pick: Pick, call: Callable[[], object]) -> None:
+        """The naive model predicts the outcome, serial by serial."""
+        kind, role = request.kind, pick.role
+        if role is ActorRole.UNIT and request.holder_unit not in (None, pick.unit):
+            self.expect_refused(ForbiddenMovementError, call)
+            return
+        holder = pick.unit if role is ActorRole.UNIT else request.holder_unit
         custody = Custody.CENTRAL if holder is None else Custody.UNIT
         rules = transitions_for(kind, role=role, custody=custody)
         if not rules:
             self.expect_refused(ForbiddenMovementError, call)
             return
-        if any(r.document is not None for r in rules) and doc is None:
+        if any(r.document is not None for r in rules) and request.document_ref is None:
             self.expect_refused(DocumentRequiredError, call)
             return
-        counts = Counter(s for r in ranges for s in range(r.first, r.last + 1))
+        counts = Counter(s for it in request.items for s in range(it.serials.first, it.serials.last + 1))
+        by_state = {r.from_state: r for r in rules if not (r.obsolete_only and form.active)}
+        if self.refused_serials(form.code, counts, holder, by_state, call):
+            return
+        change = call()
+        event(f"moved: {kind.value} by {role.value}")
+        assert sum(m.quantity for m in change.movements) == len(counts)  # type: ignore[attr-defined]
+        for s in counts:
+            rule_ = by_state[self.model[(form.code, s)][0]]
+            to_holder = None if rule_.to_state is BlankState.CENTRAL else holder
+            self.model[(form.code, s)] = (rule_.to_state, to_holder, None)
+        if kind is MovementKind.RECEIVE_RETURN:
+            self.run_queue(list(self.waiting))
+
+    def refused_serials(
+        self,
+        ft: str,
+        counts: Counter[int],
+        holder: str | None,
+        by_state: dict[BlankState | None, Transition],
+        call: Callable[[], object],
+    ) -> bool:
+        """Whether the serials named are refused (named twice, not held, in a wrong state) as the model
+        predicts, at the lowest offending serial."""
         dups = sorted(s for s, c in counts.items() if c > 1)
         if dups:
             dup = self.expect_refused(DuplicateSerialsError, call)
             assert isinstance(dup, DuplicateSerialsError)
             assert dup.overlap.first == dups[0]
-            return
-        by_state = {r.from_state: r for r in rules if not (r.obsolete_only and form.active)}
+            return True
         for s in sorted(counts):
             attrs = self.model.get((ft, s))
             if attrs is None or attrs[1] != holder:
                 err = self.expect_refused(SerialsNotHeldError, call)
                 assert isinstance(err, SerialsNotHeldError)
                 assert err.first_serial == s
-                return
+                return True
             if attrs[0] not in by_state:
                 err2 = self.expect_refused(WrongStateError, call)
                 assert isinstance(err2, WrongStateError)
                 assert err2.first_serial == s
                 assert err2.state is attrs[0]
-                return
-        change = call()
-        event(f"moved: {kind.value} by {role.value}")
-        assert sum(m.quantity for m in change.movements) == len(counts)  # type: ignore[attr-defined]
-        for s in counts:
-            rule_ = by_state[self.model[(ft, s)][0]]
-            to_holder = None if rule_.to_state is BlankState.CENTRAL else holder
-            self.model[(ft, s)] = (rule_.to_state, to_holder, None)
-        if kind is MovementKind.RECEIVE_RETURN:
-            self.run_queue(list(self.waiting))
+                return True
+        return False
 
     # ------------------------------------------------------------------ invariants
 

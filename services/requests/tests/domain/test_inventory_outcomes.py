@@ -18,7 +18,7 @@ from phoi_requests.domain import (
     Status,
 )
 from phoi_requests.domain.model import MAX_SERIAL
-from phoi_requests.domain.testing import T0, in_state, officer, ranges_for, system, unit_actor
+from request_builders import T0, in_state, officer, ranges_for, system, unit_actor
 
 Outcome = Callable[[Request], OutcomeResult]
 

@@ -19,7 +19,7 @@ from phoi_requests.domain import (
     RequestDomainError,
     reachable_statuses,
 )
-from phoi_requests.domain.testing import (
+from request_builders import (
     OTHER_UNIT,
     T0,
     admin,

@@ -41,7 +41,7 @@ from phoi_requests.domain import (
     UnknownLine,
     VersionConflict,
 )
-from phoi_requests.domain.testing import (
+from request_builders import (
     OTHER_UNIT,
     T0,
     UNIT,

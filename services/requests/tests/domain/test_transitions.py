@@ -20,7 +20,7 @@ from phoi_requests.domain import (
     Status,
     reachable_statuses,
 )
-from phoi_requests.domain.testing import (
+from request_builders import (
     PATH_TO,
     in_state,
     next_outcome_time,

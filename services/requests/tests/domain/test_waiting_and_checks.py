@@ -15,7 +15,7 @@ from phoi_requests.domain import (
     Status,
     VersionConflict,
 )
-from phoi_requests.domain.testing import OTHER_UNIT, auditor, in_state, officer, system, unit_actor
+from request_builders import OTHER_UNIT, auditor, in_state, officer, system, unit_actor
 
 
 def test_a_request_waits_for_someone_who_can_move_it_on() -> None:

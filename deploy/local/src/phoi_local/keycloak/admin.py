@@ -299,38 +299,59 @@ async def update_user(request: Request, core: Standin) -> Response:
     body = await _body(request)
     if not isinstance(body, dict):
         return _bad_request({"errorMessage": "Invalid JSON"})
-    if "username" in body and body["username"] and str(body["username"]).lower() != user.username:
-        if not core.realm.edit_username_allowed:
-            return _bad_request(
-                {"field": "username", "errorMessage": "error-user-attribute-read-only", "params": ["username"]}
-            )
-        if core.user_by_username(str(body["username"])) is not None:
-            return _json({"errorMessage": "User exists with same username"}, status=409)
-        user.username = str(body["username"]).lower()
-    if "email" in body:
-        email = body["email"] or None
-        if email is not None and "@" not in str(email):
-            return _bad_request({"field": "email", "errorMessage": "invalidEmailMessage", "params": ["email", email]})
-        if _email_taken(core, email, user.id):
-            return _json({"errorMessage": "User exists with same email"}, status=409)
-        user.email = str(email).lower() if email else None
-    if "firstName" in body:
-        user.first_name = body["firstName"]
-    if "lastName" in body:
-        user.last_name = body["lastName"]
-    if "emailVerified" in body and body["emailVerified"] is not None:
-        user.email_verified = bool(body["emailVerified"])
-    if "enabled" in body and body["enabled"] is not None:
-        user.enabled = bool(body["enabled"])
-    if "attributes" in body and body["attributes"] is not None:
-        user.attributes = _clean_attributes(core, body["attributes"])
-    if "requiredActions" in body and body["requiredActions"] is not None:
-        user.required_actions = [str(a) for a in body["requiredActions"]]
+    if (refused := _rename(core, user, body)) is not None:
+        return refused
+    if (refused := _change_email(core, user, body)) is not None:
+        return refused
+    _update_profile(core, user, body)
     for cred in body.get("credentials") or []:
         error = await _apply_password(core, user, cred)
         if error is not None:
             return error
     return Response(status_code=204)
+
+
+def _rename(core: Standin, user: User, body: dict[str, Any]) -> Response | None:
+    """A new username, if the realm lets users be renamed and nobody else has it; else the refusal."""
+    wanted = body.get("username")
+    if not wanted or str(wanted).lower() == user.username:
+        return None
+    if not core.realm.edit_username_allowed:
+        return _bad_request(
+            {"field": "username", "errorMessage": "error-user-attribute-read-only", "params": ["username"]}
+        )
+    if core.user_by_username(str(wanted)) is not None:
+        return _json({"errorMessage": "User exists with same username"}, status=409)
+    user.username = str(wanted).lower()
+    return None
+
+
+def _change_email(core: Standin, user: User, body: dict[str, Any]) -> Response | None:
+    if "email" not in body:
+        return None
+    email = body["email"] or None
+    if email is not None and "@" not in str(email):
+        return _bad_request({"field": "email", "errorMessage": "invalidEmailMessage", "params": ["email", email]})
+    if _email_taken(core, email, user.id):
+        return _json({"errorMessage": "User exists with same email"}, status=409)
+    user.email = str(email).lower() if email else None
+    return None
+
+
+def _update_profile(core: Standin, user: User, body: dict[str, Any]) -> None:
+    """The fields that cannot be refused: names always, the others when not null."""
+    if "firstName" in body:
+        user.first_name = body["firstName"]
+    if "lastName" in body:
+        user.last_name = body["lastName"]
+    if body.get("emailVerified") is not None:
+        user.email_verified = bool(body["emailVerified"])
+    if body.get("enabled") is not None:
+        user.enabled = bool(body["enabled"])
+    if body.get("attributes") is not None:
+        user.attributes = _clean_attributes(core, body["attributes"])
+    if body.get("requiredActions") is not None:
+        user.required_actions = [str(a) for a in body["requiredActions"]]
 
 
 @guarded(*MANAGE_USERS)

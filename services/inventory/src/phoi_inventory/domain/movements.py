@@ -168,110 +168,168 @@ def record_movement(
     order, each part held by the custodian (``SerialsNotHeldError``) and in an allowed state
     (``WrongStateError``) and the reason allowed for that state (``ReasonNotAllowedError``).
     """
-    kind = request.kind
-    if kind not in MANUAL_KINDS:
-        raise UnsupportedMovementKindError(kind)
+    if request.kind not in MANUAL_KINDS:
+        raise UnsupportedMovementKindError(request.kind)
     if form_type.code != request.form_type:
         raise InvariantViolationError(f"form type {form_type.code} given for a {request.form_type} request")
     holder = _resolve_holder(request, ctx)
+    rules = _rules_for(request.kind, ctx.actor.role, holder)
+    _check_document(request, rules)
+    _check_register_entries(request, rules)
+    items = _checked_items(request, form_type)
+    _check_reason(request, rules, items)
+    movement = _Movement(request, form_type, holder, rules)
+    ws = Workspace(blocks)
+    pieces = ws.transform(form_type.code, [it.serials for it in items], movement.decide, movement.not_held)
+    ws.record(
+        movements_from_pieces(
+            pieces,
+            ctx=ctx,
+            kind=request.kind,
+            reason_of=movement.reason_of,
+            document_ref=request.document_ref,
+            entry_of=_EntryNumbers(items).entry_of,
+            note=request.note,
+        )
+    )
+    ws.emit(_blanks_moved(request, ctx, holder, items, pieces))
+    return ws.change()
+
+
+def _rules_for(kind: MovementKind, role: ActorRole, holder: str | None) -> tuple[Transition, ...]:
+    """The transitions open to ``role`` for ``kind`` on the custody ``holder`` implies (``None``: QLCL's);
+    ``ForbiddenMovementError`` saying what to do instead when there are none."""
     custody = Custody.CENTRAL if holder is None else Custody.UNIT
-    rules = transitions_for(kind, role=ctx.actor.role, custody=custody)
-    if not rules:
-        if not transitions_for(kind, role=ctx.actor.role):
-            reason = "not allowed for this role"
-        elif custody is Custody.CENTRAL:
-            reason = "only on blanks held by a unit: name holder_unit"
-        else:
-            reason = "only on blanks in QLCL custody: leave holder_unit empty"
-        raise ForbiddenMovementError(kind, ctx.actor.role, reason)
+    rules = transitions_for(kind, role=role, custody=custody)
+    if rules:
+        return rules
+    if not transitions_for(kind, role=role):
+        reason = "not allowed for this role"
+    elif custody is Custody.CENTRAL:
+        reason = "only on blanks held by a unit: name holder_unit"
+    else:
+        reason = "only on blanks in QLCL custody: leave holder_unit empty"
+    raise ForbiddenMovementError(kind, role, reason)
+
+
+def _check_document(request: MovementRequest, rules: tuple[Transition, ...]) -> None:
     document = next((r.document for r in rules if r.document is not None), None)
     if document is not None and not (request.document_ref and request.document_ref.strip()):
-        raise DocumentRequiredError(kind, document)
+        raise DocumentRequiredError(request.kind, document)
+
+
+def _check_register_entries(request: MovementRequest, rules: tuple[Transition, ...]) -> None:
+    """Register entry numbers on every item of a ``use``, on none of any other kind, counted from 1."""
     needs_entries = any(r.register_entries for r in rules)
     for it in request.items:
         if needs_entries and it.register_entry_first is None:
             raise InvalidRegisterEntriesError("every used serial names its register entry number", it.serials)
         if not needs_entries and it.register_entry_first is not None:
-            raise InvalidRegisterEntriesError(f"only 'use' takes register entry numbers, not {kind.value!r}")
+            raise InvalidRegisterEntriesError(f"only 'use' takes register entry numbers, not {request.kind.value!r}")
         if it.register_entry_first is not None and it.register_entry_first < 1:
             raise InvalidRegisterEntriesError("register entry numbers start at 1", it.serials)
-    allowed_reasons = {reason for r in rules for reason in r.reasons}
+
+
+def _checked_items(request: MovementRequest, form_type: FormType) -> tuple[MovementItem, ...]:
+    """The request's items, not empty, within the form type's format, normalised."""
     if not request.items:
         raise EmptyRequestError()
     for it in request.items:
         form_type.check_range(it.serials)
-    items = normalise_items(request.items, form_type=form_type.code)
+    return normalise_items(request.items, form_type=form_type.code)
+
+
+def _check_reason(request: MovementRequest, rules: tuple[Transition, ...], items: tuple[MovementItem, ...]) -> None:
+    """A reason the request names must be allowed for this kind in some state (each state is checked
+    again per part)."""
+    allowed_reasons = {reason for r in rules for reason in r.reasons}
     if request.reason is not None and request.reason not in allowed_reasons:
-        raise ReasonNotAllowedError(kind, request.reason.value, allowed_reasons, items[0].serials)
+        raise ReasonNotAllowedError(request.kind, request.reason.value, allowed_reasons, items[0].serials)
 
-    by_state: dict[BlankState | None, Transition] = {
-        r.from_state: r for r in rules if not (r.obsolete_only and form_type.active)
-    }
-    allowed_states = tuple(s for s in by_state if s is not None)
-    ft = form_type.code
 
-    def decide(b: Block, part: SerialRange) -> BlockAttrs:
-        if b.holder_unit != holder:
-            raise SerialsNotHeldError(ft, part, holder, prefix=form_type.serial_prefix, digits=form_type.digits)
-        rule = by_state.get(b.state)
-        if rule is None:
-            raise WrongStateError(
-                ft,
-                part,
-                b.state,
-                allowed_states,
-                kind,
-                prefix=form_type.serial_prefix,
-                digits=form_type.digits,
-            )
-        if request.reason is not None and request.reason not in rule.reasons:
-            raise ReasonNotAllowedError(kind, request.reason.value, (x.value for x in rule.reasons), part)
-        to_holder = None if rule.to_state is BlankState.CENTRAL else holder
-        return BlockAttrs(ft, rule.to_state, to_holder, None)
+class _Movement:
+    """Decides, part by part, where the blanks of a checked request go: the rule for each block's state."""
 
-    def on_gap(part: SerialRange) -> Exception:
-        return SerialsNotHeldError(ft, part, holder, prefix=form_type.serial_prefix, digits=form_type.digits)
+    def __init__(
+        self, request: MovementRequest, form_type: FormType, holder: str | None, rules: tuple[Transition, ...]
+    ) -> None:
+        self.request = request
+        self.form_type = form_type
+        self.holder = holder
+        # destroying blanks as obsolete is open only once their form type is no longer active
+        self.by_state: dict[BlankState | None, Transition] = {
+            r.from_state: r for r in rules if not (r.obsolete_only and form_type.active)
+        }
 
-    ws = Workspace(blocks)
-    pieces = ws.transform(ft, [it.serials for it in items], decide, on_gap)
+    def decide(self, b: Block, part: SerialRange) -> BlockAttrs:
+        if b.holder_unit != self.holder:
+            raise self.not_held(part)
+        rule = self._rule_for(b.state, part)
+        reason = self.request.reason
+        if reason is not None and reason not in rule.reasons:
+            raise ReasonNotAllowedError(self.request.kind, reason.value, (x.value for x in rule.reasons), part)
+        to_holder = None if rule.to_state is BlankState.CENTRAL else self.holder
+        return BlockAttrs(self.form_type.code, rule.to_state, to_holder, None)
 
-    def reason_of(p: Piece) -> LedgerReason:
-        if request.reason is not None:
-            return request.reason
-        return by_state[p.before.state].default_reason
+    def not_held(self, part: SerialRange) -> SerialsNotHeldError:
+        ft = self.form_type
+        return SerialsNotHeldError(ft.code, part, self.holder, prefix=ft.serial_prefix, digits=ft.digits)
 
-    firsts = [it.serials.first for it in items]
+    def reason_of(self, p: Piece) -> LedgerReason:
+        if self.request.reason is not None:
+            return self.request.reason
+        return self.by_state[p.before.state].default_reason
 
-    def entry_of(p: Piece) -> int | None:
-        it = items[bisect_right(firsts, p.serials.first) - 1]
+    def _rule_for(self, state: BlankState, part: SerialRange) -> Transition:
+        rule = self.by_state.get(state)
+        if rule is not None:
+            return rule
+        ft = self.form_type
+        allowed_states = tuple(s for s in self.by_state if s is not None)
+        raise WrongStateError(
+            ft.code,
+            part,
+            state,
+            allowed_states,
+            self.request.kind,
+            prefix=ft.serial_prefix,
+            digits=ft.digits,
+        )
+
+
+class _EntryNumbers:
+    """The register entry of each piece: serial ``first + i`` of an item was written for entry
+    ``register_entry_first + i``."""
+
+    def __init__(self, items: tuple[MovementItem, ...]) -> None:
+        self.items = items
+        self.firsts = [it.serials.first for it in items]
+
+    def entry_of(self, p: Piece) -> int | None:
+        it = self.items[bisect_right(self.firsts, p.serials.first) - 1]
         if it.register_entry_first is None:
             return None
         return it.register_entry_first + (p.serials.first - it.serials.first)
 
-    ws.record(
-        movements_from_pieces(
-            pieces,
-            ctx=ctx,
-            kind=kind,
-            reason_of=reason_of,
-            document_ref=request.document_ref,
-            entry_of=entry_of,
-            note=request.note,
-        )
-    )
+
+def _blanks_moved(
+    request: MovementRequest,
+    ctx: OperationContext,
+    holder: str | None,
+    items: tuple[MovementItem, ...],
+    pieces: list[Piece],
+) -> BlanksMoved:
+    """The domain event: every piece of one movement lands in the same state."""
     to_states = {p.after.state for p in pieces}
     if len(to_states) != 1:
-        raise InvariantViolationError(f"{kind.value} leads to several states")
-    ws.emit(
-        BlanksMoved(
-            operation_id=ctx.operation_id,
-            kind=kind,
-            form_type=ft,
-            holder_unit=holder,
-            to_state=to_states.pop(),
-            ranges=merge_ranges(it.serials for it in items),
-            quantity=sum(it.serials.count for it in items),
-            document_ref=request.document_ref,
-        )
+        raise InvariantViolationError(f"{request.kind.value} leads to several states")
+    return BlanksMoved(
+        operation_id=ctx.operation_id,
+        kind=request.kind,
+        form_type=request.form_type,
+        holder_unit=holder,
+        to_state=to_states.pop(),
+        ranges=merge_ranges(it.serials for it in items),
+        quantity=sum(it.serials.count for it in items),
+        document_ref=request.document_ref,
     )
-    return ws.change()

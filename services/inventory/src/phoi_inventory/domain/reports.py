@@ -112,6 +112,37 @@ _OUT_STATES = {
 }
 
 
+def _arrives(m: Movement, unit: str) -> bool:
+    return m.to_state is BlankState.AT_UNIT and m.to_holder == unit
+
+
+def _on_hand_after(on_hand: tuple[SerialRange, ...], m: Movement, unit: str) -> tuple[SerialRange, ...]:
+    """The unit's blanks at hand once line ``m`` is applied."""
+    if m.from_state is BlankState.AT_UNIT and m.from_holder == unit:
+        on_hand = subtract_ranges(on_hand, (m.serials,))
+    if _arrives(m, unit):
+        on_hand = merge_ranges((*on_hand, m.serials))
+    return on_hand
+
+
+def _buckets_of(m: Movement, unit: str) -> tuple[str, ...]:
+    """The report's columns line ``m`` counts in: received, or where the unit's blanks went (blanks
+    destroyed straight from stock are obsolete ones, counted in both destruction columns)."""
+    if _arrives(m, unit):
+        return ("received",)
+    if m.from_holder != unit:
+        return ()
+    if m.to_state in _OUT_STATES:
+        return (_OUT_STATES[m.to_state],)
+    if m.to_state is not BlankState.DESTROYED:
+        return ()
+    if m.from_state is BlankState.AT_UNIT:
+        return ("destroyed_obsolete", "destroyed")
+    if m.from_state is BlankState.SPOILED:
+        return ("destroyed",)
+    return ()
+
+
 def usage_report(
     movements: Iterable[Movement],
     *,
@@ -143,25 +174,10 @@ def usage_report(
             break
         if opening is None and m.at >= period_start:
             opening = on_hand
-        in_period = m.at >= period_start
-        leaves = m.from_state is BlankState.AT_UNIT and m.from_holder == unit
-        arrives = m.to_state is BlankState.AT_UNIT and m.to_holder == unit
-        if leaves:
-            on_hand = subtract_ranges(on_hand, (m.serials,))
-        if arrives:
-            on_hand = merge_ranges((*on_hand, m.serials))
-        if not in_period:
-            continue
-        if arrives:
-            buckets["received"].append(m.serials)
-        elif m.from_holder == unit and m.to_state in _OUT_STATES:
-            buckets[_OUT_STATES[m.to_state]].append(m.serials)
-        elif m.from_holder == unit and m.to_state is BlankState.DESTROYED:
-            if m.from_state is BlankState.AT_UNIT:
-                buckets["destroyed_obsolete"].append(m.serials)
-                buckets["destroyed"].append(m.serials)
-            elif m.from_state is BlankState.SPOILED:
-                buckets["destroyed"].append(m.serials)
+        on_hand = _on_hand_after(on_hand, m, unit)
+        if m.at >= period_start:
+            for bucket in _buckets_of(m, unit):
+                buckets[bucket].append(m.serials)
     if opening is None:
         opening = on_hand
     return UsageReport(

@@ -23,11 +23,13 @@ knows them.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cached_property
 
 from phoi_contracts.envelope import Envelope
 from phoi_contracts.events import inventory as contract
-from phoi_contracts.events.requests import RequestApproved, RequestCancelled, RequestReceiptConfirmed
+from phoi_contracts.events.requests import ReceiptLine, RequestApproved, RequestCancelled, RequestReceiptConfirmed
 from phoi_kit.logging import get_logger
 from phoi_kit.uow import UnitOfWork
 
@@ -60,7 +62,7 @@ from phoi_inventory.domain import (
     record_movement,
     subtract_ranges,
 )
-from phoi_inventory.models import AllocationLineRow, AllocationRow
+from phoi_inventory.models import AllocationLineRow, AllocationRow, FormTypeRow
 from phoi_inventory.service.context import SYSTEM_USER, derived_id, now
 from phoi_inventory.service.contract import contract_ranges, movement_events
 from phoi_inventory.service.queue import AllocationQueue, form_types_of
@@ -154,124 +156,142 @@ class Saga:
     # ------------------------------------------------------------------ receipt
 
     async def receive(self, event: RequestReceiptConfirmed, envelope: Envelope) -> None:
-        records: list[AllocationRecord] = []
-        for allocation_id in event.allocation_ids:
-            record = await self.repo.get(allocation_id)
-            if record is None:
-                raise SagaError(f"receipt names allocation {allocation_id}, which this service does not know")
-            if record.row.request_id != event.request_id or record.row.unit_code != event.unit_code:
-                raise SagaError(
-                    f"allocation {allocation_id} is not for request {event.request_id} of {event.unit_code}"
-                )
-            if record.row.status not in (COMPLETED, RECEIVED):
-                raise SagaError(f"allocation {allocation_id} is {record.row.status}: nothing to receive")
-            records.append(record)
+        """Each completed allocation the receipt names goes to the unit, less the serials it rejected."""
+        records = [await self._receivable(allocation_id, event) for allocation_id in event.allocation_ids]
+        todo = await self._not_yet_received(records, event)
+        if not todo:
+            return
+        receipt = _Receipt(
+            event=event,
+            operation=derived_id("receipt", envelope.id),
+            actor=self._receiving_actor(envelope, event.unit_code),
+            form_types=await FormTypeRepository(self.uow.session).many(sorted(form_types_of(todo))),
+        )
+        for record in todo:
+            await self._receive_allocation(record, receipt)
+
+    async def _receivable(self, allocation_id: uuid.UUID, event: RequestReceiptConfirmed) -> AllocationRecord:
+        """The allocation a receipt names: known, of that request and unit, completed or received."""
+        record = await self.repo.get(allocation_id)
+        if record is None:
+            raise SagaError(f"receipt names allocation {allocation_id}, which this service does not know")
+        if record.row.request_id != event.request_id or record.row.unit_code != event.unit_code:
+            raise SagaError(f"allocation {allocation_id} is not for request {event.request_id} of {event.unit_code}")
+        if record.row.status not in (COMPLETED, RECEIVED):
+            raise SagaError(f"allocation {allocation_id} is {record.row.status}: nothing to receive")
+        return record
+
+    async def _not_yet_received(
+        self, records: list[AllocationRecord], event: RequestReceiptConfirmed
+    ) -> list[AllocationRecord]:
+        """The completed ones, re-read under the form types' locks."""
         todo = [r for r in records if r.row.status == COMPLETED]
         if not todo:
             log.info("receipt already applied", request_id=str(event.request_id))
-            return
+            return []
         await self.store.lock_form_types(form_types_of(todo))
         for record in todo:  # a concurrent delivery of the same receipt may have applied it meanwhile
             await self.uow.session.refresh(record.row)
-        todo = [r for r in todo if r.row.status == COMPLETED]
-        if not todo:
-            return
-        form_types = await FormTypeRepository(self.uow.session).many(sorted(form_types_of(todo)))
-        receipt = {line.line_id: line for line in event.lines}
-        operation = derived_id("receipt", envelope.id)
-        actor = self._receiving_actor(envelope, event.unit_code)
-        document_ref = f"receipt of request {event.request_id}"
-        for record in todo:
-            at = now()
-            outcome = record.outcome()
-            loaded = Loaded()
-            for form_type, ranges in sorted(ranges_to_load_for_allocation(outcome).items()):
-                await self.store.load_overlapping(form_type, ranges, loaded)
-            ctx = OperationContext(actor, at, str(derived_id(operation, record.id)))
-            await self.store.write(
-                confirm_receipt(outcome, loaded.all(), ctx, document_ref=document_ref),
-                loaded,
-                occurred_on=event.received_on,
-            )
-            rejected: dict[str, list[SerialRange]] = {}
-            notes: dict[str, list[str]] = {}
-            for line in record.lines:
-                answer = receipt.get(line.line_id)
-                line.accepted_quantity = line.quantity if answer is None else answer.accepted_quantity
-                line.discrepancy_note = None if answer is None else answer.discrepancy_note
-                if answer is None or answer.accepted_quantity == line.quantity:
-                    continue
-                if answer.rejected_ranges is None:
-                    log.warning(
-                        "receipt shortfall without serials: blanks stay in the unit's stock until it records them",
-                        request_id=str(event.request_id),
-                        line_id=str(line.line_id),
-                        missing=line.quantity - answer.accepted_quantity,
-                    )
-                    continue
-                refused = merge_ranges(SerialRange(r.first, r.last) for r in answer.rejected_ranges)
-                if subtract_ranges(refused, ranges_of(line.ranges)):
-                    raise SagaError(f"rejected serials of line {line.line_id} are not all allocated to that line")
-                line.rejected_ranges = ranges_json(refused)
+        return [r for r in todo if r.row.status == COMPLETED]
+
+    async def _receive_allocation(self, record: AllocationRecord, receipt: _Receipt) -> None:
+        """All of the allocation to the unit, then the serials it rejected back as returned."""
+        event = receipt.event
+        at = now()
+        await self._move_to_unit(record, receipt, at)
+        rejected: dict[str, list[SerialRange]] = {}
+        notes: dict[str, list[str]] = {}
+        for line in record.lines:
+            refused = _apply_answer(line, receipt.lines.get(line.line_id), event.request_id)
+            if refused is not None:
                 rejected.setdefault(line.form_type, []).extend(refused)
-                if answer.discrepancy_note:
-                    notes.setdefault(line.form_type, []).append(answer.discrepancy_note)
-            for form_type, returned in sorted(rejected.items()):
-                request = MovementRequest(
-                    MovementKind.RETURN,
-                    form_type,
-                    tuple(MovementItem(r) for r in merge_ranges(returned)),
-                    document_ref=document_ref,
-                    reason=LedgerReason.RETURNED,
-                    holder_unit=record.row.unit_code,
-                    note=("rejected at receipt: " + "; ".join(notes.get(form_type, [])))[:4000],
+                if line.discrepancy_note:
+                    notes.setdefault(line.form_type, []).append(line.discrepancy_note)
+        for form_type, returned in sorted(rejected.items()):
+            await self._return_rejected(record, receipt, form_type, returned, notes.get(form_type, []), at)
+        await self.repo.flush()
+        await self.repo.set_status(record, RECEIVED, at=at, received_at=at, received_on=event.received_on)
+        self._publish_received(record, event.received_on)
+        log.info("allocation received", request_id=str(event.request_id), allocation_id=str(record.id))
+
+    async def _move_to_unit(self, record: AllocationRecord, receipt: _Receipt, at: datetime) -> None:
+        outcome = record.outcome()
+        loaded = Loaded()
+        for form_type, ranges in sorted(ranges_to_load_for_allocation(outcome).items()):
+            await self.store.load_overlapping(form_type, ranges, loaded)
+        ctx = OperationContext(receipt.actor, at, str(derived_id(receipt.operation, record.id)))
+        await self.store.write(
+            confirm_receipt(outcome, loaded.all(), ctx, document_ref=receipt.document_ref),
+            loaded,
+            occurred_on=receipt.event.received_on,
+        )
+
+    async def _return_rejected(
+        self,
+        record: AllocationRecord,
+        receipt: _Receipt,
+        form_type: str,
+        returned: list[SerialRange],
+        notes: list[str],
+        at: datetime,
+    ) -> None:
+        """Record the rejected serials of one form type as returned by the unit, and publish the movement."""
+        unit_code = record.row.unit_code
+        request = MovementRequest(
+            MovementKind.RETURN,
+            form_type,
+            tuple(MovementItem(r) for r in merge_ranges(returned)),
+            document_ref=receipt.document_ref,
+            reason=LedgerReason.RETURNED,
+            holder_unit=unit_code,
+            note=("rejected at receipt: " + "; ".join(notes))[:4000],
+        )
+        loaded = Loaded()
+        await self.store.load_overlapping(*ranges_to_load_for_movement(request), into=loaded)
+        return_id = derived_id(receipt.operation, record.id, "return", form_type)
+        unit_actor = Actor(receipt.actor.user_id, ActorRole.UNIT, unit_code)
+        change = record_movement(
+            request,
+            loaded.all(),
+            form_type_of(receipt.form_types[form_type]),
+            OperationContext(unit_actor, at, str(return_id)),
+        )
+        stamped = await self.store.write(change, loaded, occurred_on=receipt.event.received_on)
+        for published in movement_events(
+            stamped.movements,
+            movement_id=return_id,
+            unit_code=unit_code,
+            document_ref=receipt.document_ref,
+            occurred_on=receipt.event.received_on,
+            reason=request.note,
+            max_register_entries=self.settings.event_max_register_entries,
+        ):
+            self.uow.publish(published)
+
+    def _publish_received(self, record: AllocationRecord, received_on: date) -> None:
+        """What the unit now holds of the allocation (all of it less the rejected serials), if anything."""
+        held = []
+        for line in record.lines:
+            kept = subtract_ranges(ranges_of(line.ranges), ranges_of(line.rejected_ranges))
+            if kept:
+                held.append(
+                    contract.AllocatedLine(
+                        line_id=line.line_id,
+                        form_type_code=line.form_type,
+                        quantity=sum(r.count for r in kept),
+                        ranges=contract_ranges(kept),
+                    )
                 )
-                loaded = Loaded()
-                await self.store.load_overlapping(*ranges_to_load_for_movement(request), into=loaded)
-                return_id = derived_id(operation, record.id, "return", form_type)
-                unit_actor = Actor(actor.user_id, ActorRole.UNIT, record.row.unit_code)
-                change = record_movement(
-                    request,
-                    loaded.all(),
-                    form_type_of(form_types[form_type]),
-                    OperationContext(unit_actor, at, str(return_id)),
-                )
-                stamped = await self.store.write(change, loaded, occurred_on=event.received_on)
-                for published in movement_events(
-                    stamped.movements,
-                    movement_id=return_id,
+        if held:
+            self.uow.publish(
+                contract.StockReceivedByUnit(
+                    request_id=record.row.request_id,
                     unit_code=record.row.unit_code,
-                    document_ref=document_ref,
-                    occurred_on=event.received_on,
-                    reason=request.note,
-                    max_register_entries=self.settings.event_max_register_entries,
-                ):
-                    self.uow.publish(published)
-            await self.repo.flush()
-            await self.repo.set_status(record, RECEIVED, at=at, received_at=at, received_on=event.received_on)
-            held = []
-            for line in record.lines:
-                kept = subtract_ranges(ranges_of(line.ranges), ranges_of(line.rejected_ranges))
-                if kept:
-                    held.append(
-                        contract.AllocatedLine(
-                            line_id=line.line_id,
-                            form_type_code=line.form_type,
-                            quantity=sum(r.count for r in kept),
-                            ranges=contract_ranges(kept),
-                        )
-                    )
-            if held:
-                self.uow.publish(
-                    contract.StockReceivedByUnit(
-                        request_id=record.row.request_id,
-                        unit_code=record.row.unit_code,
-                        allocation_id=record.id,
-                        received_on=event.received_on,
-                        lines=tuple(held),
-                    )
+                    allocation_id=record.id,
+                    received_on=received_on,
+                    lines=tuple(held),
                 )
-            log.info("allocation received", request_id=str(event.request_id), allocation_id=str(record.id))
+            )
 
     @staticmethod
     def _receiving_actor(envelope: Envelope, unit_code: str) -> Actor:
@@ -280,3 +300,45 @@ class Saga:
         if who.user_id and who.unit_code == unit_code:
             return Actor(who.user_id, ActorRole.UNIT, unit_code)
         return Actor(SYSTEM_USER, ActorRole.SYSTEM)
+
+
+@dataclass(frozen=True)
+class _Receipt:
+    """A receipt being applied: the event, the operation it derives ids from, who received."""
+
+    event: RequestReceiptConfirmed
+    operation: uuid.UUID
+    actor: Actor
+    form_types: dict[str, FormTypeRow]
+
+    @property
+    def document_ref(self) -> str:
+        return f"receipt of request {self.event.request_id}"
+
+    @cached_property
+    def lines(self) -> dict[uuid.UUID, ReceiptLine]:
+        return {line.line_id: line for line in self.event.lines}
+
+
+def _apply_answer(
+    line: AllocationLineRow, answer: ReceiptLine | None, request_id: uuid.UUID
+) -> tuple[SerialRange, ...] | None:
+    """Note the unit's answer for one line on it; the serials it rejected (``None`` when it accepted
+    all, or did not say which were missing)."""
+    line.accepted_quantity = line.quantity if answer is None else answer.accepted_quantity
+    line.discrepancy_note = None if answer is None else answer.discrepancy_note
+    if answer is None or answer.accepted_quantity == line.quantity:
+        return None
+    if answer.rejected_ranges is None:
+        log.warning(
+            "receipt shortfall without serials: blanks stay in the unit's stock until it records them",
+            request_id=str(request_id),
+            line_id=str(line.line_id),
+            missing=line.quantity - answer.accepted_quantity,
+        )
+        return None
+    refused = merge_ranges(SerialRange(r.first, r.last) for r in answer.rejected_ranges)
+    if subtract_ranges(refused, ranges_of(line.ranges)):
+        raise SagaError(f"rejected serials of line {line.line_id} are not all allocated to that line")
+    line.rejected_ranges = ranges_json(refused)
+    return refused

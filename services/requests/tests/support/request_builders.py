@@ -1,4 +1,7 @@
-"""Builders for tests (this package's and the API/persistence layers'): actors, requests in any state.
+"""Builders for the requests domain tests: actors, requests in any state.
+
+Test folders are not packages (pytest imports test modules in importlib mode), so this folder is on the
+path by configuration: ``pythonpath`` for pytest and ``mypy_path`` for mypy in the root pyproject.toml.
 
 Plain Python, no test framework imports. Example::
 
