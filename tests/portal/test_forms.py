@@ -62,8 +62,13 @@ def test_new_request_refuses_bad_input_beside_each_field_and_keeps_it(system_sta
     response = post(
         client,
         "/requests/new",
-        {"academic_year": "2025", "exam_session": "Kỳ thi 2026", "line-0-form_type": "THPT", "line-0-quantity": "0",
-         "line-0-justification": "Dự kiến <b>300</b> học sinh"},
+        {
+            "academic_year": "2025",
+            "exam_session": "Kỳ thi 2026",
+            "line-0-form_type": "THPT",
+            "line-0-quantity": "0",
+            "line-0-justification": "Dự kiến <b>300</b> học sinh",
+        },
     )
     assert response.status_code == 422
     page = response.text
@@ -94,7 +99,16 @@ def test_a_letter_that_is_not_a_pdf_keeps_the_draft_and_says_why(system_stack: S
     path = response.headers["location"].split("?")[0]
     version = re.search(r'name="version" value="(\d+)"', edit.text)
     assert version
-    refused = post(client, path, {"version": version.group(1), "academic_year": "2026-2025", "line-0-form_type": "THPT", "line-0-quantity": "abc"})
+    refused = post(
+        client,
+        path,
+        {
+            "version": version.group(1),
+            "academic_year": "2026-2025",
+            "line-0-form_type": "THPT",
+            "line-0-quantity": "abc",
+        },
+    )
     assert refused.status_code == 422
     assert field_error(refused.text, "academic_year").startswith("Hãy nhập năm học")
     assert field_error(refused.text, "line-0-quantity").startswith("Hãy nhập số lượng")
@@ -103,7 +117,11 @@ def test_a_letter_that_is_not_a_pdf_keeps_the_draft_and_says_why(system_stack: S
 
 def test_movement_form_refuses_bad_input(unit: Any) -> None:
     _, client = unit
-    response = post(client, "/movements/new", {"kind": "lose", "form_type": "THPT", "first": "", "last": "PT-@@", "document_ref": ""})
+    response = post(
+        client,
+        "/movements/new",
+        {"kind": "lose", "form_type": "THPT", "first": "", "last": "PT-@@", "document_ref": ""},
+    )
     assert response.status_code == 422
     assert field_error(response.text, "first").startswith("Hãy nhập số hiệu")
     assert field_error(response.text, "last").startswith("Hãy nhập số hiệu cuối")
@@ -141,7 +159,11 @@ def test_incident_form_refuses_bad_input(unit: Any) -> None:
 
 def test_public_report_refuses_bad_input_without_signing_in(system_stack: Stack) -> None:
     with httpx.Client(base_url=system_stack.portal) as anonymous:
-        response = post(anonymous, "/cannot-sign-in", {"kind": "cannot_access", "reporter": "sgd-hn", "contact": "", "description": "Không vào được\x00"})
+        response = post(
+            anonymous,
+            "/cannot-sign-in",
+            {"kind": "cannot_access", "reporter": "sgd-hn", "contact": "", "description": "Không vào được\x00"},
+        )
         assert response.status_code == 422
         assert field_error(response.text, "contact").startswith("Hãy nhập số điện thoại")
         assert field_error(response.text, "description") == "Hãy xóa các ký tự đặc biệt trong ô này."
@@ -164,12 +186,20 @@ def test_receipt_refuses_more_than_allocated_and_a_shortfall_without_a_note(syst
     system_stack.approve(request, [5])
     request = system_stack.wait_status(code, "allocated")
     line = request["lines"][0]["line_id"]
-    response = post(client, detail_path + "/receipt", {"version": str(request["version"]), "received_on": "31/02/2026", f"accepted-{line}": "6", f"note-{line}": ""})
+    response = post(
+        client,
+        detail_path + "/receipt",
+        {"version": str(request["version"]), "received_on": "31/02/2026", f"accepted-{line}": "6", f"note-{line}": ""},
+    )
     assert response.status_code == 422
     assert field_error(response.text, "received_on").startswith("Hãy nhập ngày nhận phôi")
     assert field_error(response.text, f"accepted-{line}") == "Hãy nhập số nguyên từ 0 đến số phôi được cấp."
     assert kept(response.text, f"accepted-{line}", "6")
-    short = post(client, detail_path + "/receipt", {"version": str(request["version"]), "received_on": "01/03/2026", f"accepted-{line}": "4", f"note-{line}": ""})
+    short = post(
+        client,
+        detail_path + "/receipt",
+        {"version": str(request["version"]), "received_on": "01/03/2026", f"accepted-{line}": "4", f"note-{line}": ""},
+    )
     assert field_error(short.text, f"note-{line}") == "Hãy ghi rõ phôi thiếu hoặc hỏng."
     assert system_stack.request_of(code)["status"] == "allocated"
 

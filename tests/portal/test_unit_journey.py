@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
-
 from phoi_local.system import FORM_TYPE, PDF, Stack
+from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -156,7 +155,9 @@ def test_a_new_unit_account_does_its_whole_job(
     other.close()
 
 
-def record(page: Page, visit: Visit, kind: str, serial: str, *, register_entry: str = "", document: str = "", name: str = "") -> None:
+def record(
+    page: Page, visit: Visit, kind: str, serial: str, *, register_entry: str = "", document: str = "", name: str = ""
+) -> None:
     page.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/")[2] + "/movements/new")
     if name:
         visit(name)

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from phoi_local.procutil import wait_until
 from phoi_local.testing import ServiceProcess, start_service
 
@@ -45,10 +46,17 @@ class Stack:
         last = first + quantity - 1
         self.counter["serial"] = last + 1
         response = self.api(
-            "inventory", "POST", "/api/v1/print-batches", self.officer,
+            "inventory",
+            "POST",
+            "/api/v1/print-batches",
+            self.officer,
             json={
-                "form_type": FORM_TYPE, "first_serial": first, "last_serial": last, "printer": "Nhà in Tiến Bộ",
-                "contract_ref": f"HĐ-{uuid.uuid4().hex[:6]}", "received_on": "2026-03-15",
+                "form_type": FORM_TYPE,
+                "first_serial": first,
+                "last_serial": last,
+                "printer": "Nhà in Tiến Bộ",
+                "contract_ref": f"HĐ-{uuid.uuid4().hex[:6]}",
+                "received_on": "2026-03-15",
             },
         )
         assert response.status_code == 201, response.text
@@ -58,12 +66,18 @@ class Stack:
         """A new unit and its unit account, issued by identity: (unit code, username, temporary password)."""
         code = f"T{secrets.token_hex(3).upper()}"
         unit = self.api(
-            "identity", "POST", "/api/v1/units", self.admin,
+            "identity",
+            "POST",
+            "/api/v1/units",
+            self.admin,
             json={"code": code, "name": f"Trường THPT Thử nghiệm {code}", "kind": "institution", "province": "Hà Nội"},
         )
         assert unit.status_code == 201, unit.text
         account = self.api(
-            "identity", "POST", "/api/v1/accounts", self.admin,
+            "identity",
+            "POST",
+            "/api/v1/accounts",
+            self.admin,
             json={"kind": "unit", "unit_code": code, "holder": {"name": "Nguyễn Thị Hoa", "position": "Văn thư"}},
         )
         assert account.status_code == 201, account.text
@@ -80,11 +94,16 @@ class Stack:
 
     def approve(self, request: dict[str, Any], quantities: list[int]) -> None:
         lines = [
-            {"line_id": line["line_id"], "approved_quantity": q} for line, q in zip(request["lines"], quantities, strict=True)
+            {"line_id": line["line_id"], "approved_quantity": q}
+            for line, q in zip(request["lines"], quantities, strict=True)
         ]
         response = self.api(
-            "requests", "POST", f"/api/v1/requests/{request['id']}/approve", self.officer,
-            headers={"If-Match": f'"{request["version"]}"'}, json={"lines": lines, "comment": "Duyệt theo số học sinh thực tế"},
+            "requests",
+            "POST",
+            f"/api/v1/requests/{request['id']}/approve",
+            self.officer,
+            headers={"If-Match": f'"{request["version"]}"'},
+            json={"lines": lines, "comment": "Duyệt theo số học sinh thực tế"},
         )
         assert response.status_code == 200, response.text
 
@@ -94,11 +113,14 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def system_stack(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def system_stack(
+    pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     import asyncio
 
     from phoi_contracts import topics
     from phoi_kit.kafka import ensure_topics, with_dead_letters
+
     from phoi_local.procutil import free_port
 
     logs = Path(tmp_path_factory.mktemp("stack-logs"))
@@ -123,7 +145,12 @@ def system_stack(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp
                 "PORTAL_PUBLIC_URL": urls["PHOI_PORTAL_URL"],
             }
             started[name] = start_service(
-                name, pg_server=pg_server, broker=broker, keycloak_url=keycloak.base_url, log_dir=logs, extra_env=env,
+                name,
+                pg_server=pg_server,
+                broker=broker,
+                keycloak_url=keycloak.base_url,
+                log_dir=logs,
+                extra_env=env,
                 port=ports[name],
             )
         for service in started.values():

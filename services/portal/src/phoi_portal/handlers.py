@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from phoi_contracts.envelope import Envelope
 from phoi_contracts.events.identity import AccountDisabled, AccountHandedOver, AccountLocked, AccountPasswordReset
-
 from phoi_kit.consumer import Handler
 from phoi_kit.logging import get_logger
 from phoi_kit.uow import UnitOfWork

@@ -14,7 +14,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from phoi_contracts import topics
-
 from phoi_kit.app import ServiceSpec, create_service_app
 
 from phoi_portal.handlers import handlers

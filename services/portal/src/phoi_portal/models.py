@@ -8,11 +8,10 @@
 
 from __future__ import annotations
 
+from phoi_kit.db import service_metadata
 from sqlalchemy import Column, DateTime, Index, String, Table, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase
-
-from phoi_kit.db import service_metadata
 
 
 class Base(DeclarativeBase):

@@ -1,12 +1,13 @@
+from phoi_kit.settings import ServiceSettings
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
-
-from phoi_kit.settings import ServiceSettings
 
 
 def _url(name: str, default: str) -> str:
     """The other services' addresses: PORTAL_<X>_URL, else the stack-wide PHOI_<X>_URL the launcher sets."""
-    return Field(default, validation_alias=AliasChoices(f"PORTAL_{name}_URL", f"PHOI_{name}_URL", f"{name.lower()}_url"))
+    return Field(
+        default, validation_alias=AliasChoices(f"PORTAL_{name}_URL", f"PHOI_{name}_URL", f"{name.lower()}_url")
+    )
 
 
 class Settings(ServiceSettings):

@@ -12,7 +12,6 @@ from phoi_contracts.events.identity import AccountKind, IncidentKind, IncidentSo
 from phoi_kit.params import IsoDateTime
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,

@@ -72,7 +72,9 @@ class OidcClient:
     def action_url(self, action: str, *, locale: str) -> LoginStart:
         """Keycloak's application-initiated action (e.g. UPDATE_PASSWORD) through the same code flow."""
         start = self.start(locale=locale)
-        return LoginStart(f"{start.url}&{urlencode({'kc_action': action})}", start.state, start.nonce, start.code_verifier)
+        return LoginStart(
+            f"{start.url}&{urlencode({'kc_action': action})}", start.state, start.nonce, start.code_verifier
+        )
 
     async def exchange(self, code: str, verifier: str) -> Tokens:
         return await self._token_call(grant_type="authorization_code", code=code, code_verifier=verifier)

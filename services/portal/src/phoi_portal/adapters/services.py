@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-
 from phoi_kit.http import CORRELATION_HEADER
 from phoi_kit.logging import correlation_id_var, get_logger
 

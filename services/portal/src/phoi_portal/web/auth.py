@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature
-
 from phoi_kit.auth import user_from_claims
 from phoi_kit.errors import Unauthorized
 from phoi_kit.logging import get_logger
@@ -158,8 +157,13 @@ async def choose_language(request: Request, locale: str = Form(...), next: str =
     response = RedirectResponse(safe_next(next), status_code=303)
     if locale in i18n.LOCALES:
         response.set_cookie(
-            "phoi_lang", locale, max_age=365 * 86400, httponly=True, samesite="lax",
-            secure=portal(request).settings.secure_cookies, path="/",
+            "phoi_lang",
+            locale,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=portal(request).settings.secure_cookies,
+            path="/",
         )
     return response
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-
 from phoi_kit.auth import Role
 
 from phoi_portal.adapters.oidc import OidcError

@@ -15,11 +15,10 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from phoi_kit.http import CORRELATION_HEADER
 from phoi_kit.logging import correlation_id_var, get_logger
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phoi_portal.adapters.services import ApiProblem, ServiceDown, SessionEnded
 from phoi_portal.domain.session import hash_session_id
@@ -77,14 +76,15 @@ def install_page_errors(app: FastAPI) -> None:
         kind = "not_found" if exc.status_code == 404 else "bad_request"
         status = exc.status_code if 400 <= exc.status_code < 500 else 400
         headers = dict(exc.headers or {})
-        return render(request, "error.html", status_code=status, kind=kind) if not headers else _with(
-            render(request, "error.html", status_code=status, kind=kind), headers
+        return (
+            render(request, "error.html", status_code=status, kind=kind)
+            if not headers
+            else _with(render(request, "error.html", status_code=status, kind=kind), headers)
         )
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
         return render(request, "error.html", status_code=400, kind="bad_request")
-
 
 
 class LastResort:
@@ -118,8 +118,17 @@ class LastResort:
             if started:
                 raise
             html = env.get_template("error.html").render(
-                request=None, user=None, csrf_token="", locale=i18n.locale_var.get(), path="", errors={},
-                error_summary=[], form={}, notice=None, kind="unexpected", reference=reference,
+                request=None,
+                user=None,
+                csrf_token="",
+                locale=i18n.locale_var.get(),
+                path="",
+                errors={},
+                error_summary=[],
+                form={},
+                notice=None,
+                kind="unexpected",
+                reference=reference,
             )
             response = HTMLResponse(html, status_code=500, headers={CORRELATION_HEADER: reference})
             await response(scope, receive, send)

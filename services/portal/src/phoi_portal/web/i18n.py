@@ -41,7 +41,7 @@ def translations(locale: str) -> Translations:
     return Translations(buffer)
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for "mark for translation only"
+def N_(message: str) -> str:
     """Marks a message for the catalogue where it is defined; it is translated where it is shown."""
     return message
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from fastapi import Request
 from itsdangerous import URLSafeTimedSerializer
-
 from phoi_kit.app import KitRuntime
 from phoi_kit.auth import TokenValidator
 

@@ -29,6 +29,10 @@ async def account(request: Request, session: SignedIn, done: str | None = None) 
     except ApiProblem:
         pass  # not every account is in the directory (e.g. a test user): the page shows what is known
     return render(
-        request, "account.html", details=details, holders=holders, activity=activity,
+        request,
+        "account.html",
+        details=details,
+        holders=holders,
+        activity=activity,
         notice="password" if done == "password" else None,
     )

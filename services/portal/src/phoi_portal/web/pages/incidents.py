@@ -40,6 +40,8 @@ async def report_incident(request: Request, session: SignedIn) -> Response:
             errors.from_problem(problem)
         else:
             # A suspected takeover locks the account: every session, this one included, ends.
-            target = "/signed-out?reason=reported" if values["kind"] == "suspected_takeover" else "/dashboard?done=reported"
+            target = (
+                "/signed-out?reason=reported" if values["kind"] == "suspected_takeover" else "/dashboard?done=reported"
+            )
             return RedirectResponse(target, status_code=303)
     return render(request, "incidents/new.html", status_code=422, form=values, kinds=KINDS, **errors.context())

@@ -43,7 +43,11 @@ async def report_cannot_sign_in(request: Request) -> Response:
     address = request.client.host if request.client else ""
     try:
         response = await portal(request).services.call(
-            "identity", "POST", "/api/v1/access-reports", token=None, json=body,
+            "identity",
+            "POST",
+            "/api/v1/access-reports",
+            token=None,
+            json=body,
             headers={"X-Forwarded-For": address},
         )
     except ApiProblem as problem:

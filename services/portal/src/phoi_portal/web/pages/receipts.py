@@ -73,7 +73,10 @@ async def confirm_receipt(request: Request, session: UnitSession, request_id: st
         body = {"received_on": received.isoformat() if received else None, "lines": lines}
         try:
             await api.send(
-                "requests", "POST", f"/api/v1/requests/{item['id']}/confirm-receipt", json=body,
+                "requests",
+                "POST",
+                f"/api/v1/requests/{item['id']}/confirm-receipt",
+                json=body,
                 version=whole_number(text(form, "version")),
             )
         except ApiProblem as problem:

@@ -51,8 +51,14 @@ async def usage(request: Request, session: SignedIn, start: str | None = None, e
             errors.from_problem(problem)
     status = 422 if errors else 200
     return render(
-        request, "reports/usage.html", status_code=status, report=report, form=values, columns=COLUMNS,
-        period=(first.isoformat(), last.isoformat()), **errors.context(),
+        request,
+        "reports/usage.html",
+        status_code=status,
+        report=report,
+        form=values,
+        columns=COLUMNS,
+        period=(first.isoformat(), last.isoformat()),
+        **errors.context(),
     )
 
 
@@ -62,7 +68,10 @@ async def usage_download(request: Request, session: SignedIn, fmt: str, start: s
         return render(request, "error.html", status_code=404, kind="not_found")
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     upstream = await portal(request).services.call(
-        "inventory", "GET", "/api/v1/reports/usage", token=session.tokens.access_token,
+        "inventory",
+        "GET",
+        "/api/v1/reports/usage",
+        token=session.tokens.access_token,
         params={"from": first.isoformat(), "to": last.isoformat(), "format": fmt},
     )
     filename = f"bao-cao-su-dung-phoi_{first.isoformat()}_{last.isoformat()}.{fmt}"
@@ -97,6 +106,11 @@ async def serial_lookup(
                 else:
                     errors.from_problem(problem, {"serial": "serial"})
     return render(
-        request, "reports/serial.html", status_code=422 if errors else 200, form=values, form_types=form_types,
-        found=found, **errors.context(),
+        request,
+        "reports/serial.html",
+        status_code=422 if errors else 200,
+        form=values,
+        form_types=form_types,
+        found=found,
+        **errors.context(),
     )

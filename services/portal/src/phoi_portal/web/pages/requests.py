@@ -27,8 +27,16 @@ router = page_router()
 LINE_ROWS = 3
 ACADEMIC_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 STATUSES = (
-    "draft", "submitted", "returned", "approved", "waiting_for_stock", "allocated", "received", "rejected",
-    "cancelled", "closed",
+    "draft",
+    "submitted",
+    "returned",
+    "approved",
+    "waiting_for_stock",
+    "allocated",
+    "received",
+    "rejected",
+    "cancelled",
+    "closed",
 )
 
 
@@ -71,7 +79,12 @@ async def create_request(request: Request, session: UnitSession) -> Response:
             return await _attach_then_show(api, created, letter)
     form_types = await _form_types(api)
     return render(
-        request, "requests/form.html", status_code=422, form=values, form_types=form_types, editing=None,
+        request,
+        "requests/form.html",
+        status_code=422,
+        form=values,
+        form_types=form_types,
+        editing=None,
         **errors.context(),
     )
 
@@ -81,7 +94,10 @@ async def _attach_then_show(api: Api, saved: dict[str, Any], letter: Any) -> Res
         content = await letter.read()
         try:
             await api.send(
-                "requests", "POST", f"/api/v1/requests/{saved['id']}/attachments", version=saved["version"],
+                "requests",
+                "POST",
+                f"/api/v1/requests/{saved['id']}/attachments",
+                version=saved["version"],
                 files={"file": (letter.filename, content, letter.content_type or "application/octet-stream")},
             )
         except ApiProblem as problem:
@@ -107,7 +123,11 @@ async def edit_request(
     if letter_error:
         errors.add("letter", i18n.problem_message(letter_error))
     return render(
-        request, "requests/form.html", form=_form_of(item), form_types=await _form_types(api), editing=item,
+        request,
+        "requests/form.html",
+        form=_form_of(item),
+        form_types=await _form_types(api),
+        editing=item,
         **errors.context(),
     )
 
@@ -129,8 +149,13 @@ async def save_request(request: Request, session: UnitSession, request_id: str) 
         else:
             return await _attach_then_show(api, saved, form.get("letter"))
     return render(
-        request, "requests/form.html", status_code=422, form=values, form_types=await _form_types(api),
-        editing=item, **errors.context(),
+        request,
+        "requests/form.html",
+        status_code=422,
+        form=values,
+        form_types=await _form_types(api),
+        editing=item,
+        **errors.context(),
     )
 
 
@@ -156,8 +181,12 @@ async def _act(request: Request, session: Session, request_id: str, action: str)
         history = await api.get("requests", f"/api/v1/requests/{item['id']}/history")
         errors = FormErrors(general=[i18n.problem_message(problem.code, problem.detail)])
         return render(
-            request, "requests/detail.html", status_code=409 if problem.status != 404 else 404, item=item,
-            history=history["items"], **errors.context(),
+            request,
+            "requests/detail.html",
+            status_code=409 if problem.status != 404 else 404,
+            item=item,
+            history=history["items"],
+            **errors.context(),
         )
     return RedirectResponse(f"/requests/{request_id}?done={action}", status_code=303)
 
@@ -256,7 +285,11 @@ def _read_request_form(form: FormData) -> tuple[dict[str, Any], dict[str, Any], 
             errors.add(f"line-{i}-justification", _("Remove the special characters from this field."))
         seen.add(line["form_type"])
         body_lines.append(
-            {"form_type_code": line["form_type"], "quantity": quantity or 0, "justification": line["justification"] or None}
+            {
+                "form_type_code": line["form_type"],
+                "quantity": quantity or 0,
+                "justification": line["justification"] or None,
+            }
         )
     if not body_lines:
         errors.add("line-0-form_type", _("Add at least one line: a form type and a number of blanks."))

@@ -9,8 +9,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.web import i18n
-from phoi_portal.web.i18n import N_
 from phoi_portal.web.deps import SignedIn, UnitSession
+from phoi_portal.web.i18n import N_
 from phoi_portal.web.pages._common import Api, FormErrors, has_control_chars, page_router, text, whole_number
 from phoi_portal.web.templating import render
 
@@ -58,7 +58,8 @@ async def record_movement(request: Request, session: UnitSession) -> Response:
             moved = await api.send("inventory", "POST", "/api/v1/movements", json=body)
         except ApiProblem as problem:
             errors.from_problem(
-                problem, {"document_ref": "document_ref", "items": "first", "items.0.first": "first", "form_type": "form_type"}
+                problem,
+                {"document_ref": "document_ref", "items": "first", "items.0.first": "first", "form_type": "form_type"},
             )
         else:
             return RedirectResponse(f"/stock?done={values['kind']}&count={moved['quantity']}", status_code=303)
