@@ -24,7 +24,7 @@ def build(name: str) -> FastAPI:
 
 
 def subclasses(cls: type) -> set[type]:
-    found = set(cls.__subclasses__())
+    found: set[type] = set(cls.__subclasses__())
     for sub in list(found):
         found |= subclasses(sub)
     return found

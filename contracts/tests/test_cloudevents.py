@@ -23,7 +23,7 @@ OFFICER = Actor(user_id="u-1", username="canbo.qlcl", role="qlcl_officer", unit_
 
 def _legacy_body(envelope: Envelope) -> dict[str, Any]:
     """`envelope` as it was serialised before it followed CloudEvents (an actor object, correlation_id)."""
-    body = json.loads(envelope.to_bytes())
+    body: dict[str, Any] = json.loads(envelope.to_bytes())
     for name in ACTOR_ATTRIBUTES:
         body.pop(name, None)
     body.pop("correlationid", None)

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from phoi_local.system import PDF, Stack, csrf_of, portal_client
+from phoi_local.system import PDF, Stack, csrf_of, portal_client, portal_sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,8 @@ def field_error(page: str, field: str) -> str:
     message = html.unescape(re.sub(r"<[^>]+>", "", beside.group(1))).replace("Lỗi:", "").strip()
     assert f'href="#{field}"' in page, f"{field} is not linked from the error summary"
     marked = re.search(rf'<(?:input|select|textarea|fieldset)[^>]*id="{re.escape(field)}"[^>]*>', page)
-    assert marked and ('aria-invalid="true"' in marked.group(0) or "fieldset" in marked.group(0))
+    assert marked, f"no field {field}"
+    assert 'aria-invalid="true"' in marked.group(0) or "fieldset" in marked.group(0)
     return message
 
 
@@ -47,7 +48,7 @@ def kept(page: str, field: str, value: str) -> bool:
 
 
 def post(client: httpx.Client, path: str, data: dict[str, str], **kw: Any) -> httpx.Response:
-    token = csrf_of(client.get(path if not path.endswith("/receipt") else path).text)
+    token = csrf_of(client.get(path).text)
     return client.post(path, data={"csrf_token": token, **data}, **kw)
 
 
@@ -70,19 +71,20 @@ def test_new_request_refuses_bad_input_beside_each_field_and_keeps_it(system_sta
             "line-0-justification": "Dự kiến <b>300</b> học sinh",
         },
     )
-    assert response.status_code == 422
+    assert response.status_code == 200
     page = response.text
     assert field_error(page, "academic_year") == "Hãy nhập năm học gồm hai năm liên tiếp, ví dụ 2025-2026."
     assert field_error(page, "line-0-quantity") == "Hãy nhập số lượng phôi là số nguyên lớn hơn 0."
     assert field_error(page, "letter").startswith("Hãy đính kèm công văn")
-    assert kept(page, "academic_year", "2025") and kept(page, "exam_session", "Kỳ thi 2026")
+    assert kept(page, "academic_year", "2025")
+    assert kept(page, "exam_session", "Kỳ thi 2026")
     assert kept(page, "line-0-justification", "Dự kiến <b>300</b> học sinh")  # kept, and escaped
     assert '<option value="THPT" selected>' in page
     assert request_count(system_stack, code) == before
 
 
 def test_a_letter_that_is_not_a_pdf_keeps_the_draft_and_says_why(system_stack: Stack, unit: Any) -> None:
-    code, client = unit
+    _, client = unit
     token = csrf_of(client.get("/requests/new").text)
     response = client.post(
         "/requests/new",
@@ -109,7 +111,7 @@ def test_a_letter_that_is_not_a_pdf_keeps_the_draft_and_says_why(system_stack: S
             "line-0-quantity": "abc",
         },
     )
-    assert refused.status_code == 422
+    assert refused.status_code == 200
     assert field_error(refused.text, "academic_year").startswith("Hãy nhập năm học")
     assert field_error(refused.text, "line-0-quantity").startswith("Hãy nhập số lượng")
     assert kept(refused.text, "line-0-quantity", "abc")
@@ -122,7 +124,7 @@ def test_movement_form_refuses_bad_input(unit: Any) -> None:
         "/movements/new",
         {"kind": "lose", "form_type": "THPT", "first": "", "last": "PT-@@", "document_ref": ""},
     )
-    assert response.status_code == 422
+    assert response.status_code == 200
     assert field_error(response.text, "first").startswith("Hãy nhập số hiệu")
     assert field_error(response.text, "last").startswith("Hãy nhập số hiệu cuối")
     assert field_error(response.text, "document_ref") == "Hãy nhập số biên bản báo mất có xác nhận của công an."
@@ -135,13 +137,13 @@ def test_movement_form_refuses_bad_input(unit: Any) -> None:
 def test_usage_report_and_serial_lookup_refuse_bad_input(unit: Any) -> None:
     _, client = unit
     report = client.get("/reports/usage", params={"start": "31/02/2026", "end": "01/01/2026"})
-    assert report.status_code == 422
+    assert report.status_code == 200
     assert field_error(report.text, "start") == "Hãy nhập ngày bắt đầu theo dạng ngày/tháng/năm."
     assert kept(report.text, "start", "31/02/2026")
     backwards = client.get("/reports/usage", params={"start": "02/01/2026", "end": "01/01/2026"})
     assert field_error(backwards.text, "end") == "Ngày kết thúc không được trước ngày bắt đầu."
     serial = client.get("/serials", params={"form_type": "THPT", "serial": "!!"})
-    assert serial.status_code == 422
+    assert serial.status_code == 200
     assert field_error(serial.text, "serial").startswith("Hãy nhập số hiệu")
     assert kept(serial.text, "serial", "!!")
     unknown = client.get("/serials", params={"form_type": "THPT", "serial": "PT9999999"})
@@ -151,7 +153,7 @@ def test_usage_report_and_serial_lookup_refuse_bad_input(unit: Any) -> None:
 def test_incident_form_refuses_bad_input(unit: Any) -> None:
     _, client = unit
     response = post(client, "/incidents/new", {"kind": "", "description": "ngắn"})
-    assert response.status_code == 422
+    assert response.status_code == 200
     assert field_error(response.text, "kind") == "Hãy chọn sự việc đã xảy ra."
     assert field_error(response.text, "description") == "Hãy mô tả sự việc, ít nhất 10 ký tự."
     assert kept(response.text, "description", "ngắn")
@@ -164,7 +166,7 @@ def test_public_report_refuses_bad_input_without_signing_in(system_stack: Stack)
             "/cannot-sign-in",
             {"kind": "cannot_access", "reporter": "sgd-hn", "contact": "", "description": "Không vào được\x00"},
         )
-        assert response.status_code == 422
+        assert response.status_code == 200
         assert field_error(response.text, "contact").startswith("Hãy nhập số điện thoại")
         assert field_error(response.text, "description") == "Hãy xóa các ký tự đặc biệt trong ô này."
         assert kept(response.text, "reporter", "sgd-hn")
@@ -191,7 +193,7 @@ def test_receipt_refuses_more_than_allocated_and_a_shortfall_without_a_note(syst
         detail_path + "/receipt",
         {"version": str(request["version"]), "received_on": "31/02/2026", f"accepted-{line}": "6", f"note-{line}": ""},
     )
-    assert response.status_code == 422
+    assert response.status_code == 200
     assert field_error(response.text, "received_on").startswith("Hãy nhập ngày nhận phôi")
     assert field_error(response.text, f"accepted-{line}") == "Hãy nhập số nguyên từ 0 đến số phôi được cấp."
     assert kept(response.text, f"accepted-{line}", "6")
@@ -226,9 +228,13 @@ def test_cookies_carry_an_opaque_id_only_with_safe_flags(system_stack: Stack) ->
     _, username, temporary = system_stack.new_unit_account()
     client = httpx.Client(base_url=system_stack.portal, follow_redirects=False)
     login = client.get("/login")
-    login_cookie = login.headers["set-cookie"]
-    assert "HttpOnly" in login_cookie and "SameSite=lax" in login_cookie and "Path=/auth" in login_cookie
-    signed_in = portal_client(system_stack, username, temporary, new_password=NEW_PASSWORD)
+    for flag in ("HttpOnly", "SameSite=lax", "Path=/auth", "Max-Age=600"):
+        assert flag in login.headers["set-cookie"]
+    signed_in, callback = portal_sign_in(system_stack, username, temporary, new_password=NEW_PASSWORD)
+    session_cookie = next(c for c in callback.headers.get_list("set-cookie") if c.startswith("phoi_session="))
+    for flag in ("HttpOnly", "SameSite=lax", "Path=/", "Max-Age=36000"):
+        assert flag in session_cookie
+    assert "Secure" not in session_cookie  # loopback is plain HTTP; outside it the portal sets Secure
     session = signed_in.cookies["phoi_session"]
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}", session), "the cookie is an opaque random id, not a token"
     page = signed_in.get("/dashboard")
@@ -242,8 +248,10 @@ def test_every_page_sends_the_security_headers(system_stack: Stack, unit: Any) -
     for path in ("/", "/dashboard", "/requests", "/stock", "/cannot-sign-in", "/nowhere"):
         headers = client.get(path).headers
         csp = dict(d.strip().split(" ", 1) for d in headers["content-security-policy"].split(";"))
-        assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'", "no inline script or style"
-        assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
+        assert csp["script-src"] == "'self'", "no inline script"
+        assert csp["style-src"] == "'self'", "no inline style"
+        assert csp["frame-ancestors"] == "'none'"
+        assert csp["object-src"] == "'none'"
         assert csp["form-action"].startswith("'self' http://127.0.0.1:")
         assert headers["referrer-policy"] == "same-origin"
         assert headers["x-content-type-options"] == "nosniff"

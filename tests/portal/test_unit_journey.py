@@ -52,8 +52,16 @@ def test_a_new_unit_account_does_its_whole_job(
     visit = Visit(page, a11y_check, screenshot)
     unit, username, temporary = stack.new_unit_account()
     first, _ = stack.print_batch(1000)
+    first_sign_in(page, visit, stack, username, temporary, unit)
+    create_and_submit(page, visit, tmp_path)
+    labels = see_ranges_and_confirm_receipt(page, visit, stack, unit, first)
+    record_three_blanks(page, visit, labels)
+    check_reports(page, visit, labels, tmp_path)
+    report_takeover_and_be_signed_out_everywhere(page, visit, stack, username)
 
-    # Article 8.2: the first sign-in goes through the password change before anything else.
+
+def first_sign_in(page: Page, visit: Visit, stack: Stack, username: str, temporary: str, unit: str) -> None:
+    """Article 8.2: the first sign-in goes through the password change before anything else."""
     page.goto(stack.portal + "/")
     visit("start")
     page.get_by_role("link", name="Đăng nhập").click()
@@ -69,7 +77,9 @@ def test_a_new_unit_account_does_its_whole_job(
     expect(page.get_by_test_id("who")).to_contain_text(unit)
     visit("dashboard-empty")
 
-    # A new request with its signed letter, saved as a draft, then submitted.
+
+def create_and_submit(page: Page, visit: Visit, tmp_path: Path) -> None:
+    """A new request with its signed letter, saved as a draft, then submitted."""
     page.get_by_role("link", name="Tạo đề nghị mới").first.click()
     visit("request-new")
     page.get_by_label("Năm học").fill("2025-2026")
@@ -89,58 +99,64 @@ def test_a_new_unit_account_does_its_whole_job(
     expect(page.get_by_test_id("status")).to_contain_text("Đã gửi, chờ xét duyệt")
     visit("request-submitted")
 
-    # QLCL approves a smaller quantity (through the API until the officer's pages exist).
+
+def see_ranges_and_confirm_receipt(page: Page, visit: Visit, stack: Stack, unit: str, first: int) -> list[str]:
+    """QLCL approves 250 of 300 (through the API until the officer's pages exist); the unit sees its
+    serial ranges and confirms receipt. Returns the first four serials' labels."""
     stack.approve(stack.request_of(unit), [250])
     stack.wait_status(unit, "allocated")
     page.reload()
     expect(page.get_by_test_id("status")).to_contain_text("Đã cấp số hiệu")
-    label_first, label_last = f"PT{first:07d}", f"PT{first + 249:07d}"
-    expect(page.get_by_test_id("lines")).to_contain_text(f"{label_first} – {label_last}")
+    labels = [f"PT{first + i:07d}" for i in range(4)]
+    expect(page.get_by_test_id("lines")).to_contain_text(f"{labels[0]} – PT{first + 249:07d}")
     visit("request-allocated")
-
-    # Proof of delivery.
     page.get_by_role("link", name="Xác nhận đã nhận phôi").click()
     visit("receipt")
     page.get_by_role("button", name="Xác nhận đã nhận phôi").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Đã xác nhận nhận phôi")
     expect(page.get_by_test_id("status")).to_contain_text("Đã nhận")
+    return labels
 
-    # What happened to three blanks: used, spoiled, lost.
-    record(page, visit, "use", label_first, register_entry="1", document="Sổ gốc 01/2026", name="movement-use")
-    record(page, visit, "spoil", f"PT{first + 1:07d}", document="BB-HỎNG-01")
-    record(page, visit, "lose", f"PT{first + 2:07d}", document="BB-CA-2026/15")
+
+def record_three_blanks(page: Page, visit: Visit, labels: list[str]) -> None:
+    record(page, visit, "use", labels[0], register_entry="1", document="Sổ gốc 01/2026", name="movement-use")
+    record(page, visit, "spoil", labels[1], document="BB-HỎNG-01")
+    record(page, visit, "lose", labels[2], document="BB-CA-2026/15")
     stock_table = page.get_by_test_id("stock")
     expect(stock_table.locator("tr[data-state=at_unit], tr[data-state=held]")).to_contain_text("247")
     visit("stock")
 
-    # The usage report shows it, on screen and as a download.
+
+def check_reports(page: Page, visit: Visit, labels: list[str], tmp_path: Path) -> None:
+    """The usage report shows the movements, on screen and as a download; one blank's history."""
     page.get_by_role("link", name="Báo cáo sử dụng phôi").click()
     report = page.get_by_test_id(f"usage-{FORM_TYPE}")
     expect(report.locator("tr[data-row=received]")).to_contain_text("250")
-    expect(report.locator("tr[data-row=used]")).to_contain_text(label_first)
-    expect(report.locator("tr[data-row=lost]")).to_contain_text(f"PT{first + 2:07d}")
+    expect(report.locator("tr[data-row=used]")).to_contain_text(labels[0])
+    expect(report.locator("tr[data-row=lost]")).to_contain_text(labels[2])
     expect(report.locator("tr[data-row=closing]")).to_contain_text("247")
     visit("usage-report")
     with page.expect_download() as download:
         page.get_by_role("link", name="Tải về CSV").click()
     saved = tmp_path / "report.csv"
     download.value.save_as(saved)
-    assert label_first in saved.read_text(encoding="utf-8-sig") or str(first) in saved.read_text(encoding="utf-8-sig")
-
-    # The history of one blank.
+    assert labels[0] in saved.read_text(encoding="utf-8-sig")
     page.get_by_role("link", name="Tra cứu số hiệu").click()
     page.get_by_label("Loại phôi").select_option(FORM_TYPE)
-    page.get_by_label("Số hiệu").fill(label_first)
+    page.get_by_label("Số hiệu").fill(labels[0])
     page.get_by_role("button", name="Tra cứu").click()
     expect(page.get_by_test_id("serial-result")).to_contain_text("Đã sử dụng")
     visit("serial")
-
     page.get_by_role("link", name="Tài khoản", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tài khoản")
     visit("account")
 
-    # Article 8.5: a suspected takeover is reported; every session of the account ends within 5 s.
-    other = page.context.browser.new_context(locale="vi-VN")  # type: ignore[union-attr]
+
+def report_takeover_and_be_signed_out_everywhere(page: Page, visit: Visit, stack: Stack, username: str) -> None:
+    """Article 8.5: a suspected takeover is reported; every session of the account ends within 5 s."""
+    browser = page.context.browser
+    assert browser is not None
+    other = browser.new_context(locale="vi-VN")
     second = other.new_page()
     sign_in(second, stack, username, NEW_PASSWORD)
     expect(second.get_by_role("heading", level=1)).to_have_text("Tổng quan")
@@ -153,6 +169,59 @@ def test_a_new_unit_account_does_its_whole_job(
     visit("signed-out")
     expect_signed_out(second, stack, within=5)
     other.close()
+
+
+def test_someone_who_cannot_sign_in_reports_it_from_the_login_page(
+    stack: Stack, browser_page: Page, a11y_check: Any, screenshot: Any
+) -> None:
+    page = browser_page
+    visit = Visit(page, a11y_check, screenshot)
+    page.goto(stack.portal + "/login")
+    link = page.get_by_role("link", name="Không truy cập được phần mềm?")
+    expect(link).to_be_visible()
+    # The sign-in page links to the portal address Keycloak is configured with (PHOI_PORTAL_URL); this
+    # test's portal runs on another port, so the walk continues at the same path there.
+    assert (link.get_attribute("href") or "").endswith("/cannot-sign-in")
+    visit("login-page")
+    page.goto(stack.portal + "/cannot-sign-in")
+    visit("cannot-sign-in")
+    page.get_by_label("Tôi không đăng nhập được hoặc phần mềm không hoạt động").check()
+    page.get_by_label("Tên đăng nhập hoặc mã đơn vị của bạn").fill("sgd-hn")
+    page.get_by_label("Số điện thoại hoặc địa chỉ email").fill("0912 345 678")
+    page.get_by_label("Mô tả sự việc").fill("Từ sáng nay tôi nhập đúng mật khẩu nhưng không vào được.")
+    page.get_by_role("button", name="Gửi báo cáo").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Báo cáo của bạn đã được gửi đến Cục QLCL")
+    reference = page.locator(".panel-confirmation strong").inner_text()
+    visit("cannot-sign-in-sent")
+    incidents = stack.api("identity", "GET", "/api/v1/incidents", stack.admin, params={"source": "public"}).json()
+    assert any(i.get("reference") == reference for i in incidents["items"]), "QLCL's administrators see the report"
+
+
+def test_a_shorter_pass_in_english(stack: Stack, browser_page: Page, a11y_check: Any, screenshot: Any) -> None:
+    page = browser_page
+    visit = Visit(page, a11y_check, screenshot)
+    _, username, temporary = stack.new_unit_account()
+    page.goto(stack.portal + "/")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Blank diploma and certificate forms")
+    visit("start-en")
+    page.get_by_role("link", name="Sign in").click()
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(temporary)
+    page.locator("#kc-login").click()
+    page.locator("#password-new").fill(NEW_PASSWORD)
+    page.locator("#password-confirm").fill(NEW_PASSWORD)
+    page.locator("#kc-submit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
+    visit("dashboard-en")
+    page.get_by_role("link", name="New request").first.click()
+    page.get_by_role("button", name="Save the request").click()
+    expect(page.get_by_test_id("error-summary")).to_contain_text("Enter the school year as two consecutive years")
+    visit("request-errors-en")
+    page.get_by_role("link", name="Blanks on hand").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Blanks on hand")
+    page.get_by_role("button", name="Tiếng Việt").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Phôi hiện có")
 
 
 def record(

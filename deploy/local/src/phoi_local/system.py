@@ -178,6 +178,13 @@ def _wait_for_catalogue(stack: Stack) -> None:
 def portal_client(stack: Stack, username: str, password: str, new_password: str | None = None) -> httpx.Client:
     """A signed-in browser without a browser: follows the portal → Keycloak → portal sign-in by hand
     (and Keycloak's update-password step with `new_password`, for a temporary password)."""
+    return portal_sign_in(stack, username, password, new_password)[0]
+
+
+def portal_sign_in(
+    stack: Stack, username: str, password: str, new_password: str | None = None
+) -> tuple[httpx.Client, httpx.Response]:
+    """`portal_client`, and the portal's answer that signed it in (its Set-Cookie)."""
     import re
 
     client = httpx.Client(base_url=stack.portal, follow_redirects=False, timeout=30)
@@ -193,14 +200,16 @@ def portal_client(stack: Stack, username: str, password: str, new_password: str 
             back = keycloak.get(back.headers["location"])
             continue
         update = re.search(r'<form id="kc-passwd-update-form"[^>]*action="([^"]+)"', back.text)
-        assert update and new_password, back.text
+        assert update, back.text
+        assert new_password, "the account has a temporary password: pass new_password"
         back = keycloak.post(
             update.group(1).replace("&amp;", "&"),
             data={"password-new": new_password, "password-confirm": new_password},
         )
     done = client.get(back.headers["location"].removeprefix(stack.portal))
-    assert done.status_code == 303 and "phoi_session" in client.cookies, done.text
-    return client
+    assert done.status_code == 303, done.text
+    assert "phoi_session" in client.cookies
+    return client, done
 
 
 def csrf_of(html: str) -> str:

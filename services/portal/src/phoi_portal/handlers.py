@@ -23,7 +23,7 @@ ENDING = (AccountLocked.TYPE, AccountDisabled.TYPE, AccountHandedOver.TYPE, Acco
 async def end_sessions(uow: UnitOfWork, envelope: Envelope) -> None:
     user_id = str(envelope.data["user_id"])
     ended = await SessionRepository(uow.session).remove_for_user(user_id)
-    log.info("portal sessions ended", user_id=user_id, count=ended, event=envelope.type)
+    log.info("portal sessions ended", user_id=user_id, count=ended, event_type=envelope.type)
 
 
 def handlers(settings: Settings) -> dict[str, Handler]:

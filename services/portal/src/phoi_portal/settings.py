@@ -31,10 +31,10 @@ class Settings(ServiceSettings):
     # Where browsers reach Keycloak, when it differs from KEYCLOAK_URL (the in-cluster address).
     keycloak_public_url: str | None = None
 
-    identity_url: str = _url("IDENTITY", "http://127.0.0.1:8001")  # type: ignore[assignment]
-    requests_url: str = _url("REQUESTS", "http://127.0.0.1:8002")  # type: ignore[assignment]
-    inventory_url: str = _url("INVENTORY", "http://127.0.0.1:8003")  # type: ignore[assignment]
-    audit_url: str = _url("AUDIT", "http://127.0.0.1:8004")  # type: ignore[assignment]
+    identity_url: str = _url("IDENTITY", "http://127.0.0.1:8001")
+    requests_url: str = _url("REQUESTS", "http://127.0.0.1:8002")
+    inventory_url: str = _url("INVENTORY", "http://127.0.0.1:8003")
+    audit_url: str = _url("AUDIT", "http://127.0.0.1:8004")
     api_timeout_seconds: float = Field(15.0, gt=0)
 
     # Session lifetime (Decision 2699 Art. 8 asks accounts be kept safe): idle and absolute limits.
@@ -43,9 +43,7 @@ class Settings(ServiceSettings):
     # Refresh the access token when it has fewer seconds left than this.
     token_refresh_margin_seconds: int = Field(30, ge=0)
     # Signs CSRF tokens and the login-state cookie. Set in production; the default is for loopback only.
-    secret_key: str = "dev-only-portal-signing-key-change-me"
-    # Public "cannot sign in" reports: the portal's own per-address limit in front of identity's.
-    public_reports_per_hour: int = Field(5, ge=1)
+    secret_key: str = Field("dev-only-portal-signing-key-change-me")
 
     @property
     def secure_cookies(self) -> bool:

@@ -55,7 +55,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def pgettext(context: str, message: str) -> str:
-    return translations(locale_var.get()).pgettext(context, message)
+    return str(translations(locale_var.get()).pgettext(context, message))
 
 
 def problem_message(code: str, fallback: str | None = None) -> str:

@@ -31,7 +31,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     """Render a page with what every page needs: who is signed in, the CSRF token, the language."""
     from phoi_portal.web.csrf import csrf_token
 
-    base = {
+    base: dict[str, Any] = {
         "request": request,
         "user": getattr(request.state, "portal_session", None),
         "csrf_token": csrf_token(request),

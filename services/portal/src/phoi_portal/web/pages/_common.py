@@ -14,6 +14,10 @@ from phoi_portal.web import i18n
 from phoi_portal.web.deps import csrf_protect
 from phoi_portal.web.state import portal
 
+# A form shown again with its error messages is a page like any other: 200. (A 4xx document would make
+# browsers log a console error for what is the normal way of telling an official what to correct.)
+FORM_ERRORS_STATUS = 200
+
 
 def page_router() -> APIRouter:
     return APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.web import i18n
 from phoi_portal.web.deps import SignedIn
-from phoi_portal.web.pages._common import Api, FormErrors, has_control_chars, page_router, text
+from phoi_portal.web.pages._common import FORM_ERRORS_STATUS, Api, FormErrors, has_control_chars, page_router, text
 from phoi_portal.web.templating import render
 
 router = page_router()
@@ -44,4 +44,6 @@ async def report_incident(request: Request, session: SignedIn) -> Response:
                 "/signed-out?reason=reported" if values["kind"] == "suspected_takeover" else "/dashboard?done=reported"
             )
             return RedirectResponse(target, status_code=303)
-    return render(request, "incidents/new.html", status_code=422, form=values, kinds=KINDS, **errors.context())
+    return render(
+        request, "incidents/new.html", status_code=FORM_ERRORS_STATUS, form=values, kinds=KINDS, **errors.context()
+    )

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.web import i18n
 from phoi_portal.web.deps import load_session
-from phoi_portal.web.pages._common import FormErrors, has_control_chars, page_router, text
+from phoi_portal.web.pages._common import FORM_ERRORS_STATUS, FormErrors, has_control_chars, page_router, text
 from phoi_portal.web.state import portal
 from phoi_portal.web.templating import render
 
@@ -38,7 +38,7 @@ async def report_cannot_sign_in(request: Request) -> Response:
     errors = FormErrors()
     _check(values, errors)
     if errors:
-        return render(request, "cannot_sign_in.html", status_code=422, form=values, **errors.context())
+        return render(request, "cannot_sign_in.html", status_code=FORM_ERRORS_STATUS, form=values, **errors.context())
     body = {**values}
     address = request.client.host if request.client else ""
     try:
@@ -52,7 +52,7 @@ async def report_cannot_sign_in(request: Request) -> Response:
         )
     except ApiProblem as problem:
         errors.from_problem(problem)
-        status = 429 if problem.status == 429 else 422
+        status = 429 if problem.status == 429 else FORM_ERRORS_STATUS
         return render(request, "cannot_sign_in.html", status_code=status, form=values, **errors.context())
     reference = str((response.json() or {}).get("reference") or "")
     return RedirectResponse(f"/cannot-sign-in?done={reference or 'ok'}", status_code=303)

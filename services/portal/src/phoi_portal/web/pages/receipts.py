@@ -12,7 +12,15 @@ from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.web import i18n
 from phoi_portal.web.deps import UnitSession
 from phoi_portal.web.i18n import VIETNAM
-from phoi_portal.web.pages._common import Api, FormErrors, has_control_chars, page_router, text, whole_number
+from phoi_portal.web.pages._common import (
+    FORM_ERRORS_STATUS,
+    Api,
+    FormErrors,
+    has_control_chars,
+    page_router,
+    text,
+    whole_number,
+)
 from phoi_portal.web.pages.requests import _uuid, labelled
 from phoi_portal.web.templating import render
 
@@ -83,4 +91,6 @@ async def confirm_receipt(request: Request, session: UnitSession, request_id: st
             errors.from_problem(problem)
         else:
             return RedirectResponse(f"/requests/{item['id']}?done=received", status_code=303)
-    return render(request, "requests/receipt.html", status_code=422, item=item, form=values, **errors.context())
+    return render(
+        request, "requests/receipt.html", status_code=FORM_ERRORS_STATUS, item=item, form=values, **errors.context()
+    )

@@ -12,7 +12,7 @@ from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.web import i18n
 from phoi_portal.web.deps import SignedIn
 from phoi_portal.web.i18n import VIETNAM
-from phoi_portal.web.pages._common import Api, FormErrors, page_router
+from phoi_portal.web.pages._common import FORM_ERRORS_STATUS, Api, FormErrors, page_router
 from phoi_portal.web.pages.receipts import parse_vn_date
 from phoi_portal.web.pages.stock import _serial
 from phoi_portal.web.state import portal
@@ -49,7 +49,7 @@ async def usage(request: Request, session: SignedIn, start: str | None = None, e
             )
         except ApiProblem as problem:
             errors.from_problem(problem)
-    status = 422 if errors else 200
+    status = FORM_ERRORS_STATUS
     return render(
         request,
         "reports/usage.html",
@@ -108,7 +108,7 @@ async def serial_lookup(
     return render(
         request,
         "reports/serial.html",
-        status_code=422 if errors else 200,
+        status_code=FORM_ERRORS_STATUS,
         form=values,
         form_types=form_types,
         found=found,

@@ -18,7 +18,15 @@ from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.domain.session import Session
 from phoi_portal.web import i18n
 from phoi_portal.web.deps import SignedIn, UnitSession
-from phoi_portal.web.pages._common import Api, FormErrors, has_control_chars, page_router, text, whole_number
+from phoi_portal.web.pages._common import (
+    FORM_ERRORS_STATUS,
+    Api,
+    FormErrors,
+    has_control_chars,
+    page_router,
+    text,
+    whole_number,
+)
 from phoi_portal.web.state import portal
 from phoi_portal.web.templating import render
 
@@ -81,7 +89,7 @@ async def create_request(request: Request, session: UnitSession) -> Response:
     return render(
         request,
         "requests/form.html",
-        status_code=422,
+        status_code=FORM_ERRORS_STATUS,
         form=values,
         form_types=form_types,
         editing=None,
@@ -151,7 +159,7 @@ async def save_request(request: Request, session: UnitSession, request_id: str) 
     return render(
         request,
         "requests/form.html",
-        status_code=422,
+        status_code=FORM_ERRORS_STATUS,
         form=values,
         form_types=await _form_types(api),
         editing=item,
@@ -183,7 +191,7 @@ async def _act(request: Request, session: Session, request_id: str, action: str)
         return render(
             request,
             "requests/detail.html",
-            status_code=409 if problem.status != 404 else 404,
+            status_code=FORM_ERRORS_STATUS,
             item=item,
             history=history["items"],
             **errors.context(),

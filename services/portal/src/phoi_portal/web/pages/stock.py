@@ -11,7 +11,15 @@ from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.web import i18n
 from phoi_portal.web.deps import SignedIn, UnitSession
 from phoi_portal.web.i18n import N_
-from phoi_portal.web.pages._common import Api, FormErrors, has_control_chars, page_router, text, whole_number
+from phoi_portal.web.pages._common import (
+    FORM_ERRORS_STATUS,
+    Api,
+    FormErrors,
+    has_control_chars,
+    page_router,
+    text,
+    whole_number,
+)
 from phoi_portal.web.templating import render
 
 router = page_router()
@@ -65,7 +73,13 @@ async def record_movement(request: Request, session: UnitSession) -> Response:
             return RedirectResponse(f"/stock?done={values['kind']}&count={moved['quantity']}", status_code=303)
     held = await _held(api)
     return render(
-        request, "stock/movement.html", status_code=422, held=held, form=values, kinds=KINDS, **errors.context()
+        request,
+        "stock/movement.html",
+        status_code=FORM_ERRORS_STATUS,
+        held=held,
+        form=values,
+        kinds=KINDS,
+        **errors.context(),
     )
 
 
