@@ -13,6 +13,7 @@ apiVersion, kind, metadata.name and spec.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -25,6 +26,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -37,8 +40,19 @@ NAMESPACE = "phoi"
 TARGETS = ("base", "overlays/staging", "overlays/production")
 
 SERVICES = {"identity": 8001, "requests": 8002, "inventory": 8003, "audit": 8004, "portal": 8000}
-DB_SERVICES = ("identity", "requests", "inventory", "audit")
+# The APIs: reachable only from the portal (and Prometheus), never through the Ingress.
+APIS = ("identity", "requests", "inventory", "audit")
+# Every service owns a database (with its migration Job and backups) and a KafkaUser; the portal's
+# holds its server-side sessions.
+DB_SERVICES = (*APIS, "portal")
+# The portal publishes nothing, so it has no topic.
 TOPICS = ("phoi.identity", "phoi.requests", "phoi.inventory", "phoi.audit")
+# Variables in a service's environment that its Settings does not read, and who does.
+NOT_SETTINGS = {
+    "PYTHONDONTWRITEBYTECODE",  # the interpreter
+    "PYTHONUNBUFFERED",
+    "FORWARDED_ALLOW_IPS",  # uvicorn (proxy headers from the ingress controller)
+}
 
 # Custom resources: API group -> kinds we use. Anything else without a built-in schema is an error.
 CRDS = {
@@ -130,6 +144,34 @@ def validate_object(obj: Obj, where: str) -> None:
 
 def env_of(container: Obj) -> list[Obj]:
     return list(container.get("env") or [])
+
+
+def env_named(container: Obj, name: str) -> Obj:
+    (entry,) = [e for e in env_of(container) if e["name"] == name]
+    return entry
+
+
+def settings_env_names(svc: str) -> set[str]:
+    """Every environment variable the service's Settings reads (prefix + field, or the field's aliases)."""
+    settings: type[BaseSettings] = importlib.import_module(f"phoi_{svc}.settings").Settings
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    names: set[str] = set()
+    for field_name, field in settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {c.upper() for c in alias.choices if isinstance(c, str)}
+        elif isinstance(alias, str):
+            names.add(alias.upper())
+        else:
+            names.add(f"{prefix}{field_name}".upper())
+    return names
+
+
+def container_env_names(container: Obj, configmaps: dict[str, Obj]) -> set[str]:
+    names = {e["name"] for e in env_of(container)}
+    for source in container.get("envFrom", []):
+        names |= set(configmaps[source["configMapRef"]["name"]]["data"])
+    return names
 
 
 def pod_spec(obj: Obj) -> Obj | None:
@@ -359,10 +401,60 @@ def test_deployments_take_settings_from_configmaps_and_secrets(rendered: list[Ob
             data.update(idx[("ConfigMap", r)]["data"])
         assert data[f"{svc.upper()}_PORT"] == str(SERVICES[svc])
         assert data["KEYCLOAK_URL"].startswith("http://keycloak:")
-        if svc in DB_SERVICES:
-            assert data["KAFKA_BOOTSTRAP"].startswith("phoi-kafka-kafka-bootstrap:")
-            db = next(e for e in env_of(c) if e["name"] == f"{svc.upper()}_DATABASE_URL")
-            assert db["valueFrom"]["secretKeyRef"] == {"name": f"{svc}-db-app", "key": "uri"}
+        assert svc in DB_SERVICES
+        assert data["KAFKA_BOOTSTRAP"].startswith("phoi-kafka-kafka-bootstrap:")
+        db = env_named(c, f"{svc.upper()}_DATABASE_URL")
+        assert db["valueFrom"]["secretKeyRef"] == {"name": f"{svc}-db-app", "key": "uri"}
+        # Its own KafkaUser: the name and the password Strimzi writes under the same name.
+        assert env_named(c, "KAFKA_SASL_USERNAME")["value"] == f"phoi-{svc}"
+        password = env_named(c, "KAFKA_SASL_PASSWORD")["valueFrom"]["secretKeyRef"]
+        assert password == {"name": f"phoi-{svc}", "key": "password"}
+        assert ("KafkaUser", f"phoi-{svc}") in idx
+        spec = idx[("Deployment", svc)]["spec"]["template"]["spec"]
+        (ca,) = [v for v in spec["volumes"] if v["name"] == "kafka-ca"]
+        assert ca["secret"]["secretName"] == "phoi-kafka-cluster-ca-cert"
+        (mount,) = [m for m in c["volumeMounts"] if m["name"] == "kafka-ca"]
+        assert data["KAFKA_SSL_CAFILE"] == f"{mount['mountPath']}/ca.crt"
+
+
+def test_every_variable_is_one_the_service_reads(rendered: list[Obj]) -> None:
+    """A misspelt or renamed setting (PORTAL_SESSION_SECRET for PORTAL_SECRET_KEY) would be ignored
+    silently and the development default used in production: every name must be a Settings field."""
+    idx = index(rendered)
+    configmaps = {o["metadata"]["name"]: o for o in of_kind(rendered, "ConfigMap")}
+    for svc in SERVICES:
+        accepted = settings_env_names(svc) | NOT_SETTINGS
+        workloads = [("Deployment", svc)] + ([("Job", f"{svc}-migrate")] if svc in DB_SERVICES else [])
+        for key in workloads:
+            (c,) = idx[key]["spec"]["template"]["spec"]["containers"]
+            unread = container_env_names(c, configmaps) - accepted
+            assert not unread, f"{key}: {sorted(unread)} are not settings of phoi_{svc}"
+
+
+def test_portal_settings(rendered: list[Obj]) -> None:
+    """The portal's secrets come from the Secrets Keycloak also reads; browsers go to public hosts."""
+    idx = index(rendered)
+    configmaps = {o["metadata"]["name"]: o for o in of_kind(rendered, "ConfigMap")}
+    c = idx[("Deployment", "portal")]["spec"]["template"]["spec"]["containers"][0]
+    data: dict[str, str] = {}
+    for source in c["envFrom"]:
+        data.update(configmaps[source["configMapRef"]["name"]]["data"])
+    client_secret = env_named(c, "PORTAL_CLIENT_SECRET")["valueFrom"]["secretKeyRef"]
+    assert client_secret == {"name": "portal-oidc-client", "key": "client-secret"}
+    assert env_named(c, "PORTAL_SECRET_KEY")["valueFrom"]["secretKeyRef"] == {
+        "name": "portal-session",
+        "key": "secret-key",
+    }
+    keycloak = idx[("StatefulSet", "keycloak")]["spec"]["template"]["spec"]["containers"][0]
+    assert env_named(keycloak, "PHOI_PORTAL_CLIENT_SECRET")["valueFrom"]["secretKeyRef"] == client_secret
+    assert data["PORTAL_CLIENT_ID"] == "portal"
+    # https: the portal sets Secure cookies and HSTS-worthy redirects only then.
+    assert data["PORTAL_PUBLIC_URL"].startswith("https://")
+    # Browsers are sent to the public Keycloak host, whose realm URL is the tokens' issuer.
+    assert data["PORTAL_KEYCLOAK_PUBLIC_URL"].startswith("https://")
+    assert data["TOKEN_ISSUER"] == f"{data['PORTAL_KEYCLOAK_PUBLIC_URL']}/realms/{data['KEYCLOAK_REALM']}"
+    for api in APIS:
+        assert data[f"PORTAL_{api.upper()}_URL"] == f"http://{api}:{SERVICES[api]}"
 
 
 def test_no_literal_secrets(rendered: list[Obj]) -> None:
@@ -425,11 +517,49 @@ def test_network_policy_default_deny_and_dns(rendered: list[Obj]) -> None:
     # Only the portal is reachable from the ingress controller; the APIs only from the portal.
     portal_from = idx[("NetworkPolicy", "portal")]["spec"]["ingress"][0]["from"][0]
     assert portal_from["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "ingress-nginx"}
-    for svc in DB_SERVICES:
+    for svc in APIS:
         netpol = idx[("NetworkPolicy", svc)]["spec"]
         assert netpol["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "portal"}}}]
+    for svc in DB_SERVICES:
+        netpol = idx[("NetworkPolicy", svc)]["spec"]
         egress_targets = [t for rule in netpol["egress"] for t in rule["to"]]
         assert {"podSelector": {"matchLabels": {"cnpg.io/cluster": f"{svc}-db"}}} in egress_targets
+        # The database admits the service's pods and its migration Job's (by label), nobody else's.
+        clients = idx[("NetworkPolicy", f"{svc}-db-clients")]["spec"]
+        assert clients["podSelector"]["matchLabels"] == {"cnpg.io/cluster": f"{svc}-db"}
+        (label,) = clients["ingress"][0]["from"][0]["podSelector"]["matchLabels"].items()
+        assert label == ("phoi.moet.gov.vn/database-client", f"{svc}-db")
+        for key in (("Deployment", svc), ("Job", f"{svc}-migrate")):
+            assert idx[key]["spec"]["template"]["metadata"]["labels"][label[0]] == label[1], key
+        # Kafka's listener admits only pods labelled as its clients (Strimzi's own NetworkPolicy).
+        pod_labels = idx[("Deployment", svc)]["spec"]["template"]["metadata"]["labels"]
+        assert pod_labels["phoi.moet.gov.vn/kafka-client"] == "true"
+
+
+def test_portal_network_policy(rendered: list[Obj]) -> None:
+    """The portal: in from the ingress controller and Prometheus; out to the four APIs (each on its
+    port), Keycloak, its database and Kafka (DNS: allow-dns). Nothing else, and no address ranges."""
+    spec = index(rendered)[("NetworkPolicy", "portal")]["spec"]
+    sources = {
+        rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for rule in spec["ingress"]
+    }
+    assert sources == {"ingress-nginx", "monitoring"}
+    assert all(rule["ports"] == [{"port": "http"}] for rule in spec["ingress"])
+    egress: set[tuple[tuple[tuple[str, str], ...], tuple[int, ...]]] = set()
+    for rule in spec["egress"]:
+        for peer in rule["to"]:
+            assert set(peer) == {"podSelector"}, f"only pods of the namespace: {peer}"
+            egress.add(
+                (tuple(sorted(peer["podSelector"]["matchLabels"].items())), tuple(p["port"] for p in rule["ports"]))
+            )
+    expected = {((("app.kubernetes.io/name", api),), (SERVICES[api],)) for api in APIS} | {
+        ((("app.kubernetes.io/name", "keycloak"),), (8080,)),
+        ((("cnpg.io/cluster", "portal-db"),), (5432,)),
+        ((("strimzi.io/cluster", "phoi-kafka"), ("strimzi.io/kind", "Kafka")), (9093,)),
+    }
+    assert egress == expected
+    pod_labels = index(rendered)[("Deployment", "portal")]["spec"]["template"]["metadata"]["labels"]
+    assert pod_labels["phoi.moet.gov.vn/keycloak-client"] == "true", "Keycloak's NetworkPolicy admits it"
 
 
 def test_postgres_clusters_are_backed_up(rendered: list[Obj]) -> None:
@@ -473,8 +603,33 @@ def test_kafka_topics_and_users(rendered: list[Obj]) -> None:
             assert int(spec["config"]["min.insync.replicas"]) <= spec["replicas"]
         assert int(dlq["config"]["retention.ms"]) > int(main["config"]["retention.ms"])
     assert int(kafka["spec"]["kafka"]["config"]["offsets.topic.replication.factor"]) <= brokers
-    users = {o["metadata"]["name"] for o in of_kind(rendered, "KafkaUser")}
-    assert users == {f"phoi-{svc}" for svc in DB_SERVICES}
+    users = {o["metadata"]["name"]: o for o in of_kind(rendered, "KafkaUser")}
+    assert set(users) == {f"phoi-{svc}" for svc in DB_SERVICES}
+
+
+def acl_grants(user: Obj, kind: str, operation: str) -> set[tuple[str, str]]:
+    """(name, patternType) of the `kind` resources on which the KafkaUser may `operation`."""
+    return {
+        (acl["resource"]["name"], acl["resource"]["patternType"])
+        for acl in user["spec"]["authorization"]["acls"]
+        if acl["resource"]["type"] == kind and operation in acl["operations"]
+    }
+
+
+def test_kafka_acls(rendered: list[Obj]) -> None:
+    """Each service writes only its own topic and the dead-letter topics and uses only its groups; the
+    portal, which publishes nothing, reads phoi.identity alone."""
+    users = {o["metadata"]["name"]: o for o in of_kind(rendered, "KafkaUser")}
+    dead_letters = {(f"{t}.dlq", "literal") for t in TOPICS}
+    for svc in DB_SERVICES:
+        user = users[f"phoi-{svc}"]
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        assert acl_grants(user, "group", "Read") == {(f"phoi-{svc}", "prefix")}
+        own = {(f"phoi.{svc}", "literal")} if f"phoi.{svc}" in TOPICS else set()
+        assert acl_grants(user, "topic", "Write") <= own | dead_letters
+    portal = users["phoi-portal"]
+    assert acl_grants(portal, "topic", "Read") == {("phoi.identity", "literal")}
+    assert acl_grants(portal, "topic", "Write") == {("phoi.identity.dlq", "literal")}
 
 
 def test_overlay_sizes(staging: list[Obj], production: list[Obj]) -> None:
@@ -512,7 +667,20 @@ def test_overlay_hosts_and_tls(
         assert ing["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
         assert [r["host"] for r in ing["spec"]["rules"]] == [host]
         assert ing["spec"]["tls"][0]["hosts"] == [host]
-    assert [r["host"] for r in idx[("Ingress", "portal-internal-paths")]["spec"]["rules"]] == [portal_host]
+    internal = idx[("Ingress", "portal-internal-paths")]
+    assert [r["host"] for r in internal["spec"]["rules"]] == [portal_host]
+    assert internal["metadata"]["annotations"]["nginx.ingress.kubernetes.io/denylist-source-range"] == "0.0.0.0/0,::/0"
+    assert {p["path"] for p in internal["spec"]["rules"][0]["http"]["paths"]} >= {"/metrics", "/readyz"}
+    # The public host's `/` is the portal; no API is published.
+    (public,) = idx[("Ingress", "portal")]["spec"]["rules"][0]["http"]["paths"]
+    assert (public["path"], public["backend"]["service"]["name"]) == ("/", "portal")
+    backends = {
+        p["backend"]["service"]["name"]
+        for i in of_kind(objs, "Ingress")
+        for r in i["spec"]["rules"]
+        for p in r["http"]["paths"]
+    }
+    assert backends == {"portal", "keycloak"}
     keycloak_paths = {p["path"] for p in idx[("Ingress", "keycloak")]["spec"]["rules"][0]["http"]["paths"]}
     assert keycloak_paths == {"/realms/", "/resources/"}, "the admin console is not published"
     configs: dict[str, str] = {}
@@ -521,6 +689,7 @@ def test_overlay_hosts_and_tls(
     assert configs["KC_HOSTNAME"] == f"https://{sso_host}"
     assert configs["TOKEN_ISSUER"] == f"https://{sso_host}/realms/phoi"
     assert configs["PORTAL_PUBLIC_URL"] == f"https://{portal_host}"
+    assert configs["PORTAL_KEYCLOAK_PUBLIC_URL"] == f"https://{sso_host}"
     text = yaml.safe_dump_all(objs)
     assert "example.invalid" not in text.replace("registry.example.invalid", "").replace("s3.example.invalid", ""), (
         "a placeholder host is left"
