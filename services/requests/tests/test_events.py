@@ -39,6 +39,35 @@ async def _published_outbox(env: Any) -> list[Any]:
     return await rows()
 
 
+def _assert_first_request_payloads(
+    env: Any, first: dict[str, Any], line: str, envelopes: list[Envelope], flow: list[Envelope]
+) -> None:
+    """The payloads of the first request's events (``flow``, in order) carry what each transition did."""
+    parsed = {e.id: parse_data(e) for e in envelopes}  # every payload validates against its contract model
+    created = parsed[flow[0].id]
+    assert isinstance(created, RequestCreated)
+    assert [(li.form_type_code, li.quantity) for li in created.lines] == [("BTN-THPT", 1200), ("BTN-THCS", 800)]
+    assert created.note == first["justification"]
+    assert (flow[0].actor.role, flow[0].actor.unit_code) == ("unit_account", env.UNIT)
+    letter = parsed[flow[1].id]
+    assert isinstance(letter, RequestUpdated)
+    assert letter.changed_fields == ("attachments",)
+    resubmitted = parsed[flow[5].id]
+    assert isinstance(resubmitted, RequestSubmitted)
+    assert resubmitted.submission_no == 2
+    assert [str(a) for a in resubmitted.attachment_ids] == [first["attachments"][0]["attachment_id"]]
+    decision = parsed[flow[6].id]
+    assert isinstance(decision, RequestApproved)
+    assert decision.approval_revision == 1
+    assert [(str(li.line_id), li.requested_quantity, li.approved_quantity) for li in decision.lines] == [
+        (line, 1000, 900)
+    ]
+    assert flow[6].actor.role == "qlcl_officer"
+    returned = parsed[flow[3].id]
+    assert isinstance(returned, RequestReturned)
+    assert returned.reason == "Thiếu chữ ký"
+
+
 async def test_transitions_publish_contract_events(env: Any, broker: Any) -> None:
     unit, officer = env.unit(), env.officer()
     first = await env.submitted()  # created, updated (letter), submitted
@@ -83,31 +112,9 @@ async def test_transitions_publish_contract_events(env: Any, broker: Any) -> Non
         got = [(e.subject, e.type) for e in by_request[request_id]]
         assert got == [(i, cls.TYPE) for i, cls in expected if i == request_id]
 
-    parsed = {e.id: parse_data(e) for e in envelopes}  # every payload validates against its contract model
     flow = by_request[rid]
     assert all(e.source == "/phoi/requests" for e in envelopes)
-    created = parsed[flow[0].id]
-    assert isinstance(created, RequestCreated)
-    assert [(li.form_type_code, li.quantity) for li in created.lines] == [("BTN-THPT", 1200), ("BTN-THCS", 800)]
-    assert created.note == first["justification"]
-    assert (flow[0].actor.role, flow[0].actor.unit_code) == ("unit_account", env.UNIT)
-    letter = parsed[flow[1].id]
-    assert isinstance(letter, RequestUpdated)
-    assert letter.changed_fields == ("attachments",)
-    resubmitted = parsed[flow[5].id]
-    assert isinstance(resubmitted, RequestSubmitted)
-    assert resubmitted.submission_no == 2
-    assert [str(a) for a in resubmitted.attachment_ids] == [first["attachments"][0]["attachment_id"]]
-    decision = parsed[flow[6].id]
-    assert isinstance(decision, RequestApproved)
-    assert decision.approval_revision == 1
-    assert [(str(li.line_id), li.requested_quantity, li.approved_quantity) for li in decision.lines] == [
-        (line, 1000, 900)
-    ]
-    assert flow[6].actor.role == "qlcl_officer"
-    returned = parsed[flow[3].id]
-    assert isinstance(returned, RequestReturned)
-    assert returned.reason == "Thiếu chữ ký"
+    _assert_first_request_payloads(env, first, line, envelopes, flow)
 
     # on the wire: the service's (private) topic carries the same bytes
     records = await read_topic(broker.bootstrap, env.svc.topic_prefix + topics.REQUESTS, count=len(expected))

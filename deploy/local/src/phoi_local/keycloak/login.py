@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
@@ -198,19 +199,8 @@ def _error_redirect(redirect_uri: str, mode: str, error: str, description: str, 
     return RedirectResponse(_with_params(redirect_uri, params, fragment=mode == "fragment"), status_code=302)
 
 
-async def auth(request: Request) -> Response:
-    if (missing := realm_or_404(request)) is not None:
-        return missing
-    core = core_of(request)
-    q = request.query_params
-    client = core.realm.clients.get(q.get("client_id", ""))
-    if client is None or not client.enabled:
-        return error_page(request, core, Key.CLIENT_NOT_FOUND)
-    redirect_uri = q.get("redirect_uri") or ""
-    if not redirect_uri_allowed(redirect_uri, client.redirect_uris):
-        return error_page(request, core, Key.INVALID_PARAMETER, "redirect_uri")
-    mode = q.get("response_mode") or "query"
-    state = q.get("state")
+def _flow_error(q: QueryParams, client: Client, redirect_uri: str, mode: str, state: str | None) -> Response | None:
+    """The errors Keycloak sends back to the client's redirect URI: response mode, flow, type, PKCE."""
     if mode not in ("query", "fragment"):
         return _error_redirect(redirect_uri, "query", "invalid_request", "Invalid parameter: response_mode", state)
     if not client.standard_flow:
@@ -226,18 +216,42 @@ async def auth(request: Request) -> Response:
         return _error_redirect(
             redirect_uri, mode, "unsupported_response_type", "Client is not allowed to use this response_type", state
         )
-    challenge = q.get("code_challenge")
-    method = q.get("code_challenge_method")
+    problem = _pkce_problem(client, q.get("code_challenge"), q.get("code_challenge_method"))
+    if problem is not None:
+        return _error_redirect(redirect_uri, mode, "invalid_request", problem, state)
+    return None
+
+
+def _pkce_problem(client: Client, challenge: str | None, method: str | None) -> str | None:
     if client.pkce_method and not challenge:
-        return _error_redirect(redirect_uri, mode, "invalid_request", "Missing parameter: code_challenge", state)
-    if challenge:
-        method = method or "plain"
-        if (client.pkce_method and method != client.pkce_method) or method not in ("plain", "S256"):
-            return _error_redirect(
-                redirect_uri, mode, "invalid_request", "Invalid parameter: code_challenge_method", state
-            )
-        if not _CHALLENGE.match(challenge):
-            return _error_redirect(redirect_uri, mode, "invalid_request", "Invalid parameter: code_challenge", state)
+        return "Missing parameter: code_challenge"
+    if not challenge:
+        return None
+    method = method or "plain"
+    if (client.pkce_method and method != client.pkce_method) or method not in ("plain", "S256"):
+        return "Invalid parameter: code_challenge_method"
+    if not _CHALLENGE.match(challenge):
+        return "Invalid parameter: code_challenge"
+    return None
+
+
+async def auth(request: Request) -> Response:
+    if (missing := realm_or_404(request)) is not None:
+        return missing
+    core = core_of(request)
+    q = request.query_params
+    client = core.realm.clients.get(q.get("client_id", ""))
+    if client is None or not client.enabled:
+        return error_page(request, core, Key.CLIENT_NOT_FOUND)
+    redirect_uri = q.get("redirect_uri") or ""
+    if not redirect_uri_allowed(redirect_uri, client.redirect_uris):
+        return error_page(request, core, Key.INVALID_PARAMETER, "redirect_uri")
+    mode = q.get("response_mode") or "query"
+    state = q.get("state")
+    if (refused := _flow_error(q, client, redirect_uri, mode, state)) is not None:
+        return refused
+    challenge = q.get("code_challenge")
+    method = (q.get("code_challenge_method") or "plain") if challenge else None
 
     prompt = (q.get("prompt") or "").split()
     existing = sso_session(request, core)
@@ -251,7 +265,7 @@ async def auth(request: Request) -> Response:
         nonce=q.get("nonce"),
         scope=q.get("scope"),
         code_challenge=challenge,
-        code_challenge_method=method if challenge else None,
+        code_challenge_method=method,
         created=core.now(),
         login_hint=q.get("login_hint"),
     )
@@ -501,42 +515,79 @@ async def logout(request: Request) -> Response:
         params: dict[str, str | None] = {k: form_str(form, k) for k in form}
     else:
         params = {k: v or None for k, v in request.query_params.items()}
-    hint = params.get("id_token_hint")
     redirect = params.get("post_logout_redirect_uri")
-    client: Client | None = None
-    hint_claims: dict[str, Any] | None = None
-    if hint:
-        hint_claims = core.keys.verify(hint)
-        if hint_claims is None or hint_claims.get("iss") != issuer(request) or hint_claims.get("typ") != "ID":
-            return error_page(request, core, Key.INVALID_PARAMETER, "id_token_hint")
-        client = core.realm.clients.get(str(hint_claims.get("azp")))
-        if params.get("client_id") and params["client_id"] != hint_claims.get("azp"):
-            return error_page(request, core, Key.INVALID_PARAMETER, "id_token_hint")
-    elif params.get("client_id"):
-        client = core.realm.clients.get(str(params["client_id"]))
-        if client is None:
-            return error_page(request, core, Key.CLIENT_NOT_FOUND)
-    if redirect:
-        if client is None:
-            return error_page(request, core, Key.MISSING_PARAMETER, "id_token_hint")
-        if not redirect_uri_allowed(redirect, client.post_logout_redirect_uris):
-            return error_page(request, core, Key.INVALID_REDIRECT_URI)
+    try:
+        client, hint_claims = _logout_client(request, core, params)
+        _check_logout_redirect(redirect, client)
+    except _LogoutRefusedError as refused:
+        return error_page(request, core, refused.key, *refused.params)
     if hint_claims is not None:
-        to_end: list[UserSession] = []
-        session = core.active_session(str(hint_claims.get("sid") or ""))
-        if session is not None:
-            to_end.append(session)
-        browser = sso_session(request, core)
-        if browser is not None and browser[0].user_id == hint_claims.get("sub") and browser[0] not in to_end:
-            to_end.append(browser[0])
-        for s in to_end:
-            core.end_session(s, client_id=client.client_id if client else None, ip=client_ip(request), event=True)
+        _end_hinted_sessions(request, core, hint_claims, client)
         core.save()
         return _after_logout(request, core, redirect, params.get("state"))
+    return _logout_confirm_page(request, core, redirect, params.get("state"), client)
+
+
+class _LogoutRefusedError(Exception):
+    """A logout request Keycloak answers with an error page: the theme's message ``key`` and its
+    parameters (``params``)."""
+
+    def __init__(self, key: str, *params: str) -> None:
+        super().__init__(key, *params)
+        self.key = key
+        self.params = params
+
+
+def _logout_client(
+    request: Request, core: Standin, params: dict[str, str | None]
+) -> tuple[Client | None, dict[str, Any] | None]:
+    """The client logging out and the claims of the ID token hint, if it sent one."""
+    hint = params.get("id_token_hint")
+    if hint:
+        claims = core.keys.verify(hint)
+        if claims is None or claims.get("iss") != issuer(request) or claims.get("typ") != "ID":
+            raise _LogoutRefusedError(Key.INVALID_PARAMETER, "id_token_hint")
+        if params.get("client_id") and params["client_id"] != claims.get("azp"):
+            raise _LogoutRefusedError(Key.INVALID_PARAMETER, "id_token_hint")
+        return core.realm.clients.get(str(claims.get("azp"))), claims
+    if params.get("client_id"):
+        client = core.realm.clients.get(str(params["client_id"]))
+        if client is None:
+            raise _LogoutRefusedError(Key.CLIENT_NOT_FOUND)
+        return client, None
+    return None, None
+
+
+def _check_logout_redirect(redirect: str | None, client: Client | None) -> None:
+    if not redirect:
+        return
+    if client is None:
+        raise _LogoutRefusedError(Key.MISSING_PARAMETER, "id_token_hint")
+    if not redirect_uri_allowed(redirect, client.post_logout_redirect_uris):
+        raise _LogoutRefusedError(Key.INVALID_REDIRECT_URI)
+
+
+def _end_hinted_sessions(request: Request, core: Standin, claims: dict[str, Any], client: Client | None) -> None:
+    """End the session the ID token names and the browser's own session of the same user."""
+    to_end: list[UserSession] = []
+    session = core.active_session(str(claims.get("sid") or ""))
+    if session is not None:
+        to_end.append(session)
+    browser = sso_session(request, core)
+    if browser is not None and browser[0].user_id == claims.get("sub") and browser[0] not in to_end:
+        to_end.append(browser[0])
+    for s in to_end:
+        core.end_session(s, client_id=client.client_id if client else None, ip=client_ip(request), event=True)
+
+
+def _logout_confirm_page(
+    request: Request, core: Standin, redirect: str | None, state: str | None, client: Client | None
+) -> Response:
+    """Without an ID token hint the user confirms the logout first (the request waits under a code)."""
     code = secrets.token_urlsafe(24)
     core.logout_requests[code] = {
         "redirect": redirect,
-        "state": params.get("state"),
+        "state": state,
         "client_id": client.client_id if client else None,
         "expires": str(core.now() + core.realm.user_action_lifespan),
     }
