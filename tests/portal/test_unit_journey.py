@@ -51,10 +51,10 @@ def test_a_new_unit_account_does_its_whole_job(
     page = browser_page
     visit = Visit(page, a11y_check, screenshot)
     unit, username, temporary = stack.new_unit_account()
-    first, _ = stack.print_batch(1000)
+    stack.print_batch(1000)
     first_sign_in(page, visit, stack, username, temporary, unit)
     create_and_submit(page, visit, tmp_path)
-    labels = see_ranges_and_confirm_receipt(page, visit, stack, unit, first)
+    labels = see_ranges_and_confirm_receipt(page, visit, stack, unit)
     record_three_blanks(page, visit, labels)
     check_reports(page, visit, labels, tmp_path)
     report_takeover_and_be_signed_out_everywhere(page, visit, stack, username)
@@ -100,11 +100,13 @@ def create_and_submit(page: Page, visit: Visit, tmp_path: Path) -> None:
     visit("request-submitted")
 
 
-def see_ranges_and_confirm_receipt(page: Page, visit: Visit, stack: Stack, unit: str, first: int) -> list[str]:
+def see_ranges_and_confirm_receipt(page: Page, visit: Visit, stack: Stack, unit: str) -> list[str]:
     """QLCL approves 250 of 300 (through the API until the officer's pages exist); the unit sees its
     serial ranges and confirms receipt. Returns the first four serials' labels."""
     stack.approve(stack.request_of(unit), [250])
-    stack.wait_status(unit, "allocated")
+    ranges = stack.wait_status(unit, "allocated")["lines"][0]["allocated_ranges"]
+    assert len(ranges) == 1, "lowest serials first, contiguous"
+    first = ranges[0]["first"]
     page.reload()
     expect(page.get_by_test_id("status")).to_contain_text("Đã cấp số hiệu")
     labels = [f"PT{first + i:07d}" for i in range(4)]
