@@ -1,9 +1,10 @@
 """Test kit for the whole system as `make run` starts it — every service and the portal as its own process, on a
 private set of topics — plus the seeding an end-to-end browser walk needs (form type, print batch,
-a unit with its account and temporary password)."""
+a unit with its account and temporary password). The portal benchmark (`bench/portal_pages.py`) uses it too."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from phoi_local.procutil import wait_until
 from phoi_local.testing import ServiceProcess, start_service
 
@@ -45,10 +47,17 @@ class Stack:
         last = first + quantity - 1
         self.counter["serial"] = last + 1
         response = self.api(
-            "inventory", "POST", "/api/v1/print-batches", self.officer,
+            "inventory",
+            "POST",
+            "/api/v1/print-batches",
+            self.officer,
             json={
-                "form_type": FORM_TYPE, "first_serial": first, "last_serial": last, "printer": "Nhà in Tiến Bộ",
-                "contract_ref": f"HĐ-{uuid.uuid4().hex[:6]}", "received_on": "2026-03-15",
+                "form_type": FORM_TYPE,
+                "first_serial": first,
+                "last_serial": last,
+                "printer": "Nhà in Tiến Bộ",
+                "contract_ref": f"HĐ-{uuid.uuid4().hex[:6]}",
+                "received_on": "2026-03-15",
             },
         )
         assert response.status_code == 201, response.text
@@ -58,12 +67,18 @@ class Stack:
         """A new unit and its unit account, issued by identity: (unit code, username, temporary password)."""
         code = f"T{secrets.token_hex(3).upper()}"
         unit = self.api(
-            "identity", "POST", "/api/v1/units", self.admin,
+            "identity",
+            "POST",
+            "/api/v1/units",
+            self.admin,
             json={"code": code, "name": f"Trường THPT Thử nghiệm {code}", "kind": "institution", "province": "Hà Nội"},
         )
         assert unit.status_code == 201, unit.text
         account = self.api(
-            "identity", "POST", "/api/v1/accounts", self.admin,
+            "identity",
+            "POST",
+            "/api/v1/accounts",
+            self.admin,
             json={"kind": "unit", "unit_code": code, "holder": {"name": "Nguyễn Thị Hoa", "position": "Văn thư"}},
         )
         assert account.status_code == 201, account.text
@@ -80,11 +95,16 @@ class Stack:
 
     def approve(self, request: dict[str, Any], quantities: list[int]) -> None:
         lines = [
-            {"line_id": line["line_id"], "approved_quantity": q} for line, q in zip(request["lines"], quantities, strict=True)
+            {"line_id": line["line_id"], "approved_quantity": q}
+            for line, q in zip(request["lines"], quantities, strict=True)
         ]
         response = self.api(
-            "requests", "POST", f"/api/v1/requests/{request['id']}/approve", self.officer,
-            headers={"If-Match": f'"{request["version"]}"'}, json={"lines": lines, "comment": "Duyệt theo số học sinh thực tế"},
+            "requests",
+            "POST",
+            f"/api/v1/requests/{request['id']}/approve",
+            self.officer,
+            headers={"If-Match": f'"{request["version"]}"'},
+            json={"lines": lines, "comment": "Duyệt theo số học sinh thực tế"},
         )
         assert response.status_code == 200, response.text
 
@@ -94,14 +114,25 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def system_stack(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def system_stack(
+    pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    with running_system(pg_server, broker, keycloak, token_for, Path(tmp_path_factory.mktemp("stack-logs"))) as stack:
+        yield stack
+
+
+@contextlib.contextmanager
+def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, logs: Path) -> Iterator[Stack]:
+    """Every service and the portal as processes on fresh databases and a private topic prefix, against the
+    given PostgreSQL server, broker and Keycloak (`token_for`: `phoi_local.testing.token_issuer`); each
+    service's log goes to `logs`. Shared by the `system_stack` fixture and the benchmarks."""
     import asyncio
 
     from phoi_contracts import topics
     from phoi_kit.kafka import ensure_topics, with_dead_letters
+
     from phoi_local.procutil import free_port
 
-    logs = Path(tmp_path_factory.mktemp("stack-logs"))
     prefix = f"p{uuid.uuid4().hex[:8]}."
     # Not asyncio.run: it leaves the main thread without an event loop, which Playwright's sync API needs.
     loop = asyncio.new_event_loop()
@@ -123,7 +154,12 @@ def system_stack(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp
                 "PORTAL_PUBLIC_URL": urls["PHOI_PORTAL_URL"],
             }
             started[name] = start_service(
-                name, pg_server=pg_server, broker=broker, keycloak_url=keycloak.base_url, log_dir=logs, extra_env=env,
+                name,
+                pg_server=pg_server,
+                broker=broker,
+                keycloak_url=keycloak.base_url,
+                log_dir=logs,
+                extra_env=env,
                 port=ports[name],
             )
         for service in started.values():
@@ -151,27 +187,62 @@ def _wait_for_catalogue(stack: Stack) -> None:
 def portal_client(stack: Stack, username: str, password: str, new_password: str | None = None) -> httpx.Client:
     """A signed-in browser without a browser: follows the portal → Keycloak → portal sign-in by hand
     (and Keycloak's update-password step with `new_password`, for a temporary password)."""
-    import re
+    from phoi_local.keycloak.testing import follow_within
 
     client = httpx.Client(base_url=stack.portal, follow_redirects=False, timeout=30)
     to_keycloak = client.get("/login")
     assert to_keycloak.status_code == 303, to_keycloak.text
-    keycloak = httpx.Client(follow_redirects=False, timeout=30)
-    login_page = keycloak.get(to_keycloak.headers["location"])
-    action = re.search(r'<form[^>]*action="([^"]+)"', login_page.text)
-    assert action, login_page.text
-    back = keycloak.post(action.group(1).replace("&amp;", "&"), data={"username": username, "password": password})
-    if back.status_code == 200 and "password-new" in back.text and new_password:
-        update = re.search(r'<form[^>]*action="([^"]+)"', back.text)
-        assert update, back.text
-        back = keycloak.post(
-            update.group(1).replace("&amp;", "&"),
-            data={"password-new": new_password, "password-confirm": new_password},
-        )
+    with httpx.Client(follow_redirects=False, timeout=30) as keycloak:
+        login_page = keycloak.get(to_keycloak.headers["location"])
+        # Keycloak answers a form post with a redirect to its next page (the required action, if any).
+        signed = _post_form(keycloak, login_page, username=username, password=password)
+        back = follow_within(keycloak, signed, stack.portal)
+        if back.status_code == 200 and "password-new" in back.text and new_password:
+            fields = {"password-new": new_password, "password-confirm": new_password}
+            back = follow_within(keycloak, _post_form(keycloak, back, **fields), stack.portal)
     assert back.status_code in (302, 303), back.text
     done = client.get(back.headers["location"].removeprefix(stack.portal))
-    assert done.status_code == 303 and "phoi_session" in client.cookies, done.text
+    assert done.status_code == 303, done.text
+    assert "phoi_session" in client.cookies, done.text
     return client
+
+
+def _post_form(client: httpx.Client, page: httpx.Response, **fields: str) -> httpx.Response:
+    """Post `fields` to the first form on `page` (the identity provider's login or update-password page)."""
+    import re
+
+    action = re.search(r'<form[^>]*action="([^"]+)"', page.text)
+    assert action, page.text
+    return client.post(str(page.url.join(action.group(1).replace("&amp;", "&"))), data=fields)
+
+
+def portal_request(client: httpx.Client, quantity: int, *, submit: bool = False) -> str:
+    """A request made through the portal's form, as a unit official makes it (with its signed letter), and
+    submitted to QLCL when `submit`; returns its id. `client`: a unit account's `portal_client`."""
+    import re
+
+    form = client.get("/requests/new")
+    assert form.status_code == 200, form.text
+    data = {
+        "csrf_token": csrf_of(form.text),
+        "academic_year": "2025-2026",
+        "exam_session": "Kỳ thi tốt nghiệp THPT năm 2026",
+        "line-0-form_type": FORM_TYPE,
+        "line-0-quantity": str(quantity),
+        "line-0-justification": f"Dự kiến {quantity} học sinh tốt nghiệp",
+    }
+    saved = client.post("/requests/new", data=data, files={"letter": ("cong-van-de-nghi.pdf", PDF, "application/pdf")})
+    assert saved.status_code == 303, saved.text
+    request_id = saved.headers["location"].partition("?")[0].rsplit("/", 1)[-1]
+    if submit:
+        detail = client.get(f"/requests/{request_id}")
+        version = re.search(r'name="version" value="(\d+)"', detail.text)
+        assert version, detail.text
+        sent = client.post(
+            f"/requests/{request_id}/submit", data={"csrf_token": csrf_of(detail.text), "version": version.group(1)}
+        )
+        assert sent.status_code == 303, sent.text
+    return request_id
 
 
 def csrf_of(html: str) -> str:
