@@ -1,9 +1,10 @@
 """Test kit for the whole system as `make run` starts it — every service and the portal as its own process, on a
 private set of topics — plus the seeding an end-to-end browser walk needs (form type, print batch,
-a unit with its account and temporary password)."""
+a unit with its account and temporary password). The portal benchmark (`bench/portal_pages.py`) uses it too."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -116,6 +117,15 @@ class Stack:
 def system_stack(
     pg_server: Any, broker: Any, keycloak: Any, token_for: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
+    with running_system(pg_server, broker, keycloak, token_for, Path(tmp_path_factory.mktemp("stack-logs"))) as stack:
+        yield stack
+
+
+@contextlib.contextmanager
+def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, logs: Path) -> Iterator[Stack]:
+    """Every service and the portal as processes on fresh databases and a private topic prefix, against the
+    given PostgreSQL server, broker and Keycloak (`token_for`: `phoi_local.testing.token_issuer`); each
+    service's log goes to `logs`. Shared by the `system_stack` fixture and the benchmarks."""
     import asyncio
 
     from phoi_contracts import topics
@@ -123,7 +133,6 @@ def system_stack(
 
     from phoi_local.procutil import free_port
 
-    logs = Path(tmp_path_factory.mktemp("stack-logs"))
     prefix = f"p{uuid.uuid4().hex[:8]}."
     # Not asyncio.run: it leaves the main thread without an event loop, which Playwright's sync API needs.
     loop = asyncio.new_event_loop()
@@ -185,31 +194,62 @@ def portal_sign_in(
     stack: Stack, username: str, password: str, new_password: str | None = None
 ) -> tuple[httpx.Client, httpx.Response]:
     """`portal_client`, and the portal's answer that signed it in (its Set-Cookie)."""
-    import re
+    from phoi_local.keycloak.testing import follow_within
 
     client = httpx.Client(base_url=stack.portal, follow_redirects=False, timeout=30)
     to_keycloak = client.get("/login")
     assert to_keycloak.status_code == 303, to_keycloak.text
-    keycloak = httpx.Client(follow_redirects=False, timeout=30)
-    login_page = keycloak.get(to_keycloak.headers["location"])
-    action = re.search(r'<form id="kc-form-login"[^>]*action="([^"]+)"', login_page.text)
-    assert action, login_page.text
-    back = keycloak.post(action.group(1).replace("&amp;", "&"), data={"username": username, "password": password})
-    while not back.headers.get("location", "").startswith(stack.portal):
-        if back.status_code in (302, 303):
-            back = keycloak.get(back.headers["location"])
-            continue
-        update = re.search(r'<form id="kc-passwd-update-form"[^>]*action="([^"]+)"', back.text)
-        assert update, back.text
-        assert new_password, "the account has a temporary password: pass new_password"
-        back = keycloak.post(
-            update.group(1).replace("&amp;", "&"),
-            data={"password-new": new_password, "password-confirm": new_password},
-        )
+    with httpx.Client(follow_redirects=False, timeout=30) as keycloak:
+        login_page = keycloak.get(to_keycloak.headers["location"])
+        # Keycloak answers a form post with a redirect to its next page (the required action, if any).
+        signed = _post_form(keycloak, login_page, username=username, password=password)
+        back = follow_within(keycloak, signed, stack.portal)
+        if back.status_code == 200 and "password-new" in back.text and new_password:
+            fields = {"password-new": new_password, "password-confirm": new_password}
+            back = follow_within(keycloak, _post_form(keycloak, back, **fields), stack.portal)
+    assert back.status_code in (302, 303), back.text
     done = client.get(back.headers["location"].removeprefix(stack.portal))
     assert done.status_code == 303, done.text
-    assert "phoi_session" in client.cookies
+    assert "phoi_session" in client.cookies, done.text
     return client, done
+
+
+def _post_form(client: httpx.Client, page: httpx.Response, **fields: str) -> httpx.Response:
+    """Post `fields` to the first form on `page` (the identity provider's login or update-password page)."""
+    import re
+
+    action = re.search(r'<form[^>]*action="([^"]+)"', page.text)
+    assert action, page.text
+    return client.post(str(page.url.join(action.group(1).replace("&amp;", "&"))), data=fields)
+
+
+def portal_request(client: httpx.Client, quantity: int, *, submit: bool = False) -> str:
+    """A request made through the portal's form, as a unit official makes it (with its signed letter), and
+    submitted to QLCL when `submit`; returns its id. `client`: a unit account's `portal_client`."""
+    import re
+
+    form = client.get("/requests/new")
+    assert form.status_code == 200, form.text
+    data = {
+        "csrf_token": csrf_of(form.text),
+        "academic_year": "2025-2026",
+        "exam_session": "Kỳ thi tốt nghiệp THPT năm 2026",
+        "line-0-form_type": FORM_TYPE,
+        "line-0-quantity": str(quantity),
+        "line-0-justification": f"Dự kiến {quantity} học sinh tốt nghiệp",
+    }
+    saved = client.post("/requests/new", data=data, files={"letter": ("cong-van-de-nghi.pdf", PDF, "application/pdf")})
+    assert saved.status_code == 303, saved.text
+    request_id = saved.headers["location"].partition("?")[0].rsplit("/", 1)[-1]
+    if submit:
+        detail = client.get(f"/requests/{request_id}")
+        version = re.search(r'name="version" value="(\d+)"', detail.text)
+        assert version, detail.text
+        sent = client.post(
+            f"/requests/{request_id}/submit", data={"csrf_token": csrf_of(detail.text), "version": version.group(1)}
+        )
+        assert sent.status_code == 303, sent.text
+    return request_id
 
 
 def csrf_of(html: str) -> str:

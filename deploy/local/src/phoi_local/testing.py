@@ -280,6 +280,11 @@ class IssuedToken:
 def token_for(keycloak: Any) -> Any:
     """Factory: a fresh user with `role` (and `unit_code` for a unit account), signed in through
     `phoi-cli`'s password grant. Returns an `IssuedToken` whose `.headers` authorise a request."""
+    return token_issuer(keycloak)
+
+
+def token_issuer(keycloak: Any) -> Callable[..., IssuedToken]:
+    """`token_for` outside pytest (the benchmarks): the same factory for a `KeycloakTarget`."""
     from phoi_local.keycloak.testing import create_test_user
 
     admin = keycloak.admin()
