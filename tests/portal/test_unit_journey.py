@@ -151,6 +151,9 @@ def check_reports(page: Page, visit: Visit, labels: list[str], tmp_path: Path) -
     visit("serial")
     page.get_by_role("link", name="Tài khoản", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Tài khoản")
+    expect(page.locator(".summary")).to_contain_text("Nguyễn Thị Hoa")
+    reload_until(page, page.get_by_test_id("sign-ins"), within=15)  # identity reads Keycloak's log every second
+    expect(page.get_by_test_id("sign-ins")).to_contain_text("Đăng nhập")
     visit("account")
 
 
@@ -240,6 +243,16 @@ def record(
         page.locator("#document_ref").fill(document)
     page.get_by_role("button", name="Ghi nhận").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Đã ghi nhận: 1 phôi")
+
+
+def reload_until(page: Page, locator: Any, *, within: float) -> None:
+    import time
+
+    deadline = time.monotonic() + within
+    while not locator.is_visible():
+        assert time.monotonic() < deadline, "did not appear in time"
+        page.wait_for_timeout(300)
+        page.reload()
 
 
 def expect_signed_out(page: Page, stack: Stack, *, within: float) -> None:

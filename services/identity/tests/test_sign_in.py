@@ -95,3 +95,30 @@ async def test_failed_sign_ins_are_published_and_shown(
         assert (
             await client.get("/api/v1/sign-in-activity", headers=token_for("qlcl_officer").headers)
         ).status_code == 403
+
+
+async def test_a_unit_account_sees_its_own_sign_ins_and_no_one_elses(
+    identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
+) -> None:
+    async with identity(login_events_poll_seconds=0.2) as svc:
+        client = svc.client
+        own = await helpers.new_unit_account(
+            client, admin_headers, (await helpers.new_unit(client, admin_headers))["code"]
+        )
+        other = await helpers.new_unit_account(
+            client, admin_headers, (await helpers.new_unit(client, admin_headers))["code"]
+        )
+        password = helpers.activate(keycloak, own)
+        holder = helpers.bearer(keycloak.openid().token(own["username"], password)["access_token"])
+        events = f"/api/v1/sign-in-activity/events?account={own['id']}"
+
+        async def signed_in_seen() -> bool:
+            items = (await client.get(events, headers=holder)).json()["items"]
+            return any(e["type"] == "auth.login_succeeded.v1" for e in items)
+
+        await wait_for(signed_in_seen, timeout=10, what="the holder's own sign-in listed")
+        elsewhere = await client.get(f"/api/v1/sign-in-activity/events?account={other['id']}", headers=holder)
+        assert elsewhere.status_code == 404  # another unit's account does not exist, as far as a unit can tell
+        everyone = await client.get("/api/v1/sign-in-activity/events", headers=holder)
+        assert everyone.status_code == 403
+        assert everyone.json()["code"] == "role_required"

@@ -134,12 +134,8 @@ def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, l
     from phoi_local.procutil import free_port
 
     prefix = f"p{uuid.uuid4().hex[:8]}."
-    # Not asyncio.run: it leaves the main thread without an event loop, which Playwright's sync API needs.
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)]))
-    finally:
-        loop.close()
+    # asyncio.run, not a loop of our own: the browser harness sets Playwright's running loop aside for it.
+    asyncio.run(ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)]))
     ports = {name: free_port() for name in SERVICES}
     urls = {f"PHOI_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     started: dict[str, ServiceProcess] = {}
@@ -150,7 +146,7 @@ def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, l
                 "KAFKA_TOPIC_PREFIX": prefix,
                 f"{name.upper()}_PORT": str(ports[name]),
                 f"{name.upper()}_CONSUMER_GROUP_ID": f"{prefix}{name}",
-                f"{name.upper()}_LOGIN_EVENTS_POLL_SECONDS": "0",
+                f"{name.upper()}_LOGIN_EVENTS_POLL_SECONDS": "1",
                 "PORTAL_PUBLIC_URL": urls["PHOI_PORTAL_URL"],
             }
             started[name] = start_service(

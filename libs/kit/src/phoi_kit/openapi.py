@@ -43,6 +43,7 @@ DESCRIPTIONS: Mapping[int, str] = {
     415: "Unsupported media type.",
     422: "Not valid: `validation_failed` (with `errors`) or the service's own code.",
     428: "If-Match is missing (`if_match_required`).",
+    429: "Too many requests (`rate_limited`); `Retry-After` says when to try again.",
     502: "An upstream system refused the change.",
     503: "Temporarily unavailable; retry later.",
 }

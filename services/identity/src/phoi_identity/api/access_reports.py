@@ -11,6 +11,7 @@ all (429 ``rate_limited`` with ``Retry-After``).
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
+from phoi_kit.openapi import problem_responses
 
 from phoi_identity.api.deps import ClientAddress, Ctx, PublicUoW, no_store
 from phoi_identity.api.schemas import AccessReportAccepted, AccessReportIn
@@ -23,6 +24,7 @@ router = APIRouter(prefix="/access-reports", tags=["incidents"])
     "",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Report that you cannot sign in, or that someone else uses your account (no sign-in)",
+    responses=problem_responses(422, 429),
 )
 async def report_access_problem(
     body: AccessReportIn, uow: PublicUoW, ctx: Ctx, address: ClientAddress, response: Response

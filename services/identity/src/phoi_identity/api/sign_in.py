@@ -19,6 +19,7 @@ from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_curso
 
 from phoi_identity.adapters import accounts as account_repo
 from phoi_identity.adapters import sign_in as repo
+from phoi_identity.api.accounts import visible_account
 from phoi_identity.api.deps import OVERSIGHT, context
 from phoi_identity.api.schemas import ActivityOut, ActivityReport, SignInEventOut
 
@@ -83,7 +84,7 @@ async def activity(
     return ActivityReport(since=since, min_failures=threshold, accounts=out)
 
 
-@router.get("/events", summary="Sign-in events, newest first", responses=problem_responses(400, 403))
+@router.get("/events", summary="Sign-in events, newest first", responses=problem_responses(400, 403, 404))
 async def events(
     user: User,
     uow: UoW,
@@ -92,7 +93,12 @@ async def events(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[SignInEventOut]:
-    user.require(*OVERSIGHT)
+    """QLCL's administrators and auditors see everyone's; the holder of a unit account sees its own
+    account's (`account` = its id), so the account page can show the recent sign-ins."""
+    if user.is_unit and account is not None:
+        await visible_account(uow, user, account)  # another unit's account: 404
+    else:
+        user.require(*OVERSIGHT)
     size = limit
     before = read_cursor(cursor, datetime.fromisoformat, str)
     rows = await repo.events_page(

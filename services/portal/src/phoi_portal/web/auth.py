@@ -149,7 +149,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/signed-out")
 async def signed_out(request: Request, reason: str | None = None) -> Response:
-    return render(request, "signed_out.html", reason=reason if reason in ("ended", "expired") else None)
+    return render(request, "signed_out.html", reason=reason if reason in ("ended", "reported") else None)
 
 
 @router.post("/language")

@@ -12,16 +12,16 @@ import io
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
+from phoi_kit.vietnam import VIETNAM_TZ
 
 LOCALES = ("vi", "en")
 DEFAULT_LOCALE = "vi"
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+VIETNAM = VIETNAM_TZ
 CATALOGUES = Path(__file__).resolve().parents[1] / "translations"
 
 locale_var: contextvars.ContextVar[str] = contextvars.ContextVar("portal_locale", default=DEFAULT_LOCALE)
