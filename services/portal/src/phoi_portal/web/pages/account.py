@@ -26,9 +26,9 @@ async def account(request: Request, session: SignedIn, done: str | None = None) 
         details = next((a for a in accounts if a.get("keycloak_user_id") == session.user_id), None)
         if details is not None:
             holders = (await api.get("identity", f"/api/v1/accounts/{details['id']}/holders"))["items"]
-            activity = (
-                await api.get("identity", "/api/v1/sign-in-activity/events", account=details["id"], limit=10)
-            )["items"]
+            activity = (await api.get("identity", "/api/v1/sign-in-activity/events", account=details["id"], limit=10))[
+                "items"
+            ]
     except ApiProblem:
         pass  # not every account is in the directory (e.g. a test user): the page shows what is known
     return render(
