@@ -130,9 +130,14 @@ async def test_request_is_allocated_received_and_ends_in_the_units_stock(saga: A
         await s.print_batch(1, 1000)
         request = await s.submitted(quantity=300)
         line_id = request["lines"][0]["line_id"]
-        await s.act(request, "approve", s.officer, {"lines": [{"line_id": line_id, "approved_quantity": 250}]})
+        approved = await s.act(
+            request, "approve", s.officer, {"lines": [{"line_id": line_id, "approved_quantity": 250}]}
+        )
+        # the approval's answer already tells the portal that the inventory is at work
+        assert (approved["status"], approved["allocation_status"]) == ("approved", "allocating")
 
         allocated = await s.until_status(request, "allocated")
+        assert allocated["allocation_status"] == "allocated"
         assert [(r["first"], r["last"]) for r in allocated["lines"][0]["allocated_ranges"]] == [(1, 250)]
         assert await s.unit_stock() == [("allocated", 250, [(1, 250)])]
 
@@ -145,6 +150,18 @@ async def test_request_is_allocated_received_and_ends_in_the_units_stock(saga: A
         await wait_for(at_unit, timeout=30, what="inventory moved the ranges to the unit")
 
 
+async def test_the_requests_replica_names_form_types_as_inventory_does(saga: Any) -> None:
+    """The same facts under the same names: requests' copy of a form type, filled from inventory's events,
+    is a subset of inventory's own answer, field for field."""
+    async with saga() as s:
+        replica = (await s.requests.get("/api/v1/form-types", headers=s.unit)).json()["items"]
+        source = (await s.inventory.get("/api/v1/form-types", headers=s.officer)).json()["items"]
+        by_code = {ft["code"]: ft for ft in source}
+        assert replica
+        for copy in replica:
+            assert copy == {name: by_code[copy["code"]][name] for name in copy}
+
+
 async def test_short_stock_waits_and_completes_when_a_print_batch_arrives(saga: Any) -> None:
     async with saga() as s:
         await s.print_batch(1, 100)
@@ -152,6 +169,7 @@ async def test_short_stock_waits_and_completes_when_a_print_batch_arrives(saga: 
         await s.act(request, "approve", s.officer)
 
         waiting = await s.until_status(request, "waiting_for_stock")
+        assert waiting["allocation_status"] == "waiting_for_stock"
         assert waiting["lines"][0]["shortfall"] == 150
         assert await s.unit_stock() == []
 

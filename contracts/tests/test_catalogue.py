@@ -59,6 +59,7 @@ EXPECTED_TYPES = {
     "allocation.released.v1",
     "stock.received_by_unit.v1",
     "stock.movement_recorded.v1",
+    "stock.movement_recorded.v2",
     # any service / audit
     "security.access_denied.v1",
     "data.exported.v1",

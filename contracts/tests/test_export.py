@@ -10,7 +10,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from phoi_contracts import export, topics
-from phoi_contracts.catalogue import EVENT_TYPES, types_for_topic
+from phoi_contracts.catalogue import EVENT_TYPES, SUPERSEDED, types_for_topic
 from phoi_contracts.examples import EXAMPLES, example_envelope
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -167,10 +167,23 @@ def test_asyncapi_has_a_send_operation_per_producing_service() -> None:
         assert publish["action"] == "send"
         assert publish["channel"] == {"$ref": f"#/channels/{topic}"}
         sent = {_pointer(document, m["$ref"])["$ref"] for m in publish["messages"]}
-        assert sent == {f"#/components/messages/{t}" for t in types_for_topic(topic)}
+        # a superseded type is still a message of the channel (older records), but no longer sent
+        assert sent == {f"#/components/messages/{t}" for t in types_for_topic(topic) if t not in SUPERSEDED}
         dead = operations[f"{service}.deadLetter"]
         assert dead["action"] == "send"
         assert dead["channel"] == {"$ref": f"#/channels/{topics.dead_letter(topic)}"}
+
+
+def test_superseded_types_are_marked_and_name_a_current_replacement() -> None:
+    assert SUPERSEDED == {"stock.movement_recorded.v1": "stock.movement_recorded.v2"}
+    for old, new in SUPERSEDED.items():
+        assert new in EVENT_TYPES
+        assert new not in SUPERSEDED
+        assert EVENT_TYPES[old].TOPIC == EVENT_TYPES[new].TOPIC
+        schema = json.loads((export.CONTRACTS_DIR / "schemas" / export.schema_file(old)).read_text("utf-8"))
+        assert (schema["deprecated"], schema["x-superseded-by"]) == (True, new)
+        current = json.loads((export.CONTRACTS_DIR / "schemas" / export.schema_file(new)).read_text("utf-8"))
+        assert "deprecated" not in current
 
 
 def test_every_internal_ref_resolves() -> None:

@@ -111,13 +111,13 @@ def test_shortfall_is_consistent() -> None:
 
 
 def test_movement_rules() -> None:
-    spoil = _example("stock.movement_recorded.v1")
+    spoil = _example("stock.movement_recorded.v2")
     assert events.StockMovementRecorded.model_validate(spoil).kind is events.MovementKind.SPOIL
     with pytest.raises(ValidationError, match="must end in state spoiled"):
         events.StockMovementRecorded.model_validate({**spoil, "to_state": "lost"})
     with pytest.raises(ValidationError, match="must differ"):
         events.StockMovementRecorded.model_validate(
-            {**spoil, "kind": "return_received", "from_state": "returned", "to_state": "returned"}
+            {**spoil, "kind": "destroy", "from_state": "destroyed", "to_state": "destroyed"}
         )
     with pytest.raises(ValidationError, match="quantity must equal"):
         events.StockMovementRecorded.model_validate({**spoil, "quantity": 2})
@@ -128,8 +128,55 @@ def test_movement_rules() -> None:
     assert events.StockMovementRecorded.model_validate({**use, "register_entry_numbers": ["A1", "A2", "A3"]})
     with pytest.raises(ValidationError, match="one entry per serial"):
         events.StockMovementRecorded.model_validate({**use, "register_entry_numbers": ["A1"]})
+    received = {**spoil, "kind": "receive_return", "from_state": "returned", "to_state": "central"}
+    assert events.StockMovementRecorded.model_validate(received).to_state is events.BlankState.CENTRAL
+    with pytest.raises(ValidationError, match="must end in state central"):
+        events.StockMovementRecorded.model_validate({**received, "to_state": "destroyed"})
+
+
+def test_movement_v2_speaks_the_rest_api_vocabulary() -> None:
+    """One name per state and kind: v2 has the inventory REST API's names, and none of v1's own."""
+    assert {s.value for s in events.BlankState} == {
+        "central",
+        "allocated",
+        "at_unit",
+        "used",
+        "spoiled",
+        "lost",
+        "destroyed",
+        "returned",
+    }
+    assert "receive_return" in {k.value for k in events.MovementKind}
+    for old in ("in_vault", "held", "handed_over"):
+        with pytest.raises(ValidationError):
+            events.StockMovementRecorded.model_validate(_example("stock.movement_recorded.v2", from_state=old))
+    with pytest.raises(ValidationError):
+        events.StockMovementRecorded.model_validate(_example("stock.movement_recorded.v2", kind="return_received"))
+
+
+def test_movement_v1_still_parses_with_its_own_names() -> None:
+    """Older messages and audit entries of v1 keep parsing after v2 replaced it."""
+    spoil = _example("stock.movement_recorded.v1")
+    assert events.StockMovementRecordedV1.model_validate(spoil).from_state is events.BlankStateV1.HELD
+    with pytest.raises(ValidationError, match="must differ"):
+        events.StockMovementRecordedV1.model_validate(
+            {**spoil, "kind": "return_received", "from_state": "returned", "to_state": "returned"}
+        )
     received = {**spoil, "kind": "return_received", "from_state": "returned", "to_state": "in_vault"}
-    assert events.StockMovementRecorded.model_validate(received).to_state is events.BlankState.IN_VAULT
+    assert events.StockMovementRecordedV1.model_validate(received).to_state is events.BlankStateV1.IN_VAULT
+    with pytest.raises(ValidationError):
+        events.StockMovementRecordedV1.model_validate({**spoil, "from_state": "at_unit"})
+
+
+def test_form_type_names_and_digits_are_optional_additions() -> None:
+    """name_en and digits came later: events published before them still parse."""
+    created = _example("form_type.created.v1")
+    assert events.FormTypeCreated.model_validate(created).digits == 7
+    older = {k: v for k, v in created.items() if k not in {"name_en", "digits"}}
+    event = events.FormTypeCreated.model_validate(older)
+    assert (event.name_en, event.digits) == (None, None)
+    with pytest.raises(ValidationError):
+        events.FormTypeCreated.model_validate({**created, "digits": 19})
 
 
 def test_unit_account_needs_a_unit() -> None:

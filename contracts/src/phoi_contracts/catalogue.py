@@ -45,6 +45,10 @@ def build_registry(classes: Iterable[type[EventData]]) -> dict[str, type[EventDa
 #: Every event type, sorted by type string.
 EVENT_TYPES: Final[dict[str, type[EventData]]] = build_registry(ALL_EVENTS)
 
+#: Types no longer published, and the type that replaced each. They stay in the catalogue so that older
+#: messages (a replay, the dead-letter topics) and the audit log's entries of those types still parse.
+SUPERSEDED: Final[dict[str, str]] = {"stock.movement_recorded.v1": "stock.movement_recorded.v2"}
+
 
 def event_class(type_str: str) -> type[EventData]:
     """The payload model of `type_str`; `UnknownEventType` if there is none."""

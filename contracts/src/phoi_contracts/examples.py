@@ -87,6 +87,8 @@ _FORM_TYPE = {
     "serial_prefix": "THPT",
     "template_version": "2024.1",
     "active": True,
+    "name_en": "Upper-secondary school diploma blank",
+    "digits": 7,
 }
 
 #: Example payload (JSON form) per event type.
@@ -270,6 +272,20 @@ EXAMPLES: Final[dict[str, dict[str, Any]]] = {
             _ALLOCATED_LINES[1],
         ],
     },
+    "stock.movement_recorded.v2": {
+        "movement_id": MOVEMENT,
+        "kind": "spoil",
+        "unit_code": "SGD-HNI",
+        "form_type_code": "BTN-THPT",
+        "ranges": [{"first": 1000205, "last": 1000206}, {"first": 1000310, "last": 1000310}],
+        "quantity": 3,
+        "from_state": "at_unit",
+        "to_state": "spoiled",
+        "document_ref": "BB 12/2025/SGD-HNI",
+        "occurred_on": "2025-07-01",
+        "reason": "Viết sai thông tin người học",
+        "register_entry_numbers": None,
+    },
     "stock.movement_recorded.v1": {
         "movement_id": MOVEMENT,
         "kind": "spoil",
@@ -327,6 +343,7 @@ _UNIT_ACTIONS = {
     "request.cancelled.v1",
     "request.receipt_confirmed.v1",
     "stock.movement_recorded.v1",
+    "stock.movement_recorded.v2",
     "security.access_denied.v1",
     "incident.reported.v1",
 }

@@ -8,6 +8,7 @@ newline), so it diffs cleanly. `render_all` returns the texts without writing an
 """
 
 import argparse
+import inspect
 import json
 import sys
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from typing import Any, Final
 import yaml
 
 from phoi_contracts import __version__, topics
-from phoi_contracts.catalogue import EVENT_TYPES, event_class, types_for_topic
+from phoi_contracts.catalogue import EVENT_TYPES, SUPERSEDED, event_class, types_for_topic
 from phoi_contracts.envelope import ACTOR_ATTRIBUTES, CONTENT_TYPE, CONTENT_TYPE_HEADER, CORRELATION_ATTRIBUTE, Envelope
 from phoi_contracts.examples import EXAMPLES, example_envelope
 
@@ -66,6 +67,8 @@ def event_schema(event_type: str) -> dict[str, Any]:
             "examples": [EXAMPLES[event_type]],
         }
     )
+    if event_type in SUPERSEDED:
+        schema.update({"deprecated": True, "x-superseded-by": SUPERSEDED[event_type]})
     return schema
 
 
@@ -93,7 +96,7 @@ def _schema_ref(file_name: str) -> dict[str, str]:
 
 def _message(event_type: str) -> dict[str, Any]:
     cls = event_class(event_type)
-    doc = (cls.__doc__ or event_type).strip()
+    doc = inspect.cleandoc(cls.__doc__ or event_type)
     subject = cls.SUBJECT_FIELD
     key_text = f"The envelope subject: the `{subject}` of the event." if subject else "The envelope subject."
     return {
@@ -211,7 +214,9 @@ def _operations() -> dict[str, Any]:
             "channel": {"$ref": f"#/channels/{topic}"},
             "title": f"The {service} service publishes its events",
             "description": "Through its transactional outbox; at least once, in order per subject.",
-            "messages": [{"$ref": f"#/channels/{topic}/messages/{t}"} for t in types_for_topic(topic)],
+            "messages": [
+                {"$ref": f"#/channels/{topic}/messages/{t}"} for t in types_for_topic(topic) if t not in SUPERSEDED
+            ],
         }
         dlq = topics.dead_letter(topic)
         operations[f"{service}.deadLetter"] = {

@@ -53,6 +53,7 @@ async def test_create_read_update_a_form_type(env: Any) -> None:
     [event] = [e for e in await env.outbox("form_type.created.v1") if e["data"]["code"] == "TN-THPT-2025"]
     assert event["subject"] == created.json()["id"]
     assert event["data"]["name"] == body["name"]
+    assert (event["data"]["name_en"], event["data"]["digits"]) == (body["name_en"], 8)
 
     url = "/api/v1/form-types/TN-THPT-2025"
     no_match = await env.client.patch(url, json={"active": False}, headers=env.officer())

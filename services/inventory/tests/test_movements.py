@@ -38,10 +38,15 @@ async def test_a_unit_uses_spoils_loses_destroys_and_returns_its_blanks(env: Any
     assert body["quantity"] == 103
     assert [(r["first"], r["last"]) for r in body["ranges"]] == [(1, 100), (150, 152)]
     assert [line["balance_after"] for line in body["lines"]] == [400, 397]
-    [event] = await env.outbox("stock.movement_recorded.v1")
+    [event] = await env.outbox("stock.movement_recorded.v2")
+    assert await env.outbox("stock.movement_recorded.v1") == []  # superseded, no longer published
     data = event["data"]
     assert event["subject"] == env.UNIT
-    assert (data["kind"], data["from_state"], data["to_state"], data["quantity"]) == ("use", "held", "used", 103)
+    assert (data["kind"], data["from_state"], data["to_state"], data["quantity"]) == ("use", "at_unit", "used", 103)
+    # one vocabulary: the event names the states and the kind exactly as the API answered them
+    assert {(line["kind"], line["from_state"], line["to_state"]) for line in body["lines"]} == {
+        (data["kind"], data["from_state"], data["to_state"])
+    }
     assert data["register_entry_numbers"][:2] == ["1", "2"]
     assert data["register_entry_numbers"][-3:] == ["101", "102", "103"]
     assert data["document_ref"] == "QĐ công nhận tốt nghiệp số 123/QĐ-SGDĐT"
@@ -76,7 +81,7 @@ async def test_a_unit_uses_spoils_loses_destroys_and_returns_its_blanks(env: Any
     assert states["lost"] == [(300, 309)]
     assert states["returned"] == [(401, 500)]
     assert states["at_unit"] == [(101, 149), (153, 200), (202, 202), (204, 204), (206, 299), (310, 400)]
-    kinds = [e["data"]["kind"] for e in await env.outbox("stock.movement_recorded.v1")]
+    kinds = [e["data"]["kind"] for e in await env.outbox("stock.movement_recorded.v2")]
     assert kinds == ["use", "spoil", "lose", "destroy", "return"]
     balance = await env.scalar(
         "SELECT balance FROM stock_balances WHERE form_type = :ft AND holder_key = :u", ft=ft, u=env.UNIT
@@ -211,7 +216,7 @@ async def test_qlcl_spoils_and_destroys_in_central_stock_and_takes_returns_back(
         env.officer(),
     )
     assert destroy.status_code == 201, destroy.text
-    [event] = [e for e in await env.outbox("stock.movement_recorded.v1") if e["data"]["kind"] == "destroy"]
+    [event] = [e for e in await env.outbox("stock.movement_recorded.v2") if e["data"]["kind"] == "destroy"]
     assert (event["data"]["unit_code"], event["data"]["from_state"]) == ("QLCL", "spoiled")
     # a waiting request completes when returned blanks come back into the central stock
     held = await env.hold(ft, 980)
@@ -233,6 +238,8 @@ async def test_qlcl_spoils_and_destroys_in_central_stock_and_takes_returns_back(
         env.officer(),
     )
     assert back.status_code == 201, back.text
+    [taken_back] = [e for e in await env.outbox("stock.movement_recorded.v2") if e["data"]["kind"] == "receive_return"]
+    assert (taken_back["data"]["from_state"], taken_back["data"]["to_state"]) == ("returned", "central")
     [done] = await env.allocations(approved.request_id)
     assert done["status"] == "completed"
     assert [(r["first"], r["last"]) for r in done["lines"][0]["ranges"]] == [(21, 50)]

@@ -167,10 +167,10 @@ async def test_receipt_with_rejected_serials_returns_them_to_qlcl(env: Any) -> N
         (90, [{"first": 1, "last": 90}]),
         (50, [{"first": 101, "last": 150}]),
     ]
-    [returned] = await env.outbox("stock.movement_recorded.v1")
+    [returned] = await env.outbox("stock.movement_recorded.v2")
     assert (returned["data"]["kind"], returned["data"]["from_state"], returned["data"]["to_state"]) == (
         "return",
-        "held",
+        "at_unit",
         "returned",
     )
     assert returned["data"]["ranges"] == [{"first": 91, "last": 100}]

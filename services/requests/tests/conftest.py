@@ -74,6 +74,8 @@ class Env(ServiceEnv):
                         form_type_id=form_type_id,
                         code=code,
                         name=f"Phôi {code}",
+                        name_en=f"{code} blank",
+                        digits=7,
                         serial_prefix=code[:2],
                         template_version="2024.1",
                         active=active,

@@ -71,10 +71,10 @@ async def test_allocation_shows_the_ranges_and_the_unit_confirms_receipt(env: An
         },
     )
     assert received.status_code == 200, received.text
-    assert received.json()["status"] == "received"
+    assert (received.json()["status"], received.json()["allocation_status"]) == ("received", "allocated")
     assert [line["accepted_quantity"] for line in received.json()["lines"]] == [1198, 800]
     closed = await env.act(rid, "close", env.officer())
-    assert closed.json()["status"] == "closed"
+    assert (closed.json()["status"], closed.json()["allocation_status"]) == ("closed", "allocated")
 
     # request.receipt_confirmed is what inventory needs to move the blanks into the unit's stock
     async with env.svc.runtime.database.session() as session:
@@ -92,19 +92,37 @@ async def test_allocation_shows_the_ranges_and_the_unit_confirms_receipt(env: An
     assert receipt.lines[0].rejected_ranges == (SerialRange(first=100_500, last=100_501),)
 
 
+async def test_allocation_status_is_null_before_approval_and_after_a_rejection(env: Any) -> None:
+    submitted = await env.submitted()
+    assert (submitted["status"], submitted["allocation_status"]) == ("submitted", None)
+    rejected = await env.act(submitted["id"], "reject", env.officer(), body={"reason": "Không đủ căn cứ"})
+    assert rejected.status_code == 200, rejected.text
+    assert (rejected.json()["status"], rejected.json()["allocation_status"]) == ("rejected", None)
+
+
 async def test_waiting_for_stock_is_visible_then_allocated(env: Any) -> None:
     """Every inventory-driven transition: approved → waiting → waiting (shortfall changed) → allocated →
     allocated (a different allocation replaced it) → waiting (released) → allocated."""
     approved = await env.approved()
     rid = approved["id"]
+    # the approval's own answer already says that the inventory is at work
+    assert (approved["status"], approved["allocation_status"]) == ("approved", "allocating")
 
     async def answer(event: Any) -> dict[str, Any]:
         await env.processed(await env.publish(event))
         body: dict[str, Any] = await env.read(rid)
         return body
 
+    async def listed() -> str | None:
+        page = (await env.client.get("/api/v1/requests", headers=env.officer())).json()["items"]
+        [summary] = [r for r in page if r["id"] == rid]
+        status: str | None = summary["allocation_status"]
+        return status
+
+    assert await listed() == "allocating"
     body = await answer(env.shortage(approved, available=300))
-    assert body["status"] == "waiting_for_stock"
+    assert (body["status"], body["allocation_status"]) == ("waiting_for_stock", "waiting_for_stock")
+    assert await listed() == "waiting_for_stock"
     assert [line["shortfall"] for line in body["lines"]] == [900, 500]
     assert _ranges(body) == [[], []]
     counts = (await env.client.get("/api/v1/requests/counts", headers=env.officer())).json()
@@ -116,6 +134,7 @@ async def test_waiting_for_stock_is_visible_then_allocated(env: Any) -> None:
     first = env.allocation(approved, start=1)
     body = await answer(first)
     assert (body["status"], body["allocation_id"]) == ("allocated", str(first.allocation_id))
+    assert (body["allocation_status"], await listed()) == ("allocated", "allocated")
     assert [line["shortfall"] for line in body["lines"]] == [None, None]
     assert _ranges(body) == [[(1, 1200)], [(1201, 2000)]]
 

@@ -26,37 +26,71 @@ from phoi_contracts.events.common import (
 
 
 class BlankState(StrEnum):
-    """Where a blank is in its life."""
+    """Where a blank is in its life: the names inventory's REST API uses (``GET /stock?state=``)."""
 
-    IN_VAULT = "in_vault"  # in QLCL's central stock
-    ALLOCATED = "allocated"  # reserved for an approved request
-    HANDED_OVER = "handed_over"  # handed over by QLCL, receipt not yet confirmed
-    HELD = "held"  # held by a unit
+    CENTRAL = "central"  # in QLCL's central stock (its vault), free
+    ALLOCATED = "allocated"  # reserved for an approved request, not yet received by the unit
+    AT_UNIT = "at_unit"  # received by the unit, on hand there
     USED = "used"  # used for a register entry
     SPOILED = "spoiled"  # damaged, misprinted or miswritten
     LOST = "lost"
     DESTROYED = "destroyed"
-    RETURNED = "returned"  # returned to QLCL
+    RETURNED = "returned"  # sent back to QLCL, not yet taken back or destroyed
 
 
 class MovementKind(StrEnum):
-    """What a unit (or QLCL) recorded about some blanks."""
+    """What a unit (or QLCL) recorded about some blanks: the ``kind`` of inventory's ``POST /movements``."""
 
     USE = "use"
     SPOIL = "spoil"
     LOSE = "lose"
     DESTROY = "destroy"
     RETURN = "return"
-    RETURN_RECEIVED = "return_received"  # QLCL took back returned blanks
+    RECEIVE_RETURN = "receive_return"  # QLCL took back returned blanks
 
 
-#: The state blanks are in after a movement of each kind (``return_received`` is QLCL's choice).
+#: The state blanks are in after a movement of each kind.
 MOVEMENT_TARGET_STATE: Final[dict[MovementKind, BlankState]] = {
     MovementKind.USE: BlankState.USED,
     MovementKind.SPOIL: BlankState.SPOILED,
     MovementKind.LOSE: BlankState.LOST,
     MovementKind.DESTROY: BlankState.DESTROYED,
     MovementKind.RETURN: BlankState.RETURNED,
+    MovementKind.RECEIVE_RETURN: BlankState.CENTRAL,
+}
+
+
+class BlankStateV1(StrEnum):
+    """The states as ``stock.movement_recorded.v1`` spelt them (superseded: see ``BlankState``)."""
+
+    IN_VAULT = "in_vault"  # = central
+    ALLOCATED = "allocated"
+    HANDED_OVER = "handed_over"  # never published: receipt takes blanks from allocated to held
+    HELD = "held"  # = at_unit
+    USED = "used"
+    SPOILED = "spoiled"
+    LOST = "lost"
+    DESTROYED = "destroyed"
+    RETURNED = "returned"
+
+
+class MovementKindV1(StrEnum):
+    """The kinds as ``stock.movement_recorded.v1`` spelt them (superseded: see ``MovementKind``)."""
+
+    USE = "use"
+    SPOIL = "spoil"
+    LOSE = "lose"
+    DESTROY = "destroy"
+    RETURN = "return"
+    RETURN_RECEIVED = "return_received"  # = receive_return
+
+
+MOVEMENT_TARGET_STATE_V1: Final[dict[MovementKindV1, BlankStateV1]] = {
+    MovementKindV1.USE: BlankStateV1.USED,
+    MovementKindV1.SPOIL: BlankStateV1.SPOILED,
+    MovementKindV1.LOSE: BlankStateV1.LOST,
+    MovementKindV1.DESTROY: BlankStateV1.DESTROYED,
+    MovementKindV1.RETURN: BlankStateV1.RETURNED,
 }
 
 
@@ -98,15 +132,24 @@ class _InventoryEvent(EventData):
 # --- form types and central stock ------------------------------------------------------------------
 
 
+#: The most digits a form type's serial number may have (inventory's database allows no more).
+MAX_FORM_TYPE_DIGITS: Final = 18
+
+
 class _FormTypeState(_InventoryEvent):
     SUBJECT_FIELD: ClassVar[str | None] = "form_type_id"
 
     form_type_id: uuid.UUID = Field(description="Form type id.")
     code: Code = Field(description="Form type code, unique.")
-    name: ShortText = Field(description="Name, e.g. Bằng tốt nghiệp THPT.")
+    name: ShortText = Field(description="Vietnamese name (inventory's `name_vi`), e.g. Bằng tốt nghiệp THPT.")
     serial_prefix: ShortText = Field(description="Prefix printed before the serial number.")
     template_version: ShortText = Field(description="Version of the printed template.")
     active: bool = Field(description="Whether new requests and batches may use it.")
+    # Added later (optional, so the type kept its version): absent from the events published before.
+    name_en: ShortText | None = Field(default=None, description="English name (inventory's `name_en`).")
+    digits: int | None = Field(
+        default=None, ge=1, le=MAX_FORM_TYPE_DIGITS, description="Digits of the zero-padded serial number."
+    )
 
 
 class FormTypeCreated(_FormTypeState):
@@ -217,10 +260,30 @@ class StockReceivedByUnit(_AllocationEvent):
 # --- the ledger ------------------------------------------------------------------------------------
 
 
-class StockMovementRecorded(_InventoryEvent):
-    """Blanks changed state: used, spoiled, lost, destroyed, returned, or a return was received."""
+def _check_movement(
+    event: "StockMovementRecorded | StockMovementRecordedV1", target: StrEnum | None, *, is_use: bool
+) -> None:
+    """The rules both versions of ``stock.movement_recorded`` share."""
+    if total_size(event.ranges) != event.quantity:
+        raise ValueError("quantity must equal the number of serials in ranges")
+    if event.from_state == event.to_state:
+        raise ValueError("from_state and to_state must differ")
+    if target is not None and event.to_state != target:
+        raise ValueError(f"a {event.kind} movement must end in state {target}")
+    if event.register_entry_numbers is not None:
+        if not is_use:
+            raise ValueError("register_entry_numbers apply to use movements only")
+        if len(event.register_entry_numbers) != event.quantity:
+            raise ValueError("register_entry_numbers needs one entry per serial")
 
-    TYPE: ClassVar[str] = "stock.movement_recorded.v1"
+
+class StockMovementRecorded(_InventoryEvent):
+    """Blanks changed state: used, spoiled, lost, destroyed, returned, or a return was received.
+
+    States and kinds have the names of inventory's REST API (``central``, ``at_unit``, ``receive_return``).
+    """
+
+    TYPE: ClassVar[str] = "stock.movement_recorded.v2"
     SUBJECT_FIELD: ClassVar[str | None] = "unit_code"
 
     movement_id: uuid.UUID = Field(description="Movement (ledger entry) id.")
@@ -240,18 +303,39 @@ class StockMovementRecorded(_InventoryEvent):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if total_size(self.ranges) != self.quantity:
-            raise ValueError("quantity must equal the number of serials in ranges")
-        if self.from_state is self.to_state:
-            raise ValueError("from_state and to_state must differ")
-        target = MOVEMENT_TARGET_STATE.get(self.kind)
-        if target is not None and self.to_state is not target:
-            raise ValueError(f"a {self.kind} movement must end in state {target}")
-        if self.register_entry_numbers is not None:
-            if self.kind is not MovementKind.USE:
-                raise ValueError("register_entry_numbers apply to use movements only")
-            if len(self.register_entry_numbers) != self.quantity:
-                raise ValueError("register_entry_numbers needs one entry per serial")
+        _check_movement(self, MOVEMENT_TARGET_STATE.get(self.kind), is_use=self.kind is MovementKind.USE)
+        return self
+
+
+class StockMovementRecordedV1(_InventoryEvent):
+    """Superseded by stock.movement_recorded.v2 (the same fact, in the REST API's names); no longer published.
+
+    Kept so that older messages and the audit log's entries of this type still parse. Its states are
+    ``in_vault`` (v2: ``central``) and ``held`` (v2: ``at_unit``), its kind ``return_received`` (v2:
+    ``receive_return``); ``handed_over`` was never published.
+    """
+
+    TYPE: ClassVar[str] = "stock.movement_recorded.v1"
+    SUBJECT_FIELD: ClassVar[str | None] = "unit_code"
+
+    movement_id: uuid.UUID = Field(description="Movement (ledger entry) id.")
+    kind: MovementKindV1 = Field(description="What happened.")
+    unit_code: Code = Field(description="Unit whose blanks these are.")
+    form_type_code: Code = Field(description="Form type.")
+    ranges: SerialRanges = Field(description="Inclusive serial ranges, ascending, not overlapping.")
+    quantity: int = Field(ge=1, description="Number of blanks; equals the total size of ranges.")
+    from_state: BlankStateV1 = Field(description="State before.")
+    to_state: BlankStateV1 = Field(description="State after.")
+    document_ref: ShortText = Field(description="Supporting record: destruction record, police report...")
+    occurred_on: date = Field(description="Date it happened.")
+    reason: LongText | None = Field(default=None, description="Reason, e.g. why spoiled.")
+    register_entry_numbers: tuple[ShortText, ...] | None = Field(
+        default=None, description="For use: register entry numbers, one per serial in order."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        _check_movement(self, MOVEMENT_TARGET_STATE_V1.get(self.kind), is_use=self.kind is MovementKindV1.USE)
         return self
 
 
@@ -264,4 +348,5 @@ EVENTS: Final[tuple[type[EventData], ...]] = (
     AllocationReleased,
     StockReceivedByUnit,
     StockMovementRecorded,
+    StockMovementRecordedV1,
 )

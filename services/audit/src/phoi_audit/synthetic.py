@@ -30,7 +30,7 @@ from phoi_audit.domain import (
 
 T0: Final = datetime(2025, 6, 2, 1, 0, tzinfo=UTC)
 ACTOR: Final = AuditActor(user_id="u-1", username="sgd-hni", role="unit_account", unit_code="SGD-HNI")
-TYPE: Final = "stock.movement_recorded.v1"
+TYPE: Final = "stock.movement_recorded.v2"
 UNIT: Final = "SGD-HNI"
 
 assert tuple(ENTRY_COLUMNS) == (

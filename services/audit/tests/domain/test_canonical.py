@@ -147,7 +147,7 @@ def test_random_payloads_chain_and_verify(first: dict[str, Any], second: dict[st
     a = chain_next(
         None,
         event_id=uuid.uuid4(),
-        type="stock.movement_recorded.v1",
+        type="stock.movement_recorded.v2",
         actor=AuditActor(username="người-dùng", unit_code=unit),
         subject=None,
         unit_code=unit,
@@ -158,7 +158,7 @@ def test_random_payloads_chain_and_verify(first: dict[str, Any], second: dict[st
     b = chain_next(
         a,
         event_id=uuid.uuid4(),
-        type="stock.movement_recorded.v1",
+        type="stock.movement_recorded.v2",
         actor=AuditActor(),
         subject="s",
         unit_code=None,

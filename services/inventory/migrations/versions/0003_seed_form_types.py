@@ -72,6 +72,8 @@ def upgrade() -> None:
                 form_type_id=form_type_id,
                 code=code,
                 name=name_vi,
+                name_en=name_en,
+                digits=DIGITS,
                 serial_prefix=prefix,
                 template_version=TEMPLATE_VERSION,
                 active=True,

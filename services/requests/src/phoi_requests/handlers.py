@@ -21,7 +21,7 @@ from phoi_contracts.events.inventory import (
 from phoi_kit.consumer import Handler
 from phoi_kit.uow import UnitOfWork
 
-from phoi_requests.adapters.replicas import FormTypeReplica, UnitReplica
+from phoi_requests.adapters.replicas import FormType, FormTypeReplica, UnitReplica
 from phoi_requests.service.outcomes import apply_allocation, apply_waiting_for_stock
 from phoi_requests.settings import Settings
 
@@ -37,15 +37,17 @@ async def on_allocation_waiting_for_stock(uow: UnitOfWork, envelope: Envelope) -
 async def on_form_type(uow: UnitOfWork, envelope: Envelope) -> None:
     cls = FormTypeCreated if envelope.type == FormTypeCreated.TYPE else FormTypeUpdated
     event = parse_as(envelope, cls)
-    await FormTypeReplica(uow.session).apply(
+    form_type = FormType(
         form_type_id=event.form_type_id,
         code=event.code,
-        name=event.name,
+        name_vi=event.name,  # the event's `name` is inventory's `name_vi`
+        name_en=event.name_en,
         serial_prefix=event.serial_prefix,
+        digits=event.digits,
         template_version=event.template_version,
         active=event.active,
-        as_of=envelope.time,
     )
+    await FormTypeReplica(uow.session).apply(form_type, as_of=envelope.time)
 
 
 async def on_unit_details(uow: UnitOfWork, envelope: Envelope) -> None:

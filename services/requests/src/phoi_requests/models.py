@@ -208,8 +208,10 @@ class FormTypeRow(Base):
 
     form_type_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     code: Mapped[str] = mapped_column(Text, unique=True)
-    name: Mapped[str] = mapped_column(Text)
+    name_vi: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)  # null until an event carried it
     serial_prefix: Mapped[str] = mapped_column(Text)
+    digits: Mapped[int | None] = mapped_column(Integer)  # null until an event carried it
     template_version: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean)
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,10 +14,12 @@ from phoi_requests.domain import (
     TRANSITIONS,
     Action,
     AllocationConflict,
+    AllocationStatus,
     IllegalTransition,
     OutcomeResult,
     Party,
     Status,
+    allocation_status,
     reachable_statuses,
 )
 from request_builders import (
@@ -140,3 +142,27 @@ def test_every_pair_is_classified() -> None:
 def test_shortfall_helper_is_usable() -> None:
     request = in_state(S.APPROVED)
     assert set(shortfall_for(request)) == {line.id for line in request.lines}
+
+
+def test_allocation_status_is_derived_from_the_status() -> None:
+    """Pinned for every status: the portal shows "allocating" the moment a request is approved."""
+    expected = {
+        Status.DRAFT: None,
+        Status.SUBMITTED: None,
+        Status.RETURNED: None,
+        Status.REJECTED: None,
+        Status.CANCELLED: None,
+        Status.APPROVED: AllocationStatus.ALLOCATING,
+        Status.WAITING_FOR_STOCK: AllocationStatus.WAITING_FOR_STOCK,
+        Status.ALLOCATED: AllocationStatus.ALLOCATED,
+        Status.RECEIVED: AllocationStatus.ALLOCATED,
+        Status.CLOSED: AllocationStatus.ALLOCATED,
+    }
+    assert {status: allocation_status(status) for status in Status} == expected
+    # a request can only be rejected or cancelled before approval: null never hides an allocation
+    approved_or_later = {s for s, a in expected.items() if a is not None}
+    assert not any(
+        rule.to in {Status.REJECTED, Status.CANCELLED}
+        for (src, _a), rule in TRANSITIONS.items()
+        if src in approved_or_later
+    )

@@ -17,7 +17,7 @@ from phoi_kit.params import IsoDate
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict
 
-from phoi_inventory.domain import FormType, LedgerReason, SerialRange
+from phoi_inventory.domain import BlankState, FormType, LedgerReason, MovementKind, SerialRange
 from phoi_inventory.models import FormTypeRow
 from phoi_inventory.service.catalogue import MAX_DIGITS as NEW_FORM_TYPE_MAX_DIGITS
 
@@ -247,12 +247,12 @@ class MovementIn(_In):
 class LedgerLineOut(BaseModel):
     id: int | None = None
     operation_id: uuid.UUID
-    kind: str
+    kind: MovementKind
     reason: str
     form_type: str
     range: RangeOut
-    from_state: str | None
-    to_state: str
+    from_state: BlankState | None = Field(description="null for a print batch (the blanks were not there).")
+    to_state: BlankState
     from_holder: str | None
     to_holder: str | None
     allocation_id: uuid.UUID | None
@@ -268,10 +268,10 @@ class LedgerLineOut(BaseModel):
 
 class MovementOut(BaseModel):
     movement_id: uuid.UUID
-    kind: str
+    kind: MovementKindIn
     form_type: str
     holder_unit: str | None
-    to_state: str
+    to_state: BlankState
     quantity: int
     ranges: list[RangeOut]
     lines: list[LedgerLineOut]
@@ -282,7 +282,7 @@ class MovementOut(BaseModel):
 
 class StockLineOut(BaseModel):
     form_type: str
-    state: str
+    state: BlankState
     holder_unit: str | None = Field(description="null: QLCL's custody (central stock).")
     count: int
     block_count: int
@@ -330,7 +330,7 @@ class SerialOut(BaseModel):
     form_type: str
     serial: int
     label: str
-    state: str
+    state: BlankState
     holder_unit: str | None
     allocation_id: uuid.UUID | None
     request_id: uuid.UUID | None

@@ -33,6 +33,9 @@ __all__ = [
 
 
 class BlankState(StrEnum):
+    """Where a blank is in its life. One name per state everywhere: the REST API, the ledger and the
+    events (``stock.movement_recorded.v2``) all use these."""
+
     CENTRAL = "central"  # in QLCL's vault, free
     ALLOCATED = "allocated"  # earmarked for a unit's approved request, not yet received
     AT_UNIT = "at_unit"  # received by the unit, on hand
@@ -48,6 +51,9 @@ ON_HAND_STATES = frozenset({BlankState.CENTRAL, BlankState.AT_UNIT})
 
 
 class MovementKind(StrEnum):
+    """What moved blanks from one state to another (the ledger's ``kind``; the manual kinds are also the
+    events' ``kind``)."""
+
     RECEIVE_PRINT = "receive_print"  # a print batch enters the central stock
     ALLOCATE = "allocate"  # approval: central -> allocated
     RELEASE = "release"  # allocation cancelled: allocated -> central

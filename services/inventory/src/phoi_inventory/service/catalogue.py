@@ -39,6 +39,8 @@ def form_type_state(row: FormTypeRow) -> dict[str, Any]:
         "form_type_id": row.id,
         "code": row.code,
         "name": row.name_vi,
+        "name_en": row.name_en,
+        "digits": row.digits,
         "serial_prefix": row.serial_prefix,
         "template_version": row.template_version,
         "active": row.active,

@@ -1,8 +1,10 @@
 """The domain's vocabulary → the contracts' (``phoi_contracts.events.inventory``): the one module that
 turns the domain's events and records into the contract events the service publishes.
 
-The domain names states for what the inventory tracks (``central``, ``at_unit``); the contract names them
-for everyone (``in_vault``, ``held``). Ranges become contract ``SerialRange``s; request line numbers
+States and movement kinds have one name everywhere: the domain's, which the REST API and
+``stock.movement_recorded.v2`` share (``central``, ``at_unit``, ``receive_return``; v1 spelt them
+``in_vault``, ``held``, ``return_received``). The maps below fail at import should a domain name have no
+contract counterpart. Ranges become contract ``SerialRange``s; request line numbers
 (``line_no``) become the request's line ids through the allocation's lines. Domain events have names of
 their own (``RangesAllocated`` → ``allocation.completed.v1``, ``AllocationShort`` →
 ``allocation.waiting_for_stock.v1``).
@@ -19,6 +21,7 @@ from phoi_contracts.events.common import SerialRange as ContractRange
 
 from phoi_inventory.adapters.allocations import AllocationRecord
 from phoi_inventory.domain import (
+    MANUAL_KINDS,
     AllocatedLine,
     AllocationShort,
     BlankState,
@@ -30,25 +33,9 @@ from phoi_inventory.domain import (
     merge_ranges,
 )
 
-STATE: dict[BlankState, contract.BlankState] = {
-    BlankState.CENTRAL: contract.BlankState.IN_VAULT,
-    BlankState.ALLOCATED: contract.BlankState.ALLOCATED,
-    BlankState.AT_UNIT: contract.BlankState.HELD,
-    BlankState.USED: contract.BlankState.USED,
-    BlankState.SPOILED: contract.BlankState.SPOILED,
-    BlankState.LOST: contract.BlankState.LOST,
-    BlankState.DESTROYED: contract.BlankState.DESTROYED,
-    BlankState.RETURNED: contract.BlankState.RETURNED,
-}
+STATE: dict[BlankState, contract.BlankState] = {state: contract.BlankState(state.value) for state in BlankState}
 
-KIND: dict[MovementKind, contract.MovementKind] = {
-    MovementKind.USE: contract.MovementKind.USE,
-    MovementKind.SPOIL: contract.MovementKind.SPOIL,
-    MovementKind.LOSE: contract.MovementKind.LOSE,
-    MovementKind.DESTROY: contract.MovementKind.DESTROY,
-    MovementKind.RETURN: contract.MovementKind.RETURN,
-    MovementKind.RECEIVE_RETURN: contract.MovementKind.RETURN_RECEIVED,
-}
+KIND: dict[MovementKind, contract.MovementKind] = {kind: contract.MovementKind(kind.value) for kind in MANUAL_KINDS}
 
 
 def contract_ranges(ranges: Iterable[SerialRange]) -> tuple[ContractRange, ...]:

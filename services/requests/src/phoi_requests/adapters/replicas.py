@@ -25,10 +25,15 @@ from phoi_requests.models import FormTypeRow, UnitRow
 
 @dataclass(frozen=True, slots=True)
 class FormType:
+    """Inventory's form type, with inventory's field names (``name_en`` and ``digits`` are None while the
+    replica holds a form type from an event that did not carry them yet)."""
+
     form_type_id: uuid.UUID
     code: str
-    name: str
+    name_vi: str
+    name_en: str | None
     serial_prefix: str
+    digits: int | None
     template_version: str
     active: bool
 
@@ -37,8 +42,10 @@ def _form_type(row: FormTypeRow) -> FormType:
     return FormType(
         form_type_id=row.form_type_id,
         code=row.code,
-        name=row.name,
+        name_vi=row.name_vi,
+        name_en=row.name_en,
         serial_prefix=row.serial_prefix,
+        digits=row.digits,
         template_version=row.template_version,
         active=row.active,
     )
@@ -48,25 +55,17 @@ class FormTypeReplica:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def apply(
-        self,
-        *,
-        form_type_id: uuid.UUID,
-        code: str,
-        name: str,
-        serial_prefix: str,
-        template_version: str,
-        active: bool,
-        as_of: datetime,
-    ) -> None:
+    async def apply(self, form_type: FormType, *, as_of: datetime) -> None:
         """Upsert the full state carried by form_type.created / form_type.updated, if newer."""
         values = {
-            "form_type_id": form_type_id,
-            "code": code,
-            "name": name,
-            "serial_prefix": serial_prefix,
-            "template_version": template_version,
-            "active": active,
+            "form_type_id": form_type.form_type_id,
+            "code": form_type.code,
+            "name_vi": form_type.name_vi,
+            "name_en": form_type.name_en,
+            "serial_prefix": form_type.serial_prefix,
+            "digits": form_type.digits,
+            "template_version": form_type.template_version,
+            "active": form_type.active,
             "as_of": as_of,
         }
         stmt = insert(FormTypeRow).values(**values)

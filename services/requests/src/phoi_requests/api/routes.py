@@ -95,6 +95,9 @@ def _respond(response: Response, request: DomainRequest, actor: Actor) -> Reques
     "/form-types",
     tags=["form types"],
     summary="Form types (replica of inventory's catalogue)",
+    description="The fields have the names of inventory's `GET /api/v1/form-types` (`id`, `name_vi`, "
+    "`name_en`, `digits`...), filled from its form-type events; `name_en` and `digits` are null for a form "
+    "type whose last event predates them.",
     responses=_LIST_PROBLEMS,
 )
 async def list_form_types(
@@ -304,6 +307,9 @@ async def confirm_receipt(
     "/requests/{request_id}/approve",
     tags=["workflow"],
     summary="Approve, possibly lowering quantities (officer)",
+    description="The request becomes `approved` with `allocation_status` `allocating`: the inventory is "
+    "allocating its serials. Its answer moves the request on by itself, to `allocated` (the ranges are in "
+    "the lines) or to `waiting_for_stock` (the shortfall is in the lines); poll the request or its list.",
     responses=_CHANGE_PROBLEMS,
 )
 async def approve(

@@ -19,6 +19,7 @@ from phoi_requests.adapters.requests import RequestSummary
 from phoi_requests.domain import (
     Action,
     Actor,
+    AllocationStatus,
     Attachment,
     HistoryEntry,
     LineInput,
@@ -27,6 +28,7 @@ from phoi_requests.domain import (
     RequestLine,
     SerialRange,
     Status,
+    allocation_status,
 )
 from phoi_requests.domain.model import (
     MAX_CODE_LENGTH,
@@ -286,6 +288,14 @@ class AttachmentList(BaseModel):
     items: list[AttachmentOut]
 
 
+_ALLOCATION_STATUS_TEXT = (
+    "Where the inventory is with the serials, derived from `status`: `allocating` (approved; inventory's "
+    "answer has not arrived yet, usually within seconds), `waiting_for_stock` (the central stock is short), "
+    "`allocated` (serials allocated; also after receipt and closing); null before approval, and for a "
+    "rejected or cancelled request."
+)
+
+
 class RequestOut(BaseModel):
     id: uuid.UUID
     unit_code: str
@@ -293,6 +303,7 @@ class RequestOut(BaseModel):
     exam_session: str | None
     justification: str | None
     status: Status
+    allocation_status: AllocationStatus | None = Field(description=_ALLOCATION_STATUS_TEXT)
     version: int = Field(description='Also sent as ETag: "<version>"; send it back in If-Match.')
     created_at: datetime
     updated_at: datetime
@@ -313,6 +324,7 @@ class RequestOut(BaseModel):
             exam_session=request.exam_session,
             justification=request.justification,
             status=request.status,
+            allocation_status=allocation_status(request.status),
             version=request.version,
             created_at=request.created_at,
             updated_at=request.updated_at,
@@ -339,6 +351,7 @@ class RequestSummaryOut(BaseModel):
     academic_year: str
     exam_session: str | None
     status: Status
+    allocation_status: AllocationStatus | None = Field(description=_ALLOCATION_STATUS_TEXT)
     version: int
     created_at: datetime
     updated_at: datetime
@@ -353,6 +366,7 @@ class RequestSummaryOut(BaseModel):
             academic_year=s.academic_year,
             exam_session=s.exam_session,
             status=s.status,
+            allocation_status=allocation_status(s.status),
             version=s.version,
             created_at=s.created_at,
             updated_at=s.updated_at,
@@ -407,20 +421,26 @@ class HistoryOut(BaseModel):
 
 
 class FormTypeOut(BaseModel):
-    form_type_id: uuid.UUID
+    """A form type as this service knows it: a replica of inventory's, under inventory's field names."""
+
+    id: uuid.UUID = Field(description="Inventory's form type id.")
     code: str
-    name: str
+    name_vi: str
+    name_en: str | None = Field(description="null while the replica has only events that did not carry it.")
     serial_prefix: str
+    digits: int | None = Field(description="Digits of the zero-padded serial number; null as for name_en.")
     template_version: str
     active: bool
 
     @classmethod
     def of(cls, f: FormType) -> FormTypeOut:
         return cls(
-            form_type_id=f.form_type_id,
+            id=f.form_type_id,
             code=f.code,
-            name=f.name,
+            name_vi=f.name_vi,
+            name_en=f.name_en,
             serial_prefix=f.serial_prefix,
+            digits=f.digits,
             template_version=f.template_version,
             active=f.active,
         )

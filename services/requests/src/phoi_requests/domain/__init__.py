@@ -54,6 +54,7 @@ from phoi_requests.domain.model import (
     SYSTEM_ROLE,
     Action,
     Actor,
+    AllocationStatus,
     Attachment,
     HistoryEntry,
     LineInput,
@@ -63,6 +64,7 @@ from phoi_requests.domain.model import (
     RequestLine,
     SerialRange,
     Status,
+    allocation_status,
     role_from_name,
 )
 from phoi_requests.domain.request import Request
@@ -98,6 +100,7 @@ __all__ = [
     "AllLinesZero",
     "AllocationConflict",
     "AllocationMismatch",
+    "AllocationStatus",
     "ApprovedQuantityTooHigh",
     "Attachment",
     "AttachmentRequired",
@@ -130,6 +133,7 @@ __all__ = [
     "UnknownFormType",
     "UnknownLine",
     "VersionConflict",
+    "allocation_status",
     "reachable_statuses",
     "role_from_name",
     "rule_for",

@@ -50,6 +50,13 @@ class Party(StrEnum):
 
 
 class Status(StrEnum):
+    """Where a request is. `draft`: the unit is writing it. `submitted`: waiting for QLCL's review.
+    `returned`: sent back to the unit for changes. `approved`: QLCL approved it and the inventory is
+    allocating serials now (`allocation_status` `allocating`); the request moves on by itself to
+    `allocated`, or to `waiting_for_stock` when the central stock is short. `waiting_for_stock`: approved,
+    serials follow when printed blanks arrive. `allocated`: serials allocated, waiting for the unit to
+    confirm receipt. `received`: receipt confirmed. `rejected`, `cancelled`, `closed`: final."""
+
     DRAFT = "draft"
     SUBMITTED = "submitted"
     RETURNED = "returned"
@@ -60,6 +67,29 @@ class Status(StrEnum):
     ALLOCATED = "allocated"
     RECEIVED = "received"
     CLOSED = "closed"
+
+
+class AllocationStatus(StrEnum):
+    """Where the inventory is with an approved request's serials (derived from the request's status)."""
+
+    ALLOCATING = "allocating"  # approved a moment ago; inventory's outcome has not arrived yet
+    WAITING_FOR_STOCK = "waiting_for_stock"  # the central stock is short
+    ALLOCATED = "allocated"  # serials allocated (and, later, received)
+
+
+_ALLOCATION_STATUS: Final[dict[Status, AllocationStatus]] = {
+    Status.APPROVED: AllocationStatus.ALLOCATING,
+    Status.WAITING_FOR_STOCK: AllocationStatus.WAITING_FOR_STOCK,
+    Status.ALLOCATED: AllocationStatus.ALLOCATED,
+    Status.RECEIVED: AllocationStatus.ALLOCATED,
+    Status.CLOSED: AllocationStatus.ALLOCATED,
+}
+
+
+def allocation_status(status: Status) -> AllocationStatus | None:
+    """The allocation's progress for a request in ``status``; None before approval, and for a request that
+    was rejected or cancelled (never approved)."""
+    return _ALLOCATION_STATUS.get(status)
 
 
 class Action(StrEnum):
