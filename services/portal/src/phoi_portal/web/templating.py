@@ -30,10 +30,13 @@ env.filters["problem"] = i18n.problem_message
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page with what every page needs: who is signed in, the CSRF token, the language."""
     from phoi_portal.web.csrf import csrf_token
+    from phoi_portal.web.nav import menu_for
 
+    user = getattr(request.state, "portal_session", None)
     base: dict[str, Any] = {
         "request": request,
-        "user": getattr(request.state, "portal_session", None),
+        "user": user,
+        "menu": menu_for(user) if user is not None else [],
         "csrf_token": csrf_token(request),
         "locale": i18n.locale_var.get(),
         "path": request.url.path,
