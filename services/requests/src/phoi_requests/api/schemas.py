@@ -50,7 +50,6 @@ _EXAM_SESSION: dict[str, Any] = {"maxLength": MAX_EXAM_SESSION_LENGTH}
 _JUSTIFICATION: dict[str, Any] = {"maxLength": MAX_JUSTIFICATION_LENGTH}
 _NOTE: dict[str, Any] = {"maxLength": MAX_REASON_LENGTH}
 _LINES: dict[str, Any] = {"minItems": 1, "maxItems": MAX_LINES}
-_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
 class _In(BaseModel):
@@ -157,6 +156,18 @@ class ReasonIn(_In):
     )
 
 
+class _PerLineIn(_In):
+    """A body whose optional ``lines`` name each line at most once."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        lines: list[ApprovedLineIn] | list[ReceiptLineIn] | None = getattr(self, "lines", None)
+        ids = [line.line_id for line in lines or ()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a line_id appears twice")
+        return self
+
+
 class ApprovedLineIn(_In):
     line_id: uuid.UUID
     approved_quantity: StrictInt = Field(
@@ -164,18 +175,15 @@ class ApprovedLineIn(_In):
     )
 
 
-class ApproveIn(_In):
+class ApproveIn(_PerLineIn):
     lines: list[ApprovedLineIn] | None = Field(
         None, max_length=200, description="Lowered quantities; lines not listed are approved in full."
     )
     comment: str | None = Field(None, max_length=_TEXT)
 
-    @model_validator(mode="after")
-    def _unique(self) -> Self:
-        ids = [line.line_id for line in self.lines or ()]
-        if len(ids) != len(set(ids)):
-            raise ValueError("a line_id appears twice")
-        return self
+    def to_domain(self) -> dict[uuid.UUID, int] | None:
+        """Approved quantity per line; ``None`` approves every line in full."""
+        return None if self.lines is None else {line.line_id: line.approved_quantity for line in self.lines}
 
 
 class ReceiptLineIn(_In):
@@ -189,19 +197,12 @@ class ReceiptLineIn(_In):
     rejected_ranges: list[RangeIO] | None = Field(None, max_length=1000, description="Serials not accepted.")
 
 
-class ConfirmReceiptIn(_In):
+class ConfirmReceiptIn(_PerLineIn):
     received_on: IsoDate | None = Field(None, description="Date the blanks arrived (default: today in Vietnam).")
     lines: list[ReceiptLineIn] | None = Field(
         None, max_length=200, description="Lines with a discrepancy; lines not listed are accepted in full."
     )
     comment: str | None = Field(None, max_length=_TEXT)
-
-    @model_validator(mode="after")
-    def _unique(self) -> Self:
-        ids = [line.line_id for line in self.lines or ()]
-        if len(ids) != len(set(ids)):
-            raise ValueError("a line_id appears twice")
-        return self
 
     def to_domain(self) -> dict[uuid.UUID, ReceiptLine] | None:
         if self.lines is None:

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from phoi_requests.domain import payloads
 from phoi_requests.domain.editing import build_lines, check_attachments, comment_text, reason_text
@@ -85,6 +85,23 @@ from phoi_requests.domain.model import (
 from phoi_requests.domain.transitions import ACTION_PARTIES, TRANSITIONS, Rule, rule_for
 
 EventData = Callable[["Request"], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A permitted command: its action and the status it leads to."""
+
+    action: Action
+    to: Status
+
+
+class Options(TypedDict, total=False):
+    """What every command of a person also takes."""
+
+    expected_version: int | None
+    """The version the caller read (``If-Match``); ``VersionConflict`` unless it is the current one."""
+    at: datetime | None
+    """When it happens (default: now); tests set it."""
 
 
 @dataclass(eq=False)
@@ -241,8 +258,7 @@ class Request:
         exam_session: str | None = None,
         justification: str | None = None,
         comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        **options: Unpack[Options],
     ) -> bool:
         """Edit (PATCH semantics). ``None`` leaves a field unchanged; ``""`` clears an optional text field.
 
@@ -250,7 +266,7 @@ class Request:
         the existing line of the same form type. Returns ``False`` (and changes nothing, not even the
         version) when no value differs from the current one.
         """
-        rule = self._authorise(actor, Action.EDIT, expected_version)
+        step = self._authorise(actor, Action.EDIT, options.get("expected_version"))
         new_lines = self.lines if lines is None else build_lines(lines, existing=self.lines)
         new_year = self.academic_year if academic_year is None else check_academic_year(academic_year)
         new_session = self.exam_session if exam_session is None else _exam_session(exam_session)
@@ -272,55 +288,36 @@ class Request:
         self.academic_year = new_year
         self.exam_session = new_session
         self.justification = new_justification
-        self._finish(rule, Action.EDIT, actor, at, text, REQUEST_UPDATED, _changed(changes))
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(changes))
         return True
 
     def add_attachment(
-        self,
-        actor: Actor,
-        attachment: Attachment,
-        *,
-        comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        self, actor: Actor, attachment: Attachment, *, comment: str | None = None, **options: Unpack[Options]
     ) -> None:
-        rule = self._authorise(actor, Action.EDIT, expected_version)
+        step = self._authorise(actor, Action.EDIT, options.get("expected_version"))
         if any(a.id == attachment.id for a in self.attachments):
             raise DuplicateAttachment(f"attachment {attachment.id} is already attached", field="attachment_id")
         new = check_attachments((*self.attachments, attachment))
         text = comment_text(comment)
         self.attachments = new
-        self._finish(rule, Action.EDIT, actor, at, text, REQUEST_UPDATED, _changed(["attachments"]))
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]))
 
     def remove_attachment(
-        self,
-        actor: Actor,
-        attachment_id: uuid.UUID,
-        *,
-        comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        self, actor: Actor, attachment_id: uuid.UUID, *, comment: str | None = None, **options: Unpack[Options]
     ) -> None:
-        rule = self._authorise(actor, Action.EDIT, expected_version)
+        step = self._authorise(actor, Action.EDIT, options.get("expected_version"))
         if not any(a.id == attachment_id for a in self.attachments):
             raise UnknownAttachment(f"attachment {attachment_id} is not attached", field="attachment_id")
         text = comment_text(comment)
         self.attachments = tuple(a for a in self.attachments if a.id != attachment_id)
-        self._finish(rule, Action.EDIT, actor, at, text, REQUEST_UPDATED, _changed(["attachments"]))
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]))
 
     # -----------------------------------------------------------------------------------------------------
     # The workflow's steps (the API's action table, ``api/actions.py``, calls these)
 
-    def submit(
-        self,
-        actor: Actor,
-        *,
-        comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
+    def submit(self, actor: Actor, *, comment: str | None = None, **options: Unpack[Options]) -> None:
         """Needs at least one line and at least one attachment (the signed request letter)."""
-        rule = self._authorise(actor, Action.SUBMIT, expected_version)
+        step = self._authorise(actor, Action.SUBMIT, options.get("expected_version"))
         if not self.lines:
             raise NoLines("a request needs at least one line to be submitted", field="lines")
         if not self.attachments:
@@ -328,36 +325,25 @@ class Request:
                 "the signed request letter must be attached before submitting", field="attachments"
             )
         text = comment_text(comment)
-        self._finish(rule, Action.SUBMIT, actor, at, text, REQUEST_SUBMITTED, payloads.submitted_data)
+        self._finish(step, actor, options, text, REQUEST_SUBMITTED, payloads.submitted_data)
 
-    def cancel(
-        self,
-        actor: Actor,
-        *,
-        reason: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
+    def cancel(self, actor: Actor, *, reason: str | None = None, **options: Unpack[Options]) -> None:
         """The unit withdraws its request before a decision; the reason is optional."""
-        rule = self._authorise(actor, Action.CANCEL, expected_version)
+        step = self._authorise(actor, Action.CANCEL, options.get("expected_version"))
         text = comment_text(reason)
-        self._finish(rule, Action.CANCEL, actor, at, text, REQUEST_CANCELLED, _keyed(reason=text))
+        self._finish(step, actor, options, text, REQUEST_CANCELLED, _keyed(reason=text))
 
-    def return_for_revision(
-        self, actor: Actor, *, reason: str | None, expected_version: int | None = None, at: datetime | None = None
-    ) -> None:
+    def return_for_revision(self, actor: Actor, *, reason: str | None, **options: Unpack[Options]) -> None:
         """QLCL sends the request back to the unit; the reason is required."""
-        rule = self._authorise(actor, Action.RETURN, expected_version)
+        step = self._authorise(actor, Action.RETURN, options.get("expected_version"))
         text = reason_text(reason)
-        self._finish(rule, Action.RETURN, actor, at, text, REQUEST_RETURNED, _keyed(reason=text))
+        self._finish(step, actor, options, text, REQUEST_RETURNED, _keyed(reason=text))
 
-    def reject(
-        self, actor: Actor, *, reason: str | None, expected_version: int | None = None, at: datetime | None = None
-    ) -> None:
+    def reject(self, actor: Actor, *, reason: str | None, **options: Unpack[Options]) -> None:
         """QLCL refuses the request for good; the reason is required."""
-        rule = self._authorise(actor, Action.REJECT, expected_version)
+        step = self._authorise(actor, Action.REJECT, options.get("expected_version"))
         text = reason_text(reason)
-        self._finish(rule, Action.REJECT, actor, at, text, REQUEST_REJECTED, _keyed(reason=text))
+        self._finish(step, actor, options, text, REQUEST_REJECTED, _keyed(reason=text))
 
     def approve(
         self,
@@ -365,8 +351,7 @@ class Request:
         *,
         approved_quantities: Mapping[uuid.UUID, int] | None = None,
         comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        **options: Unpack[Options],
     ) -> None:
         """Approve, optionally lowering line quantities.
 
@@ -374,12 +359,12 @@ class Request:
         quantity is ``0 <= approved <= requested``; a line may be approved at 0 (nothing is allocated for
         it) but not every line — approving nothing is a rejection and needs ``reject`` with a reason.
         """
-        rule = self._authorise(actor, Action.APPROVE, expected_version)
+        step = self._authorise(actor, Action.APPROVE, options.get("expected_version"))
         new_lines = approve_lines(self.lines, dict(approved_quantities or {}), request_id=self.id)
         text = comment_text(comment)
         self.lines = new_lines
         self.approval_revision += 1
-        self._finish(rule, Action.APPROVE, actor, at, text, REQUEST_APPROVED, lambda r: payloads.approved_data(r, text))
+        self._finish(step, actor, options, text, REQUEST_APPROVED, lambda r: payloads.approved_data(r, text))
 
     def confirm_receipt(
         self,
@@ -388,8 +373,7 @@ class Request:
         lines: Mapping[uuid.UUID, ReceiptLine] | None = None,
         received_on: date | None = None,
         comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        **options: Unpack[Options],
     ) -> None:
         """Proof of delivery. Lines absent from ``lines`` are accepted in full.
 
@@ -398,8 +382,8 @@ class Request:
         given, must be inside the allocated ranges and hold exactly ``allocated - accepted`` serials.
         ``received_on`` defaults to today in Vietnam and may not be in the future.
         """
-        rule = self._authorise(actor, Action.CONFIRM_RECEIPT, expected_version)
-        when = now_or(at)
+        step = self._authorise(actor, Action.CONFIRM_RECEIPT, options.get("expected_version"))
+        when = now_or(options.get("at"))
         today = vietnam_date(when)
         arrived = today if received_on is None else received_on
         if not isinstance(arrived, date) or isinstance(arrived, datetime) or arrived > today:
@@ -408,28 +392,14 @@ class Request:
         text = comment_text(comment)
         self.lines = new_lines
         self.received_on = arrived
-        self._finish(
-            rule,
-            Action.CONFIRM_RECEIPT,
-            actor,
-            when,
-            text,
-            REQUEST_RECEIPT_CONFIRMED,
-            lambda r: payloads.receipt_data(r, text),
-        )
+        at_once: Options = {"at": when}  # the receipt's date and its history entry share one clock reading
+        self._finish(step, actor, at_once, text, REQUEST_RECEIPT_CONFIRMED, lambda r: payloads.receipt_data(r, text))
 
-    def close(
-        self,
-        actor: Actor,
-        *,
-        comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
+    def close(self, actor: Actor, *, comment: str | None = None, **options: Unpack[Options]) -> None:
         """QLCL closes the file once the unit confirmed receipt."""
-        rule = self._authorise(actor, Action.CLOSE, expected_version)
+        step = self._authorise(actor, Action.CLOSE, options.get("expected_version"))
         text = comment_text(comment)
-        self._finish(rule, Action.CLOSE, actor, at, text, REQUEST_CLOSED, _keyed(note=text))
+        self._finish(step, actor, options, text, REQUEST_CLOSED, _keyed(note=text))
 
     # -----------------------------------------------------------------------------------------------------
     # Inventory outcomes (applied by the service's consumer, actor = system)
@@ -574,7 +544,7 @@ class Request:
 
     def _authorise(
         self, actor: Actor, action: Action, expected_version: int | None, *, version_required: bool = False
-    ) -> Rule:
+    ) -> Step:
         self.ensure_visible_to(actor)
         party = self.party_of(actor)
         if party is None or party not in ACTION_PARTIES[action]:
@@ -588,7 +558,7 @@ class Request:
             raise IllegalTransition(self.status.value, action.value)
         if party not in rule.parties:  # pragma: no cover - parties are uniform per action today
             raise ActionForbidden(action.value, actor.role_name)
-        return rule
+        return Step(action, rule.to)
 
     def _require_system(self, actor: Actor, action: Action) -> None:
         if self.party_of(actor) is not Party.SYSTEM:
@@ -608,18 +578,11 @@ class Request:
         return approval_revision < self.approval_revision
 
     def _finish(
-        self,
-        rule: Rule,
-        action: Action,
-        actor: Actor,
-        at: datetime | None,
-        comment: str | None,
-        event_type: str,
-        data: EventData,
+        self, step: Step, actor: Actor, options: Options, comment: str | None, event_type: str, data: EventData
     ) -> None:
         """Record an applied user command in the history and emit its event (data read after the change)."""
-        when = now_or(at)
-        self._record(action, rule.to, actor, when, comment)
+        when = now_or(options.get("at"))
+        self._record(step.action, step.to, actor, when, comment)
         self._emit(event_type, actor, when, data(self))
 
     def _apply(self, rule: Rule, action: Action, actor: Actor, when: datetime, comment: str | None) -> None:
