@@ -11,14 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
-
-from phoi_requests.api.schemas import ApproveIn, CommentIn, ConfirmReceiptIn, ReasonIn
-from phoi_requests.domain import ACTION_PARTIES, Action, Actor, Party, Request
-
-Body = TypeVar("Body", bound=BaseModel)
+from phoi_requests.api.schemas import ApproveIn, CommentIn, ConfirmReceiptIn, ReasonIn, StepIn
+from phoi_requests.domain import ACTION_PARTIES, Action, Party, Request
 
 #: How the summaries name the party that may take a step.
 PARTY_NAMES = {Party.OWNER_UNIT: "unit", Party.QLCL_OFFICER: "officer", Party.SYSTEM: "system"}
@@ -29,19 +24,22 @@ CHANGE_PROBLEMS = (403, 404, 409, 412, 422, 428)
 
 
 @dataclass(frozen=True, slots=True)
-class WorkflowStep(Generic[Body]):
+class WorkflowStep:
     action: Action
     segment: str
     """The path segment after ``/requests/{request_id}/``."""
-    operation: str
-    """The operation's name: its ``operationId`` is ``<operation>_api_v1_requests__request_id__<segment>_post``."""
-    body: type[Body]
-    """The optional JSON body; no body means ``body()`` (every field at its default)."""
-    run: Callable[[Request, Actor, Body, int | None], object]
-    """The domain command, given the request, the actor, the body and the expected version."""
+    body: type[StepIn]
+    """The optional JSON body; its ``arguments()`` are the command's keyword arguments (no body: defaults)."""
+    command: Callable[..., object]
+    """The domain command: ``command(request, actor, expected_version=..., **body.arguments())``."""
     title: str
     description: str | None = None
     problems: tuple[int, ...] = CHANGE_PROBLEMS
+
+    @property
+    def operation(self) -> str:
+        """The operation's name, the command's: its ``operationId`` is ``<name>_api_v1_requests_...``."""
+        return self.command.__name__
 
     @property
     def summary(self) -> str:
@@ -50,77 +48,23 @@ class WorkflowStep(Generic[Body]):
         return f"{self.title} ({who})"
 
 
-_APPROVE_DESCRIPTION = (
+_APPROVED = (
     "The request becomes `approved` with `allocation_status` `allocating`: the inventory is allocating its "
     "serials. Its answer moves the request on by itself, to `allocated` (the ranges are in the lines) or to "
     "`waiting_for_stock` (the shortfall is in the lines); poll the request or its list."
 )
 
 # In the order the OpenAPI lists them: the unit's steps, then QLCL's.
-WORKFLOW: tuple[WorkflowStep[Any], ...] = (
+WORKFLOW: tuple[WorkflowStep, ...] = (
+    WorkflowStep(Action.SUBMIT, "submit", CommentIn, Request.submit, "Submit for review"),
+    WorkflowStep(Action.CANCEL, "cancel", ReasonIn, Request.cancel, "Withdraw before a decision"),
     WorkflowStep(
-        Action.SUBMIT,
-        "submit",
-        "submit",
-        CommentIn,
-        lambda r, actor, body, version: r.submit(actor, comment=body.comment, expected_version=version),
-        title="Submit for review",
+        Action.CONFIRM_RECEIPT, "confirm-receipt", ConfirmReceiptIn, Request.confirm_receipt, "Proof of delivery"
     ),
     WorkflowStep(
-        Action.CANCEL,
-        "cancel",
-        "cancel",
-        ReasonIn,
-        lambda r, actor, body, version: r.cancel(actor, reason=body.reason, expected_version=version),
-        title="Withdraw before a decision",
+        Action.APPROVE, "approve", ApproveIn, Request.approve, "Approve, possibly lowering quantities", _APPROVED
     ),
-    WorkflowStep(
-        Action.CONFIRM_RECEIPT,
-        "confirm-receipt",
-        "confirm_receipt",
-        ConfirmReceiptIn,
-        lambda r, actor, body, version: r.confirm_receipt(
-            actor,
-            lines=body.to_domain(),
-            received_on=body.received_on,
-            comment=body.comment,
-            expected_version=version,
-        ),
-        title="Proof of delivery",
-    ),
-    WorkflowStep(
-        Action.APPROVE,
-        "approve",
-        "approve",
-        ApproveIn,
-        lambda r, actor, body, version: r.approve(
-            actor, approved_quantities=body.to_domain(), comment=body.comment, expected_version=version
-        ),
-        title="Approve, possibly lowering quantities",
-        description=_APPROVE_DESCRIPTION,
-    ),
-    WorkflowStep(
-        Action.REJECT,
-        "reject",
-        "reject",
-        ReasonIn,
-        lambda r, actor, body, version: r.reject(actor, reason=body.reason, expected_version=version),
-        title="Reject with a reason",
-    ),
-    WorkflowStep(
-        Action.RETURN,
-        "return",
-        "return_for_revision",
-        ReasonIn,
-        lambda r, actor, body, version: r.return_for_revision(actor, reason=body.reason, expected_version=version),
-        title="Return for revision with a reason",
-    ),
-    WorkflowStep(
-        Action.CLOSE,
-        "close",
-        "close",
-        CommentIn,
-        lambda r, actor, body, version: r.close(actor, comment=body.comment, expected_version=version),
-        title="Close a received request",
-    ),
+    WorkflowStep(Action.REJECT, "reject", ReasonIn, Request.reject, "Reject with a reason"),
+    WorkflowStep(Action.RETURN, "return", ReasonIn, Request.return_for_revision, "Return for revision with a reason"),
+    WorkflowStep(Action.CLOSE, "close", CommentIn, Request.close, "Close a received request"),
 )

@@ -248,7 +248,7 @@ async def patch_request(
 # --- requests: the workflow's steps, one operation per row of `api/actions.py` ----------------------------
 
 
-def _workflow_operation(step: WorkflowStep[Any]) -> None:
+def _workflow_operation(step: WorkflowStep) -> None:
     """Register ``POST /requests/{request_id}/<segment>`` for one step, with its own body and documentation."""
 
     async def operation(
@@ -259,9 +259,13 @@ def _workflow_operation(step: WorkflowStep[Any]) -> None:
         if_match: IfMatchRequiredByService,
         body: Any = None,
     ) -> RequestOut:
-        given = body or step.body()
+        arguments = (body or step.body()).arguments()
         request = await service.act(
-            actor, request_id, step.action, if_match, lambda r: step.run(r, actor, given, if_match)
+            actor,
+            request_id,
+            step.action,
+            if_match,
+            lambda r: step.command(r, actor, expected_version=if_match, **arguments),
         )
         return _respond(response, request, actor)
 

@@ -146,17 +146,25 @@ class RequestPatch(_In):
         return "" if value is None else value
 
 
-class CommentIn(_In):
+class StepIn(_In):
+    """The body of a workflow step (``api/actions.py``): every field is optional, so no body is ``StepIn()``."""
+
+    def arguments(self) -> dict[str, Any]:
+        """The step's domain command's keyword arguments (besides the actor and the expected version)."""
+        return self.model_dump()
+
+
+class CommentIn(StepIn):
     comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.", json_schema_extra=_NOTE)
 
 
-class ReasonIn(_In):
+class ReasonIn(StepIn):
     reason: str | None = Field(
         None, max_length=_TEXT, description="Why (required for reject and return).", json_schema_extra=_NOTE
     )
 
 
-class _PerLineIn(_In):
+class _PerLineIn(StepIn):
     """A body whose optional ``lines`` name each line at most once."""
 
     @model_validator(mode="after")
@@ -181,9 +189,10 @@ class ApproveIn(_PerLineIn):
     )
     comment: str | None = Field(None, max_length=_TEXT)
 
-    def to_domain(self) -> dict[uuid.UUID, int] | None:
-        """Approved quantity per line; ``None`` approves every line in full."""
-        return None if self.lines is None else {line.line_id: line.approved_quantity for line in self.lines}
+    def arguments(self) -> dict[str, Any]:
+        """Approved quantity per line (``None``: every line in full)."""
+        lowered = None if self.lines is None else {line.line_id: line.approved_quantity for line in self.lines}
+        return {"approved_quantities": lowered, "comment": self.comment}
 
 
 class ReceiptLineIn(_In):
@@ -204,7 +213,10 @@ class ConfirmReceiptIn(_PerLineIn):
     )
     comment: str | None = Field(None, max_length=_TEXT)
 
-    def to_domain(self) -> dict[uuid.UUID, ReceiptLine] | None:
+    def arguments(self) -> dict[str, Any]:
+        return {"lines": self._receipt_lines(), "received_on": self.received_on, "comment": self.comment}
+
+    def _receipt_lines(self) -> dict[uuid.UUID, ReceiptLine] | None:
         if self.lines is None:
             return None
         return {

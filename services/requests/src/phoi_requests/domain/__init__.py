@@ -1,9 +1,10 @@
 """The request workflow's domain layer: plain Python, no I/O.
 
 Modules: ``request.py`` (the aggregate and the persistence contract), ``editing.py`` (what a draft may
-hold), ``line_rules.py`` (approval, allocation and receipt of lines), ``payloads.py`` (the events' data),
-``transitions.py`` (the state machine as data), ``model.py`` (values), ``events.py`` (domain events,
-shaped like the contracts), ``errors.py`` (typed errors with stable codes).
+hold), ``line_rules.py`` (approval, allocation and receipt of lines), ``inventory_outcomes.py`` (the
+commands inventory's answers drive), ``payloads.py`` (the events' data), ``transitions.py`` (the state
+machine as data), ``model.py`` (values), ``events.py`` (domain events, shaped like the contracts),
+``errors.py`` (typed errors with stable codes).
 
 Decisions:
 

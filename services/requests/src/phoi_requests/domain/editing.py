@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from phoi_requests.domain.errors import DuplicateAttachment, DuplicateFormType, InvalidField, NoLines, ReasonRequired
 from phoi_requests.domain.model import (
     MAX_ATTACHMENTS,
+    MAX_EXAM_SESSION_LENGTH,
+    MAX_JUSTIFICATION_LENGTH,
     MAX_LINES,
     MAX_REASON_LENGTH,
     Attachment,
@@ -34,6 +36,14 @@ def reason_text(reason: str | None) -> str:
 def comment_text(comment: str | None) -> str | None:
     """An optional comment for the history; blank means none."""
     return clean_text(comment, field="comment", max_length=MAX_REASON_LENGTH)
+
+
+def exam_session_text(value: str | None) -> str | None:
+    return clean_text(value, field="exam_session", max_length=MAX_EXAM_SESSION_LENGTH)
+
+
+def justification_text(value: str | None) -> str | None:
+    return clean_text(value, field="justification", max_length=MAX_JUSTIFICATION_LENGTH)
 
 
 def build_lines(inputs: Sequence[LineInput], *, existing: Iterable[RequestLine]) -> tuple[RequestLine, ...]:

@@ -2,7 +2,7 @@
 
 The rules its commands apply live beside it: ``editing.py`` (what a draft may hold), ``line_rules.py``
 (approval, allocation and receipt of lines), ``payloads.py`` (the events' data), ``transitions.py`` (who
-may do what, in which state).
+may do what, in which state); the commands inventory's answers drive are ``inventory_outcomes.py``.
 
 Persistence contract
 --------------------
@@ -24,16 +24,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypedDict, Unpack
 
 from phoi_requests.domain import payloads
-from phoi_requests.domain.editing import build_lines, check_attachments, comment_text, reason_text
+from phoi_requests.domain.editing import (
+    build_lines,
+    check_attachments,
+    comment_text,
+    exam_session_text,
+    justification_text,
+    reason_text,
+)
 from phoi_requests.domain.errors import (
     ActionForbidden,
-    AllocationConflict,
-    AllocationMismatch,
     AttachmentRequired,
     DuplicateAttachment,
     IllegalTransition,
@@ -57,17 +62,14 @@ from phoi_requests.domain.events import (
     REQUEST_UPDATED,
     RequestEvent,
 )
-from phoi_requests.domain.line_rules import approve_lines, check_ranges, check_shortfall, receive_lines
+from phoi_requests.domain.inventory_outcomes import InventoryOutcomes
+from phoi_requests.domain.line_rules import approve_lines, receive_lines
 from phoi_requests.domain.model import (
-    MAX_EXAM_SESSION_LENGTH,
-    MAX_JUSTIFICATION_LENGTH,
-    SYSTEM_ACTOR,
     Action,
     Actor,
     Attachment,
     HistoryEntry,
     LineInput,
-    OutcomeResult,
     Party,
     ReceiptLine,
     RequestLine,
@@ -76,13 +78,10 @@ from phoi_requests.domain.model import (
     Status,
     check_academic_year,
     check_code,
-    clean_text,
-    is_int,
     now_or,
-    utc,
     vietnam_date,
 )
-from phoi_requests.domain.transitions import ACTION_PARTIES, TRANSITIONS, Rule, rule_for
+from phoi_requests.domain.transitions import ACTION_PARTIES, TRANSITIONS, rule_for
 
 EventData = Callable[["Request"], dict[str, Any]]
 
@@ -105,7 +104,7 @@ class Options(TypedDict, total=False):
 
 
 @dataclass(eq=False)
-class Request:
+class Request(InventoryOutcomes):
     """The aggregate root. Fields are public for persistence; change them only through the commands."""
 
     id: uuid.UUID
@@ -159,8 +158,8 @@ class Request:
             id=request_id or uuid.uuid4(),
             unit_code=unit,
             academic_year=check_academic_year(academic_year),
-            exam_session=_exam_session(exam_session),
-            justification=_justification(justification),
+            exam_session=exam_session_text(exam_session),
+            justification=justification_text(justification),
             lines=build_lines(lines, existing=()),
             attachments=check_attachments(attachments),
             status=Status.DRAFT,
@@ -269,8 +268,8 @@ class Request:
         step = self._authorise(actor, Action.EDIT, options.get("expected_version"))
         new_lines = self.lines if lines is None else build_lines(lines, existing=self.lines)
         new_year = self.academic_year if academic_year is None else check_academic_year(academic_year)
-        new_session = self.exam_session if exam_session is None else _exam_session(exam_session)
-        new_justification = self.justification if justification is None else _justification(justification)
+        new_session = self.exam_session if exam_session is None else exam_session_text(exam_session)
+        new_justification = self.justification if justification is None else justification_text(justification)
         changes = [
             name
             for name, old, new in (
@@ -402,100 +401,6 @@ class Request:
         self._finish(step, actor, options, text, REQUEST_CLOSED, _keyed(note=text))
 
     # -----------------------------------------------------------------------------------------------------
-    # Inventory outcomes (applied by the service's consumer, actor = system)
-    #
-    # Ordering rule. Every outcome carries ``as_of`` = when inventory decided it (the inventory event's
-    # envelope ``time``, written in inventory's own transaction) and optionally the ``approval_revision``
-    # it answers. Outcomes are ordered by (approval_revision, as_of): the aggregate keeps the newest
-    # applied ``as_of`` in ``outcome_as_of`` and ignores (STALE) any outcome for an older approval
-    # revision or with ``as_of`` not after it, so the final state is that of inventory's newest decision
-    # whatever the arrival order (a waiting_for_stock that arrives after the allocation it preceded is
-    # stale). An exact repeat is a DUPLICATE. Once the unit confirmed receipt, waiting_for_stock is
-    # always stale and a different, newer allocation is an ``AllocationConflict``.
-
-    def mark_waiting_for_stock(
-        self,
-        shortfall: Mapping[uuid.UUID, int],
-        *,
-        as_of: datetime,
-        approval_revision: int | None = None,
-        actor: Actor = SYSTEM_ACTOR,
-        at: datetime | None = None,
-    ) -> OutcomeResult:
-        """Inventory could not allocate: ``shortfall`` per line (lines absent → 0; at least one > 0)."""
-        action = Action.MARK_WAITING_FOR_STOCK
-        self._require_system(actor, action)
-        decided = utc(as_of)
-        if self.status in (Status.RECEIVED, Status.CLOSED):
-            return OutcomeResult.STALE
-        rule = rule_for(self.status, action)
-        if rule is None:
-            raise IllegalTransition(self.status.value, action.value)
-        if self._revision_is_stale(approval_revision):
-            return OutcomeResult.STALE
-        wanted = check_shortfall(self.lines, shortfall)
-        if self.outcome_as_of is not None:
-            if decided < self.outcome_as_of:
-                return OutcomeResult.STALE
-            if decided == self.outcome_as_of:
-                same = self.status is Status.WAITING_FOR_STOCK and all(
-                    line.shortfall == wanted.get(line.id) for line in self.lines
-                )
-                return OutcomeResult.DUPLICATE if same else OutcomeResult.STALE
-        when = now_or(at)
-        self.lines = tuple(replace(line, shortfall=wanted.get(line.id), allocated_ranges=()) for line in self.lines)
-        self.allocation_id = None
-        self.outcome_as_of = decided
-        self._apply(rule, action, actor, when, f"shortfall {sum(wanted.values())}")
-        return OutcomeResult.APPLIED
-
-    def mark_allocated(
-        self,
-        allocation_id: uuid.UUID,
-        ranges: Mapping[uuid.UUID, Sequence[SerialRange]],
-        *,
-        as_of: datetime,
-        approval_revision: int | None = None,
-        actor: Actor = SYSTEM_ACTOR,
-        at: datetime | None = None,
-    ) -> OutcomeResult:
-        """Inventory allocated ``ranges`` per line; each line's ranges total exactly its approved quantity.
-
-        Lines approved at 0 have no ranges (absent or empty). The same ``allocation_id`` again is a
-        DUPLICATE (an ``AllocationMismatch`` if its ranges differ); an outcome older than the newest
-        applied one is STALE; a newer, different allocation replaces the current one (allocated →
-        allocated).
-        """
-        action = Action.MARK_ALLOCATED
-        self._require_system(actor, action)
-        decided = utc(as_of)
-        if self.allocation_id is not None and allocation_id == self.allocation_id:
-            if check_ranges(self.lines, ranges) != {line.id: line.allocated_ranges for line in self.lines}:
-                raise AllocationMismatch(
-                    f"allocation {allocation_id} was already recorded with different ranges", field="ranges"
-                )
-            return OutcomeResult.DUPLICATE
-        stale = self._revision_is_stale(approval_revision) or (
-            self.outcome_as_of is not None and decided <= self.outcome_as_of
-        )
-        if self.status in (Status.RECEIVED, Status.CLOSED):
-            if stale:
-                return OutcomeResult.STALE
-            raise AllocationConflict(self.status.value, self.allocation_id, allocation_id)
-        rule = rule_for(self.status, action)
-        if rule is None:
-            raise IllegalTransition(self.status.value, action.value)
-        if stale:
-            return OutcomeResult.STALE
-        normalised = check_ranges(self.lines, ranges)
-        when = now_or(at)
-        self.lines = tuple(replace(line, allocated_ranges=normalised[line.id], shortfall=None) for line in self.lines)
-        self.allocation_id = allocation_id
-        self.outcome_as_of = decided
-        self._apply(rule, action, actor, when, f"allocation {allocation_id}")
-        return OutcomeResult.APPLIED
-
-    # -----------------------------------------------------------------------------------------------------
     # Snapshot (JSON-ready; for a JSONB column, the API's response model or tests)
 
     def to_snapshot(self) -> dict[str, Any]:
@@ -560,23 +465,6 @@ class Request:
             raise ActionForbidden(action.value, actor.role_name)
         return Step(action, rule.to)
 
-    def _require_system(self, actor: Actor, action: Action) -> None:
-        if self.party_of(actor) is not Party.SYSTEM:
-            raise ActionForbidden(action.value, actor.role_name)
-
-    def _revision_is_stale(self, approval_revision: int | None) -> bool:
-        if approval_revision is None:
-            return False
-        if not is_int(approval_revision) or approval_revision < 1:
-            raise AllocationMismatch("approval_revision must be a positive integer", field="approval_revision")
-        if approval_revision > self.approval_revision:
-            raise AllocationMismatch(
-                f"outcome for approval revision {approval_revision}, but the request is at revision "
-                f"{self.approval_revision}",
-                field="approval_revision",
-            )
-        return approval_revision < self.approval_revision
-
     def _finish(
         self, step: Step, actor: Actor, options: Options, comment: str | None, event_type: str, data: EventData
     ) -> None:
@@ -585,23 +473,12 @@ class Request:
         self._record(step.action, step.to, actor, when, comment)
         self._emit(event_type, actor, when, data(self))
 
-    def _apply(self, rule: Rule, action: Action, actor: Actor, when: datetime, comment: str | None) -> None:
-        self._record(action, rule.to, actor, when, comment)
-
     def _record(self, action: Action, to: Status, actor: Actor, when: datetime, comment: str | None) -> None:
         previous = None if action is Action.CREATE else self.status
         self.version += 1
         self.status = to
         self.updated_at = when
-        entry = HistoryEntry(
-            sequence=self.version,
-            action=action,
-            from_status=previous,
-            to_status=to,
-            actor=actor,
-            at=when,
-            comment=comment,
-        )
+        entry = HistoryEntry(self.version, action, previous, to, actor, when, comment)  # fields in that order
         self.history = (*self.history, entry)
 
     def _emit(self, event_type: str, actor: Actor, when: datetime, data: dict[str, Any]) -> None:
@@ -616,14 +493,6 @@ class Request:
                 data=data,
             )
         )
-
-
-def _exam_session(value: str | None) -> str | None:
-    return clean_text(value, field="exam_session", max_length=MAX_EXAM_SESSION_LENGTH)
-
-
-def _justification(value: str | None) -> str | None:
-    return clean_text(value, field="justification", max_length=MAX_JUSTIFICATION_LENGTH)
 
 
 def _keyed(**data: Any) -> EventData:

@@ -170,10 +170,7 @@ class RequestService:
                 expected_version=expected_version,
             )
 
-        request = await self._change(actor, request_id, Action.EDIT, expected_version, command)
-        if lines is not None:
-            await self._ensure_form_types(request.lines)
-        return request
+        return await self.act(actor, request_id, Action.EDIT, expected_version, command, new_lines=lines is not None)
 
     async def add_attachment(
         self,
@@ -202,7 +199,7 @@ class RequestService:
             )
             added.append(attachment)
 
-        request = await self._change(actor, request_id, Action.EDIT, expected_version, command)
+        request = await self.act(actor, request_id, Action.EDIT, expected_version, command)
         await self.store.put(added[0].id, content, content_type=added[0].content_type)
         return request, added[0]
 
@@ -218,11 +215,11 @@ class RequestService:
                 expected_version=expected_version,
             )
 
-        request = await self._change(actor, request_id, Action.EDIT, expected_version, command)
+        request = await self.act(actor, request_id, Action.EDIT, expected_version, command)
         await self.store.delete(attachment_id)
         return request
 
-    # --- the workflow's steps (submit, cancel, approve, reject, return, close, confirm receipt) ---------
+    # --- one road for every change: the workflow's steps (submit, approve, ...) and the edits above ----
 
     async def act(
         self,
@@ -231,23 +228,12 @@ class RequestService:
         action: Action,
         expected_version: int | None,
         command: Callable[[Request], object],
+        *,
+        new_lines: bool = False,
     ) -> Request:
-        """Take one workflow step: ``command`` is the domain command for ``action`` (``api/actions.py``)."""
-        request = await self._change(actor, request_id, action, expected_version, command)
-        if action is Action.SUBMIT:  # a form type may have been withdrawn since the draft was written
-            await self._ensure_form_types(request.lines)
-        return request
-
-    # --- internals ------------------------------------------------------------------------------------
-
-    async def _change(
-        self,
-        actor: Actor,
-        request_id: uuid.UUID,
-        action: Action,
-        expected_version: int | None,
-        command: Callable[[Request], object],
-    ) -> Request:
+        """Change one request: ``command`` is the domain command for ``action`` (for the workflow's steps,
+        a row of ``api/actions.py``). The lines' form types must still be issued when the change sets
+        ``new_lines`` or submits (a form type may have been withdrawn since the draft was written)."""
         request = await self.repo.get(request_id, for_update=True)
         if request is None:
             raise RequestNotFound(request_id)
@@ -257,10 +243,14 @@ class RequestService:
             await self._ensure_unit_active(request.unit_code)
         loaded = request.version
         command(request)
+        if new_lines or action is Action.SUBMIT:
+            await self._ensure_form_types(request.lines)
         if request.version != loaded:
             await self.repo.save(request, loaded_version=loaded)
             events.publish(self.uow, request.pull_events())
         return request
+
+    # --- internals ------------------------------------------------------------------------------------
 
     async def _ensure_unit_active(self, unit_code: str) -> None:
         if await self.units.is_deactivated(unit_code):
