@@ -271,10 +271,10 @@ def _workflow_operation(step: WorkflowStep) -> None:
 
     # FastAPI reads the body's model from the signature: give this step's model (optional, as no body).
     signature = inspect.signature(operation, eval_str=True)
-    body_parameter = signature.parameters["body"].replace(annotation=step.body | None)
-    operation.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[*list(signature.parameters.values())[:-1], body_parameter]
-    )
+    parameters = [
+        p.replace(annotation=step.body | None) if p.name == "body" else p for p in signature.parameters.values()
+    ]
+    operation.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     operation.__name__ = operation.__qualname__ = step.operation
     router.add_api_route(
         f"/requests/{{request_id}}/{step.segment}",
