@@ -40,6 +40,7 @@ from phoi_requests.domain import (
     UnknownAttachment,
     UnknownLine,
     VersionConflict,
+    VersionRequired,
 )
 from request_builders import (
     OTHER_UNIT,
@@ -407,9 +408,10 @@ def test_approve_rejects_an_unknown_line() -> None:
 def test_error_codes_are_stable_and_unique() -> None:
     codes = [cls.code for cls in ALL_ERRORS]
     assert len(codes) == len(set(codes))
-    # the service's own codes say so; a stale version is the kit-wide `version_mismatch`
-    assert all(code.startswith("request.") for code in codes if code != VersionConflict.code)
-    assert VersionConflict.code == "version_mismatch"
+    # the service's own codes say so; a stale or missing version has the kit-wide codes
+    kit_wide = {VersionConflict.code, VersionRequired.code}
+    assert all(code.startswith("request.") for code in codes if code not in kit_wide)
+    assert (VersionConflict.code, VersionRequired.code) == ("version_mismatch", "if_match_required")
     assert ApprovedQuantityTooHigh.code == "request.approved_quantity_exceeds_requested"
     assert AllLinesZero.code == "request.all_lines_zero"
 

@@ -14,6 +14,7 @@ from phoi_requests.domain import (
     RequestNotFound,
     Status,
     VersionConflict,
+    VersionRequired,
 )
 from request_builders import OTHER_UNIT, auditor, in_state, officer, system, unit_actor
 
@@ -61,3 +62,15 @@ def test_authorise_checks_in_the_commands_order_and_changes_nothing() -> None:
     request.authorise(officer(), Action.APPROVE)
     assert request.to_snapshot() == before
     assert request.events == []
+
+
+def test_a_required_version_is_asked_for_after_who_and_before_the_state() -> None:
+    request = in_state(Status.SUBMITTED)
+    with pytest.raises(RequestNotFound):
+        request.authorise(unit_actor(OTHER_UNIT), Action.CANCEL, version_required=True)
+    with pytest.raises(ActionForbidden):
+        request.authorise(auditor(), Action.APPROVE, version_required=True)
+    with pytest.raises(VersionRequired) as info:  # 428 even where the state would refuse (409)
+        request.authorise(officer(), Action.CLOSE, version_required=True)
+    assert info.value.details() == {"current_version": request.version}
+    request.authorise(officer(), Action.APPROVE, request.version, version_required=True)

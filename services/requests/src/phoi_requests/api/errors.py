@@ -9,6 +9,7 @@ RequestNotFound               404     request.not_found (also for another unit's
 UnknownAttachment (download)  404     request.unknown_attachment
 ActionForbidden               403     request.forbidden
 VersionConflict, StaleRequest 412     version_mismatch (the code every service answers a stale version with)
+VersionRequired               428     if_match_required (no If-Match on a change)
 IllegalTransition             409     request.illegal_transition (with current_state, action)
 AllocationConflict            409     request.allocation_conflict
 UnitInactive                  409     request.unit_inactive
@@ -31,6 +32,7 @@ from phoi_requests.domain import (
     RuleViolation,
     UnitInactive,
     VersionConflict,
+    VersionRequired,
 )
 
 ERROR_MAP: ErrorMap = {
@@ -39,6 +41,7 @@ ERROR_MAP: ErrorMap = {
     ActionForbidden: 403,
     VersionConflict: 412,
     StaleRequest: 412,
+    VersionRequired: 428,
     IllegalTransition: 409,
     AllocationConflict: 409,
     UnitInactive: 409,

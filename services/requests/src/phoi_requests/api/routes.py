@@ -4,11 +4,13 @@ Reads: a unit account sees its own unit's requests only (another unit's request 
 not exist); QLCL officers, QLCL administrators and auditors read everything. Changes: the domain says
 who may do what (unit: create, edit, attach, submit, cancel, confirm receipt; officer: approve, reject,
 return, close); every change takes ``If-Match`` (428 without, 412 when stale) and answers with the new
-``ETag``.
+``ETag``. The workflow's steps are the rows of ``api/actions.py``, each registered here as its own
+operation.
 """
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -26,6 +28,7 @@ from starlette.datastructures import UploadFile
 from phoi_requests.adapters.attachments import attachment_store
 from phoi_requests.adapters.replicas import FormTypeReplica
 from phoi_requests.adapters.requests import RequestFilter
+from phoi_requests.api.actions import WORKFLOW, WorkflowStep
 from phoi_requests.api.deps import (
     AppSettings,
     CurrentActor,
@@ -33,17 +36,13 @@ from phoi_requests.api.deps import (
     request_cursor,
 )
 from phoi_requests.api.schemas import (
-    ApproveIn,
     AttachmentList,
     AttachmentOut,
-    CommentIn,
-    ConfirmReceiptIn,
     CountsOut,
     FormTypeOut,
     FormTypePage,
     HistoryEntryOut,
     HistoryOut,
-    ReasonIn,
     RequestCreate,
     RequestOut,
     RequestPage,
@@ -246,140 +245,51 @@ async def patch_request(
     return _respond(response, request, actor)
 
 
-@router.post(
-    "/requests/{request_id}/submit", tags=["workflow"], summary="Submit for review (unit)", responses=_CHANGE_PROBLEMS
-)
-async def submit(
-    request_id: uuid.UUID,
-    actor: CurrentActor,
-    service: Service,
-    response: Response,
-    if_match: IfMatchRequiredByService,
-    body: CommentIn | None = None,
-) -> RequestOut:
-    request = await service.submit(actor, request_id, if_match, comment=(body or CommentIn()).comment)
-    return _respond(response, request, actor)
+# --- requests: the workflow's steps, one operation per row of `api/actions.py` ----------------------------
 
 
-@router.post(
-    "/requests/{request_id}/cancel",
-    tags=["workflow"],
-    summary="Withdraw before a decision (unit)",
-    responses=_CHANGE_PROBLEMS,
-)
-async def cancel(
-    request_id: uuid.UUID,
-    actor: CurrentActor,
-    service: Service,
-    response: Response,
-    if_match: IfMatchRequiredByService,
-    body: ReasonIn | None = None,
-) -> RequestOut:
-    request = await service.cancel(actor, request_id, if_match, reason=(body or ReasonIn()).reason)
-    return _respond(response, request, actor)
+def _workflow_operation(step: WorkflowStep) -> None:
+    """Register ``POST /requests/{request_id}/<segment>`` for one step, with its own body and documentation."""
 
+    async def operation(
+        request_id: uuid.UUID,
+        actor: CurrentActor,
+        service: Service,
+        response: Response,
+        if_match: IfMatchRequiredByService,
+        body: Any = None,
+    ) -> RequestOut:
+        arguments = (body or step.body()).arguments()
+        request = await service.act(
+            actor,
+            request_id,
+            step.action,
+            if_match,
+            lambda r: step.command(r, actor, expected_version=if_match, **arguments),
+        )
+        return _respond(response, request, actor)
 
-@router.post(
-    "/requests/{request_id}/confirm-receipt",
-    tags=["workflow"],
-    summary="Proof of delivery (unit)",
-    responses=_CHANGE_PROBLEMS,
-)
-async def confirm_receipt(
-    request_id: uuid.UUID,
-    actor: CurrentActor,
-    service: Service,
-    response: Response,
-    if_match: IfMatchRequiredByService,
-    body: ConfirmReceiptIn | None = None,
-) -> RequestOut:
-    body = body or ConfirmReceiptIn()
-    request = await service.confirm_receipt(
-        actor, request_id, if_match, lines=body.to_domain(), received_on=body.received_on, comment=body.comment
+    # FastAPI reads the body's model from the signature: give this step's model (optional, as no body).
+    signature = inspect.signature(operation, eval_str=True)
+    parameters = [
+        p.replace(annotation=step.body | None) if p.name == "body" else p for p in signature.parameters.values()
+    ]
+    operation.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    operation.__name__ = operation.__qualname__ = step.operation
+    router.add_api_route(
+        f"/requests/{{request_id}}/{step.segment}",
+        operation,
+        methods=["POST"],
+        name=step.operation,
+        tags=["workflow"],
+        summary=step.summary,
+        description=step.description,
+        responses=problem_responses(*step.problems, notes=_NOTES),
     )
-    return _respond(response, request, actor)
 
 
-# --- requests: QLCL decides ----------------------------------------------------------------------------
-
-
-@router.post(
-    "/requests/{request_id}/approve",
-    tags=["workflow"],
-    summary="Approve, possibly lowering quantities (officer)",
-    description="The request becomes `approved` with `allocation_status` `allocating`: the inventory is "
-    "allocating its serials. Its answer moves the request on by itself, to `allocated` (the ranges are in "
-    "the lines) or to `waiting_for_stock` (the shortfall is in the lines); poll the request or its list.",
-    responses=_CHANGE_PROBLEMS,
-)
-async def approve(
-    request_id: uuid.UUID,
-    actor: CurrentActor,
-    service: Service,
-    response: Response,
-    if_match: IfMatchRequiredByService,
-    body: ApproveIn | None = None,
-) -> RequestOut:
-    body = body or ApproveIn()
-    quantities = None if body.lines is None else {line.line_id: line.approved_quantity for line in body.lines}
-    request = await service.approve(actor, request_id, if_match, approved_quantities=quantities, comment=body.comment)
-    return _respond(response, request, actor)
-
-
-@router.post(
-    "/requests/{request_id}/reject",
-    tags=["workflow"],
-    summary="Reject with a reason (officer)",
-    responses=_CHANGE_PROBLEMS,
-)
-async def reject(
-    request_id: uuid.UUID,
-    actor: CurrentActor,
-    service: Service,
-    response: Response,
-    if_match: IfMatchRequiredByService,
-    body: ReasonIn | None = None,
-) -> RequestOut:
-    reason = (body or ReasonIn()).reason or ""
-    request = await service.reject(actor, request_id, if_match, reason=reason)
-    return _respond(response, request, actor)
-
-
-@router.post(
-    "/requests/{request_id}/return",
-    tags=["workflow"],
-    summary="Return for revision with a reason (officer)",
-    responses=_CHANGE_PROBLEMS,
-)
-async def return_for_revision(
-    request_id: uuid.UUID,
-    actor: CurrentActor,
-    service: Service,
-    response: Response,
-    if_match: IfMatchRequiredByService,
-    body: ReasonIn | None = None,
-) -> RequestOut:
-    reason = (body or ReasonIn()).reason or ""
-    request = await service.return_for_revision(actor, request_id, if_match, reason=reason)
-    return _respond(response, request, actor)
-
-
-@router.post(
-    "/requests/{request_id}/close",
-    tags=["workflow"],
-    summary="Close a received request (officer)",
-    responses=_CHANGE_PROBLEMS,
-)
-async def close(
-    request_id: uuid.UUID,
-    actor: CurrentActor,
-    service: Service,
-    response: Response,
-    if_match: IfMatchRequiredByService,
-    body: CommentIn | None = None,
-) -> RequestOut:
-    request = await service.close(actor, request_id, if_match, comment=(body or CommentIn()).comment)
-    return _respond(response, request, actor)
+for _step in WORKFLOW:
+    _workflow_operation(_step)
 
 
 # --- attachments ---------------------------------------------------------------------------------------

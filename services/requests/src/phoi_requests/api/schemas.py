@@ -50,7 +50,6 @@ _EXAM_SESSION: dict[str, Any] = {"maxLength": MAX_EXAM_SESSION_LENGTH}
 _JUSTIFICATION: dict[str, Any] = {"maxLength": MAX_JUSTIFICATION_LENGTH}
 _NOTE: dict[str, Any] = {"maxLength": MAX_REASON_LENGTH}
 _LINES: dict[str, Any] = {"minItems": 1, "maxItems": MAX_LINES}
-_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 
 
 class _In(BaseModel):
@@ -147,14 +146,34 @@ class RequestPatch(_In):
         return "" if value is None else value
 
 
-class CommentIn(_In):
+class StepIn(_In):
+    """The body of a workflow step (``api/actions.py``): every field is optional, so no body is ``StepIn()``."""
+
+    def arguments(self) -> dict[str, Any]:
+        """The step's domain command's keyword arguments (besides the actor and the expected version)."""
+        return self.model_dump()
+
+
+class CommentIn(StepIn):
     comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.", json_schema_extra=_NOTE)
 
 
-class ReasonIn(_In):
+class ReasonIn(StepIn):
     reason: str | None = Field(
         None, max_length=_TEXT, description="Why (required for reject and return).", json_schema_extra=_NOTE
     )
+
+
+class _PerLineIn(StepIn):
+    """A body whose optional ``lines`` name each line at most once."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        lines: list[ApprovedLineIn] | list[ReceiptLineIn] | None = getattr(self, "lines", None)
+        ids = [line.line_id for line in lines or ()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("a line_id appears twice")
+        return self
 
 
 class ApprovedLineIn(_In):
@@ -164,18 +183,16 @@ class ApprovedLineIn(_In):
     )
 
 
-class ApproveIn(_In):
+class ApproveIn(_PerLineIn):
     lines: list[ApprovedLineIn] | None = Field(
         None, max_length=200, description="Lowered quantities; lines not listed are approved in full."
     )
     comment: str | None = Field(None, max_length=_TEXT)
 
-    @model_validator(mode="after")
-    def _unique(self) -> Self:
-        ids = [line.line_id for line in self.lines or ()]
-        if len(ids) != len(set(ids)):
-            raise ValueError("a line_id appears twice")
-        return self
+    def arguments(self) -> dict[str, Any]:
+        """Approved quantity per line (``None``: every line in full)."""
+        lowered = None if self.lines is None else {line.line_id: line.approved_quantity for line in self.lines}
+        return {"approved_quantities": lowered, "comment": self.comment}
 
 
 class ReceiptLineIn(_In):
@@ -189,21 +206,17 @@ class ReceiptLineIn(_In):
     rejected_ranges: list[RangeIO] | None = Field(None, max_length=1000, description="Serials not accepted.")
 
 
-class ConfirmReceiptIn(_In):
+class ConfirmReceiptIn(_PerLineIn):
     received_on: IsoDate | None = Field(None, description="Date the blanks arrived (default: today in Vietnam).")
     lines: list[ReceiptLineIn] | None = Field(
         None, max_length=200, description="Lines with a discrepancy; lines not listed are accepted in full."
     )
     comment: str | None = Field(None, max_length=_TEXT)
 
-    @model_validator(mode="after")
-    def _unique(self) -> Self:
-        ids = [line.line_id for line in self.lines or ()]
-        if len(ids) != len(set(ids)):
-            raise ValueError("a line_id appears twice")
-        return self
+    def arguments(self) -> dict[str, Any]:
+        return {"lines": self._receipt_lines(), "received_on": self.received_on, "comment": self.comment}
 
-    def to_domain(self) -> dict[uuid.UUID, ReceiptLine] | None:
+    def _receipt_lines(self) -> dict[uuid.UUID, ReceiptLine] | None:
         if self.lines is None:
             return None
         return {

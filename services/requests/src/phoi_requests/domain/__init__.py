@@ -1,8 +1,10 @@
 """The request workflow's domain layer: plain Python, no I/O.
 
-Modules: ``request.py`` (the aggregate and the persistence contract), ``transitions.py`` (the state
+Modules: ``request.py`` (the aggregate and the persistence contract), ``editing.py`` (what a draft may
+hold), ``line_rules.py`` (approval, allocation and receipt of lines), ``inventory_outcomes.py`` (the
+commands inventory's answers drive), ``payloads.py`` (the events' data), ``transitions.py`` (the state
 machine as data), ``model.py`` (values), ``events.py`` (domain events, shaped like the contracts),
-``errors.py`` (typed errors with stable codes), ``testing.py`` (builders for tests of any layer).
+``errors.py`` (typed errors with stable codes).
 
 Decisions:
 
@@ -13,7 +15,8 @@ Decisions:
   an attachment (the signed request letter).
 * Approval may lower, never raise, a line; a line may be approved at 0 but not all lines (reject instead).
 * Capability order: not visible (unit of another unit) → ``RequestNotFound``; role/party can never do the
-  action → ``ActionForbidden``; stale ``expected_version`` → ``VersionConflict``; action not allowed in
+  action → ``ActionForbidden``; missing (where required) or stale ``expected_version`` →
+  ``VersionRequired`` / ``VersionConflict``; action not allowed in
   the state → ``IllegalTransition``; bad input → a ``RuleViolation`` subclass.
 * ``qlcl_admin`` and ``auditor`` are read-only here; ``system`` (the service's consumer) alone applies
   inventory outcomes; the QLCL officer closes a received request.
@@ -47,6 +50,7 @@ from phoi_requests.domain.errors import (
     UnknownFormType,
     UnknownLine,
     VersionConflict,
+    VersionRequired,
 )
 from phoi_requests.domain.events import EVENT_TYPES, RequestEvent
 from phoi_requests.domain.model import (
@@ -133,6 +137,7 @@ __all__ = [
     "UnknownFormType",
     "UnknownLine",
     "VersionConflict",
+    "VersionRequired",
     "allocation_status",
     "reachable_statuses",
     "role_from_name",

@@ -10,6 +10,7 @@ error                                status  meaning
 RequestNotFound                      404     a unit actor of another unit asked for this request
 ActionForbidden                      403     the actor's role can never perform this action
 VersionConflict                      412     ``If-Match`` / expected version is not the current one
+VersionRequired                      428     the caller must send its expected version and did not
 IllegalTransition                    409     the action is not allowed in the current state
 AllocationConflict                   409     inventory reported a different allocation after receipt
 UnitInactive                         409     the unit was deactivated (identity); it cannot act now
@@ -90,6 +91,19 @@ class VersionConflict(RequestDomainError):
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "expected_version": self.expected, "current_version": self.actual}
+
+
+class VersionRequired(RequestDomainError):
+    """The caller must say which version it read (``If-Match``) and did not."""
+
+    code: ClassVar[str] = "if_match_required"  # the kit's code for a missing If-Match
+
+    def __init__(self, actual: int) -> None:
+        super().__init__('Send If-Match with the ETag you read (e.g. If-Match: "3").')
+        self.actual = actual
+
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "current_version": self.actual}
 
 
 class AllocationConflict(RequestDomainError):
@@ -243,6 +257,7 @@ ALL_ERRORS: tuple[type[RequestDomainError], ...] = (
     ActionForbidden,
     IllegalTransition,
     VersionConflict,
+    VersionRequired,
     AllocationConflict,
     RuleViolation,
     InvalidField,

@@ -169,7 +169,7 @@ class SerialRange:
     last: int
 
     def __post_init__(self) -> None:
-        if not _is_int(self.first) or not _is_int(self.last):
+        if not is_int(self.first) or not is_int(self.last):
             raise InvalidField("serial bounds must be integers", field="ranges")
         if self.first < 0 or self.last < self.first or self.last > MAX_SERIAL:
             raise InvalidField(f"bad serial range {self.first}..{self.last}", field="ranges")
@@ -283,7 +283,7 @@ class Attachment:
             raise InvalidField("attachment filename must be 1..255 characters", field="filename")
         if not isinstance(self.content_type, str) or not self.content_type.strip():
             raise InvalidField("attachment content type is required", field="content_type")
-        if not _is_int(self.size_bytes) or self.size_bytes <= 0:
+        if not is_int(self.size_bytes) or self.size_bytes <= 0:
             raise InvalidField("attachment size must be a positive integer", field="size_bytes")
         if self.sha256 is not None and not _SHA256.match(self.sha256):
             raise InvalidField("sha256 must be 64 lowercase hex digits", field="sha256")
@@ -349,7 +349,8 @@ class HistoryEntry:
 # Small validators shared by the aggregate.
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """An int that is not a bool (``True`` is an ``int`` in Python)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -401,7 +402,7 @@ def check_academic_year(value: str) -> str:
 
 
 def check_quantity(value: object, *, field: str, minimum: int, maximum: int = MAX_LINE_QUANTITY) -> int:
-    if not _is_int(value):
+    if not is_int(value):
         raise InvalidQuantity(f"{field} must be an integer", field=field)
     assert isinstance(value, int)
     if value < minimum or value > maximum:

@@ -1,13 +1,18 @@
 """The Request aggregate: a unit's request for blank forms, and its whole workflow.
 
+The rules its commands apply live beside it: ``editing.py`` (what a draft may hold), ``line_rules.py``
+(approval, allocation and receipt of lines), ``payloads.py`` (the events' data), ``transitions.py`` (who
+may do what, in which state); the commands inventory's answers drive are ``inventory_outcomes.py``.
+
 Persistence contract
 --------------------
 * Load: build a ``Request(...)`` directly from stored columns, or ``Request.from_snapshot(dict)``; neither
   emits events. Create new requests only with ``Request.create(...)`` (it emits ``request.created``).
 * Act: call one command. Every user command checks, in this order: visibility (``RequestNotFound``), the
   actor's capability for the action (``ActionForbidden``), ``expected_version`` if given
-  (``VersionConflict``), the transition table (``IllegalTransition``), then the input rules
-  (``RuleViolation`` subclasses). Nothing is changed when any check fails.
+  (``VersionConflict``; ``VersionRequired`` when the caller must send one and did not), the transition
+  table (``IllegalTransition``), then the input rules (``RuleViolation`` subclasses). Nothing is
+  changed when any check fails.
 * Save: when a command applied, ``version`` went up by exactly one and one ``HistoryEntry`` was appended
   (``version == len(history)`` always holds). Save with ``UPDATE ... WHERE id = :id AND version =
   :loaded_version`` to catch concurrent writers, then write ``pull_events()`` to the outbox in the same
@@ -18,32 +23,32 @@ Persistence contract
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import pairwise
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
+from phoi_requests.domain import payloads
+from phoi_requests.domain.editing import (
+    build_lines,
+    check_attachments,
+    comment_text,
+    exam_session_text,
+    justification_text,
+    reason_text,
+)
 from phoi_requests.domain.errors import (
-    AcceptedQuantityTooHigh,
     ActionForbidden,
-    AllLinesZero,
-    AllocationConflict,
-    AllocationMismatch,
-    ApprovedQuantityTooHigh,
     AttachmentRequired,
-    DiscrepancyNoteRequired,
     DuplicateAttachment,
-    DuplicateFormType,
     IllegalTransition,
     InvalidField,
-    InvalidQuantity,
     NoLines,
-    ReasonRequired,
     RequestNotFound,
     UnknownAttachment,
     UnknownLine,
     VersionConflict,
+    VersionRequired,
 )
 from phoi_requests.domain.events import (
     REQUEST_APPROVED,
@@ -57,19 +62,14 @@ from phoi_requests.domain.events import (
     REQUEST_UPDATED,
     RequestEvent,
 )
+from phoi_requests.domain.inventory_outcomes import InventoryOutcomes
+from phoi_requests.domain.line_rules import approve_lines, receive_lines
 from phoi_requests.domain.model import (
-    MAX_ATTACHMENTS,
-    MAX_EXAM_SESSION_LENGTH,
-    MAX_JUSTIFICATION_LENGTH,
-    MAX_LINES,
-    MAX_REASON_LENGTH,
-    SYSTEM_ACTOR,
     Action,
     Actor,
     Attachment,
     HistoryEntry,
     LineInput,
-    OutcomeResult,
     Party,
     ReceiptLine,
     RequestLine,
@@ -78,17 +78,33 @@ from phoi_requests.domain.model import (
     Status,
     check_academic_year,
     check_code,
-    check_quantity,
-    clean_text,
     now_or,
-    utc,
     vietnam_date,
 )
-from phoi_requests.domain.transitions import ACTION_PARTIES, TRANSITIONS, Rule, rule_for
+from phoi_requests.domain.transitions import ACTION_PARTIES, TRANSITIONS, rule_for
+
+EventData = Callable[["Request"], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A permitted command: its action and the status it leads to."""
+
+    action: Action
+    to: Status
+
+
+class Options(TypedDict, total=False):
+    """What every command of a person also takes."""
+
+    expected_version: int | None
+    """The version the caller read (``If-Match``); ``VersionConflict`` unless it is the current one."""
+    at: datetime | None
+    """When it happens (default: now); tests set it."""
 
 
 @dataclass(eq=False)
-class Request:
+class Request(InventoryOutcomes):
     """The aggregate root. Fields are public for persistence; change them only through the commands."""
 
     id: uuid.UUID
@@ -142,18 +158,18 @@ class Request:
             id=request_id or uuid.uuid4(),
             unit_code=unit,
             academic_year=check_academic_year(academic_year),
-            exam_session=clean_text(exam_session, field="exam_session", max_length=MAX_EXAM_SESSION_LENGTH),
-            justification=clean_text(justification, field="justification", max_length=MAX_JUSTIFICATION_LENGTH),
-            lines=_build_lines(lines, existing=()),
-            attachments=_check_attachments(attachments),
+            exam_session=exam_session_text(exam_session),
+            justification=justification_text(justification),
+            lines=build_lines(lines, existing=()),
+            attachments=check_attachments(attachments),
             status=Status.DRAFT,
             version=0,
             history=(),
             created_at=when,
             updated_at=when,
         )
-        request._record(Action.CREATE, Status.DRAFT, actor, when, _comment(comment))
-        request._emit(REQUEST_CREATED, actor, when, request._state_data())
+        request._record(Action.CREATE, Status.DRAFT, actor, when, comment_text(comment))
+        request._emit(REQUEST_CREATED, actor, when, payloads.state_data(request))
         return request
 
     # -----------------------------------------------------------------------------------------------------
@@ -195,11 +211,15 @@ class Request:
         party = self.party_of(actor)
         return party is not None and party in ACTION_PARTIES[action]
 
-    def authorise(self, actor: Actor, action: Action, expected_version: int | None = None) -> None:
+    def authorise(
+        self, actor: Actor, action: Action, expected_version: int | None = None, *, version_required: bool = False
+    ) -> None:
         """Run a command's checks (visibility, capability, version, state) without changing anything.
 
-        For callers that must refuse early, before doing work the command needs (reading an upload)."""
-        self._authorise(actor, action, expected_version)
+        The one permission check: every command runs it first. Callers that must refuse before doing the
+        work a command needs (reading an upload, checking the unit) run it ahead of the command;
+        ``version_required`` makes a missing ``expected_version`` a ``VersionRequired`` (→ 428)."""
+        self._authorise(actor, action, expected_version, version_required=version_required)
 
     def line(self, line_id: uuid.UUID) -> RequestLine:
         for line in self.lines:
@@ -237,8 +257,7 @@ class Request:
         exam_session: str | None = None,
         justification: str | None = None,
         comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        **options: Unpack[Options],
     ) -> bool:
         """Edit (PATCH semantics). ``None`` leaves a field unchanged; ``""`` clears an optional text field.
 
@@ -246,19 +265,11 @@ class Request:
         the existing line of the same form type. Returns ``False`` (and changes nothing, not even the
         version) when no value differs from the current one.
         """
-        rule = self._authorise(actor, Action.EDIT, expected_version)
-        new_lines = self.lines if lines is None else _build_lines(lines, existing=self.lines)
+        step = self._authorise(actor, Action.EDIT, options.get("expected_version"))
+        new_lines = self.lines if lines is None else build_lines(lines, existing=self.lines)
         new_year = self.academic_year if academic_year is None else check_academic_year(academic_year)
-        new_session = (
-            self.exam_session
-            if exam_session is None
-            else clean_text(exam_session, field="exam_session", max_length=MAX_EXAM_SESSION_LENGTH)
-        )
-        new_justification = (
-            self.justification
-            if justification is None
-            else clean_text(justification, field="justification", max_length=MAX_JUSTIFICATION_LENGTH)
-        )
+        new_session = self.exam_session if exam_session is None else exam_session_text(exam_session)
+        new_justification = self.justification if justification is None else justification_text(justification)
         changes = [
             name
             for name, old, new in (
@@ -271,109 +282,67 @@ class Request:
         ]
         if not changes:
             return False
-        when = now_or(at)
+        text = comment_text(comment)
         self.lines = new_lines
         self.academic_year = new_year
         self.exam_session = new_session
         self.justification = new_justification
-        self._apply(rule, Action.EDIT, actor, when, _comment(comment))
-        self._emit(REQUEST_UPDATED, actor, when, {**self._state_data(), "changed_fields": changes})
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(changes))
         return True
 
     def add_attachment(
-        self,
-        actor: Actor,
-        attachment: Attachment,
-        *,
-        comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        self, actor: Actor, attachment: Attachment, *, comment: str | None = None, **options: Unpack[Options]
     ) -> None:
-        rule = self._authorise(actor, Action.EDIT, expected_version)
+        step = self._authorise(actor, Action.EDIT, options.get("expected_version"))
         if any(a.id == attachment.id for a in self.attachments):
             raise DuplicateAttachment(f"attachment {attachment.id} is already attached", field="attachment_id")
-        new = _check_attachments((*self.attachments, attachment))
-        when = now_or(at)
+        new = check_attachments((*self.attachments, attachment))
+        text = comment_text(comment)
         self.attachments = new
-        self._apply(rule, Action.EDIT, actor, when, _comment(comment))
-        self._emit(REQUEST_UPDATED, actor, when, {**self._state_data(), "changed_fields": ["attachments"]})
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]))
 
     def remove_attachment(
-        self,
-        actor: Actor,
-        attachment_id: uuid.UUID,
-        *,
-        comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        self, actor: Actor, attachment_id: uuid.UUID, *, comment: str | None = None, **options: Unpack[Options]
     ) -> None:
-        rule = self._authorise(actor, Action.EDIT, expected_version)
+        step = self._authorise(actor, Action.EDIT, options.get("expected_version"))
         if not any(a.id == attachment_id for a in self.attachments):
             raise UnknownAttachment(f"attachment {attachment_id} is not attached", field="attachment_id")
-        when = now_or(at)
+        text = comment_text(comment)
         self.attachments = tuple(a for a in self.attachments if a.id != attachment_id)
-        self._apply(rule, Action.EDIT, actor, when, _comment(comment))
-        self._emit(REQUEST_UPDATED, actor, when, {**self._state_data(), "changed_fields": ["attachments"]})
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]))
 
     # -----------------------------------------------------------------------------------------------------
-    # Submission and review
+    # The workflow's steps (the API's action table, ``api/actions.py``, calls these)
 
-    def submit(
-        self,
-        actor: Actor,
-        *,
-        comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
+    def submit(self, actor: Actor, *, comment: str | None = None, **options: Unpack[Options]) -> None:
         """Needs at least one line and at least one attachment (the signed request letter)."""
-        rule = self._authorise(actor, Action.SUBMIT, expected_version)
+        step = self._authorise(actor, Action.SUBMIT, options.get("expected_version"))
         if not self.lines:
             raise NoLines("a request needs at least one line to be submitted", field="lines")
         if not self.attachments:
             raise AttachmentRequired(
                 "the signed request letter must be attached before submitting", field="attachments"
             )
-        when = now_or(at)
-        self._apply(rule, Action.SUBMIT, actor, when, _comment(comment))
-        self._emit(
-            REQUEST_SUBMITTED,
-            actor,
-            when,
-            {
-                **self._state_data(),
-                "submission_no": self.submission_count,
-                "attachment_ids": [str(a.id) for a in self.attachments],
-            },
-        )
+        text = comment_text(comment)
+        self._finish(step, actor, options, text, REQUEST_SUBMITTED, payloads.submitted_data)
 
-    def return_for_revision(
-        self,
-        actor: Actor,
-        *,
-        reason: str,
-        expected_version: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
-        rule = self._authorise(actor, Action.RETURN, expected_version)
-        text = _reason(reason)
-        when = now_or(at)
-        self._apply(rule, Action.RETURN, actor, when, text)
-        self._emit(REQUEST_RETURNED, actor, when, {**self._key_data(), "reason": text})
+    def cancel(self, actor: Actor, *, reason: str | None = None, **options: Unpack[Options]) -> None:
+        """The unit withdraws its request before a decision; the reason is optional."""
+        step = self._authorise(actor, Action.CANCEL, options.get("expected_version"))
+        text = comment_text(reason)
+        self._finish(step, actor, options, text, REQUEST_CANCELLED, _keyed(reason=text))
 
-    def reject(
-        self,
-        actor: Actor,
-        *,
-        reason: str,
-        expected_version: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
-        rule = self._authorise(actor, Action.REJECT, expected_version)
-        text = _reason(reason)
-        when = now_or(at)
-        self._apply(rule, Action.REJECT, actor, when, text)
-        self._emit(REQUEST_REJECTED, actor, when, {**self._key_data(), "reason": text})
+    def return_for_revision(self, actor: Actor, *, reason: str | None, **options: Unpack[Options]) -> None:
+        """QLCL sends the request back to the unit; the reason is required."""
+        step = self._authorise(actor, Action.RETURN, options.get("expected_version"))
+        text = reason_text(reason)
+        self._finish(step, actor, options, text, REQUEST_RETURNED, _keyed(reason=text))
+
+    def reject(self, actor: Actor, *, reason: str | None, **options: Unpack[Options]) -> None:
+        """QLCL refuses the request for good; the reason is required."""
+        step = self._authorise(actor, Action.REJECT, options.get("expected_version"))
+        text = reason_text(reason)
+        self._finish(step, actor, options, text, REQUEST_REJECTED, _keyed(reason=text))
 
     def approve(
         self,
@@ -381,8 +350,7 @@ class Request:
         *,
         approved_quantities: Mapping[uuid.UUID, int] | None = None,
         comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        **options: Unpack[Options],
     ) -> None:
         """Approve, optionally lowering line quantities.
 
@@ -390,160 +358,12 @@ class Request:
         quantity is ``0 <= approved <= requested``; a line may be approved at 0 (nothing is allocated for
         it) but not every line — approving nothing is a rejection and needs ``reject`` with a reason.
         """
-        rule = self._authorise(actor, Action.APPROVE, expected_version)
-        wanted = dict(approved_quantities or {})
-        known = {line.id for line in self.lines}
-        for line_id in wanted:
-            if line_id not in known:
-                raise UnknownLine(f"line {line_id} is not part of request {self.id}", field="approved_quantities")
-        new_lines = []
-        for line in self.lines:
-            approved = wanted.get(line.id, line.quantity)
-            name = f"approved_quantities[{line.id}]"
-            if _is_int(approved) and approved > line.quantity:
-                raise ApprovedQuantityTooHigh(
-                    f"approved quantity {approved} exceeds the requested {line.quantity}", field=name
-                )
-            approved = check_quantity(approved, field=name, minimum=0, maximum=line.quantity)
-            new_lines.append(replace(line, approved_quantity=approved))
-        if all(line.approved_quantity == 0 for line in new_lines):
-            raise AllLinesZero("an approval must approve at least one blank; reject instead", field="lines")
-        text = _comment(comment)
-        when = now_or(at)
-        self.lines = tuple(new_lines)
+        step = self._authorise(actor, Action.APPROVE, options.get("expected_version"))
+        new_lines = approve_lines(self.lines, dict(approved_quantities or {}), request_id=self.id)
+        text = comment_text(comment)
+        self.lines = new_lines
         self.approval_revision += 1
-        self._apply(rule, Action.APPROVE, actor, when, text)
-        self._emit(
-            REQUEST_APPROVED,
-            actor,
-            when,
-            {
-                **self._key_data(),
-                "approval_revision": self.approval_revision,
-                "lines": [
-                    {
-                        "line_id": str(line.id),
-                        "form_type_code": line.form_type_code,
-                        "requested_quantity": line.quantity,
-                        "approved_quantity": line.approved_quantity,
-                    }
-                    for line in self.lines
-                ],
-                "note": text,
-            },
-        )
-
-    def cancel(
-        self,
-        actor: Actor,
-        *,
-        reason: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
-        """The unit withdraws its request before a decision; the reason is optional."""
-        rule = self._authorise(actor, Action.CANCEL, expected_version)
-        text = _comment(reason)
-        when = now_or(at)
-        self._apply(rule, Action.CANCEL, actor, when, text)
-        self._emit(REQUEST_CANCELLED, actor, when, {**self._key_data(), "reason": text})
-
-    # -----------------------------------------------------------------------------------------------------
-    # Inventory outcomes (applied by the service's consumer, actor = system)
-    #
-    # Ordering rule. Every outcome carries ``as_of`` = when inventory decided it (the inventory event's
-    # envelope ``time``, written in inventory's own transaction) and optionally the ``approval_revision``
-    # it answers. Outcomes are ordered by (approval_revision, as_of): the aggregate keeps the newest
-    # applied ``as_of`` in ``outcome_as_of`` and ignores (STALE) any outcome for an older approval
-    # revision or with ``as_of`` not after it, so the final state is that of inventory's newest decision
-    # whatever the arrival order (a waiting_for_stock that arrives after the allocation it preceded is
-    # stale). An exact repeat is a DUPLICATE. Once the unit confirmed receipt, waiting_for_stock is
-    # always stale and a different, newer allocation is an ``AllocationConflict``.
-
-    def mark_waiting_for_stock(
-        self,
-        shortfall: Mapping[uuid.UUID, int],
-        *,
-        as_of: datetime,
-        approval_revision: int | None = None,
-        actor: Actor = SYSTEM_ACTOR,
-        at: datetime | None = None,
-    ) -> OutcomeResult:
-        """Inventory could not allocate: ``shortfall`` per line (lines absent → 0; at least one > 0)."""
-        action = Action.MARK_WAITING_FOR_STOCK
-        self._require_system(actor, action)
-        decided = utc(as_of)
-        if self.status in (Status.RECEIVED, Status.CLOSED):
-            return OutcomeResult.STALE
-        rule = rule_for(self.status, action)
-        if rule is None:
-            raise IllegalTransition(self.status.value, action.value)
-        if self._revision_is_stale(approval_revision):
-            return OutcomeResult.STALE
-        wanted = self._check_shortfall(shortfall)
-        if self.outcome_as_of is not None:
-            if decided < self.outcome_as_of:
-                return OutcomeResult.STALE
-            if decided == self.outcome_as_of:
-                same = self.status is Status.WAITING_FOR_STOCK and all(
-                    line.shortfall == wanted.get(line.id) for line in self.lines
-                )
-                return OutcomeResult.DUPLICATE if same else OutcomeResult.STALE
-        when = now_or(at)
-        self.lines = tuple(replace(line, shortfall=wanted.get(line.id), allocated_ranges=()) for line in self.lines)
-        self.allocation_id = None
-        self.outcome_as_of = decided
-        self._apply(rule, action, actor, when, f"shortfall {sum(wanted.values())}")
-        return OutcomeResult.APPLIED
-
-    def mark_allocated(
-        self,
-        allocation_id: uuid.UUID,
-        ranges: Mapping[uuid.UUID, Sequence[SerialRange]],
-        *,
-        as_of: datetime,
-        approval_revision: int | None = None,
-        actor: Actor = SYSTEM_ACTOR,
-        at: datetime | None = None,
-    ) -> OutcomeResult:
-        """Inventory allocated ``ranges`` per line; each line's ranges total exactly its approved quantity.
-
-        Lines approved at 0 have no ranges (absent or empty). The same ``allocation_id`` again is a
-        DUPLICATE (an ``AllocationMismatch`` if its ranges differ); an outcome older than the newest
-        applied one is STALE; a newer, different allocation replaces the current one (allocated →
-        allocated).
-        """
-        action = Action.MARK_ALLOCATED
-        self._require_system(actor, action)
-        decided = utc(as_of)
-        if self.allocation_id is not None and allocation_id == self.allocation_id:
-            if self._check_ranges(ranges) != {line.id: line.allocated_ranges for line in self.lines}:
-                raise AllocationMismatch(
-                    f"allocation {allocation_id} was already recorded with different ranges", field="ranges"
-                )
-            return OutcomeResult.DUPLICATE
-        stale = self._revision_is_stale(approval_revision) or (
-            self.outcome_as_of is not None and decided <= self.outcome_as_of
-        )
-        if self.status in (Status.RECEIVED, Status.CLOSED):
-            if stale:
-                return OutcomeResult.STALE
-            raise AllocationConflict(self.status.value, self.allocation_id, allocation_id)
-        rule = rule_for(self.status, action)
-        if rule is None:
-            raise IllegalTransition(self.status.value, action.value)
-        if stale:
-            return OutcomeResult.STALE
-        normalised = self._check_ranges(ranges)
-        when = now_or(at)
-        self.lines = tuple(replace(line, allocated_ranges=normalised[line.id], shortfall=None) for line in self.lines)
-        self.allocation_id = allocation_id
-        self.outcome_as_of = decided
-        self._apply(rule, action, actor, when, f"allocation {allocation_id}")
-        return OutcomeResult.APPLIED
-
-    # -----------------------------------------------------------------------------------------------------
-    # Receipt and closing
+        self._finish(step, actor, options, text, REQUEST_APPROVED, lambda r: payloads.approved_data(r, text))
 
     def confirm_receipt(
         self,
@@ -552,8 +372,7 @@ class Request:
         lines: Mapping[uuid.UUID, ReceiptLine] | None = None,
         received_on: date | None = None,
         comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
+        **options: Unpack[Options],
     ) -> None:
         """Proof of delivery. Lines absent from ``lines`` are accepted in full.
 
@@ -562,62 +381,24 @@ class Request:
         given, must be inside the allocated ranges and hold exactly ``allocated - accepted`` serials.
         ``received_on`` defaults to today in Vietnam and may not be in the future.
         """
-        rule = self._authorise(actor, Action.CONFIRM_RECEIPT, expected_version)
-        when = now_or(at)
+        step = self._authorise(actor, Action.CONFIRM_RECEIPT, options.get("expected_version"))
+        when = now_or(options.get("at"))
         today = vietnam_date(when)
         arrived = today if received_on is None else received_on
         if not isinstance(arrived, date) or isinstance(arrived, datetime) or arrived > today:
             raise InvalidField("received_on must be a date, not in the future", field="received_on")
-        given = dict(lines or {})
-        known = {line.id for line in self.lines}
-        for line_id in given:
-            if line_id not in known:
-                raise UnknownLine(f"line {line_id} is not part of request {self.id}", field="lines")
-        new_lines = [_receive_line(line, given.get(line.id)) for line in self.lines]
-        text = _comment(comment)
-        self.lines = tuple(new_lines)
+        new_lines = receive_lines(self.lines, dict(lines or {}), request_id=self.id)
+        text = comment_text(comment)
+        self.lines = new_lines
         self.received_on = arrived
-        self._apply(rule, Action.CONFIRM_RECEIPT, actor, when, text)
-        self._emit(
-            REQUEST_RECEIPT_CONFIRMED,
-            actor,
-            when,
-            {
-                **self._key_data(),
-                "allocation_ids": [str(self.allocation_id)] if self.allocation_id else [],
-                "received_on": arrived.isoformat(),
-                "lines": [
-                    {
-                        "line_id": str(line.id),
-                        "form_type_code": line.form_type_code,
-                        "allocated_quantity": line.allocated_quantity,
-                        "accepted_quantity": line.accepted_quantity,
-                        "discrepancy_note": line.discrepancy_note,
-                        "rejected_ranges": (
-                            None if line.rejected_ranges is None else [r.to_dict() for r in line.rejected_ranges]
-                        ),
-                    }
-                    for line in self.lines
-                    if line.allocated_quantity > 0
-                ],
-                "note": text,
-            },
-        )
+        at_once: Options = {"at": when}  # the receipt's date and its history entry share one clock reading
+        self._finish(step, actor, at_once, text, REQUEST_RECEIPT_CONFIRMED, lambda r: payloads.receipt_data(r, text))
 
-    def close(
-        self,
-        actor: Actor,
-        *,
-        comment: str | None = None,
-        expected_version: int | None = None,
-        at: datetime | None = None,
-    ) -> None:
+    def close(self, actor: Actor, *, comment: str | None = None, **options: Unpack[Options]) -> None:
         """QLCL closes the file once the unit confirmed receipt."""
-        rule = self._authorise(actor, Action.CLOSE, expected_version)
-        text = _comment(comment)
-        when = now_or(at)
-        self._apply(rule, Action.CLOSE, actor, when, text)
-        self._emit(REQUEST_CLOSED, actor, when, {**self._key_data(), "note": text})
+        step = self._authorise(actor, Action.CLOSE, options.get("expected_version"))
+        text = comment_text(comment)
+        self._finish(step, actor, options, text, REQUEST_CLOSED, _keyed(note=text))
 
     # -----------------------------------------------------------------------------------------------------
     # Snapshot (JSON-ready; for a JSONB column, the API's response model or tests)
@@ -666,57 +447,39 @@ class Request:
     # -----------------------------------------------------------------------------------------------------
     # Internals
 
-    def _authorise(self, actor: Actor, action: Action, expected_version: int | None) -> Rule:
+    def _authorise(
+        self, actor: Actor, action: Action, expected_version: int | None, *, version_required: bool = False
+    ) -> Step:
         self.ensure_visible_to(actor)
         party = self.party_of(actor)
         if party is None or party not in ACTION_PARTIES[action]:
             raise ActionForbidden(action.value, actor.role_name)
         if expected_version is not None:
             self.ensure_version(expected_version)
+        elif version_required:
+            raise VersionRequired(self.version)
         rule = rule_for(self.status, action)
         if rule is None:
             raise IllegalTransition(self.status.value, action.value)
         if party not in rule.parties:  # pragma: no cover - parties are uniform per action today
             raise ActionForbidden(action.value, actor.role_name)
-        return rule
+        return Step(action, rule.to)
 
-    def _require_system(self, actor: Actor, action: Action) -> None:
-        if self.party_of(actor) is not Party.SYSTEM:
-            raise ActionForbidden(action.value, actor.role_name)
-
-    def _revision_is_stale(self, approval_revision: int | None) -> bool:
-        if approval_revision is None:
-            return False
-        if not _is_int(approval_revision) or approval_revision < 1:
-            raise AllocationMismatch("approval_revision must be a positive integer", field="approval_revision")
-        if approval_revision > self.approval_revision:
-            raise AllocationMismatch(
-                f"outcome for approval revision {approval_revision}, but the request is at revision "
-                f"{self.approval_revision}",
-                field="approval_revision",
-            )
-        return approval_revision < self.approval_revision
-
-    def _apply(self, rule: Rule, action: Action, actor: Actor, when: datetime, comment: str | None) -> None:
-        self._record(action, rule.to, actor, when, comment)
+    def _finish(
+        self, step: Step, actor: Actor, options: Options, comment: str | None, event_type: str, data: EventData
+    ) -> None:
+        """Record an applied user command in the history and emit its event (data read after the change)."""
+        when = now_or(options.get("at"))
+        self._record(step.action, step.to, actor, when, comment)
+        self._emit(event_type, actor, when, data(self))
 
     def _record(self, action: Action, to: Status, actor: Actor, when: datetime, comment: str | None) -> None:
         previous = None if action is Action.CREATE else self.status
         self.version += 1
         self.status = to
         self.updated_at = when
-        self.history = (
-            *self.history,
-            HistoryEntry(
-                sequence=self.version,
-                action=action,
-                from_status=previous,
-                to_status=to,
-                actor=actor,
-                at=when,
-                comment=comment,
-            ),
-        )
+        entry = HistoryEntry(self.version, action, previous, to, actor, when, comment)  # fields in that order
+        self.history = (*self.history, entry)
 
     def _emit(self, event_type: str, actor: Actor, when: datetime, data: dict[str, Any]) -> None:
         self.events.append(
@@ -731,172 +494,11 @@ class Request:
             )
         )
 
-    def _key_data(self) -> dict[str, Any]:
-        return {"request_id": str(self.id), "unit_code": self.unit_code}
 
-    def _state_data(self) -> dict[str, Any]:
-        """The request's editable state, shaped like the contracts' ``_RequestState`` payload."""
-        return {
-            **self._key_data(),
-            "academic_year": self.academic_year,
-            "exam_session": self.exam_session,
-            "lines": [
-                {
-                    "line_id": str(line.id),
-                    "form_type_code": line.form_type_code,
-                    "quantity": line.quantity,
-                    "justification": line.justification,
-                    "expected_graduates": line.expected_graduates,
-                }
-                for line in self.lines
-            ],
-            "note": self.justification,
-        }
-
-    def _check_shortfall(self, shortfall: Mapping[uuid.UUID, int]) -> dict[uuid.UUID, int]:
-        """Shortfall per line: known lines, ``0 <= s <= approved``, at least one > 0; absent lines → 0."""
-        known = {line.id: line for line in self.lines}
-        for line_id, value in shortfall.items():
-            line = known.get(line_id)
-            if line is None:
-                raise AllocationMismatch(f"shortfall names unknown line {line_id}", field="shortfall")
-            try:
-                check_quantity(value, field="shortfall", minimum=0, maximum=line.approved_quantity or 0)
-            except InvalidQuantity as exc:
-                raise AllocationMismatch(
-                    f"shortfall {value!r} for line {line_id} is outside 0..{line.approved_quantity}",
-                    field="shortfall",
-                ) from exc
-        result = {line.id: shortfall.get(line.id, 0) for line in self.lines if (line.approved_quantity or 0) > 0}
-        if not any(result.values()):
-            raise AllocationMismatch("a waiting-for-stock outcome needs a positive shortfall", field="shortfall")
-        return result
-
-    def _check_ranges(
-        self, ranges: Mapping[uuid.UUID, Sequence[SerialRange]]
-    ) -> dict[uuid.UUID, tuple[SerialRange, ...]]:
-        """Known lines only; per line, non-overlapping ranges totalling exactly the approved quantity."""
-        known = {line.id for line in self.lines}
-        for line_id in ranges:
-            if line_id not in known:
-                raise AllocationMismatch(f"allocation names unknown line {line_id}", field="ranges")
-        normalised = {line.id: tuple(sorted(ranges.get(line.id, ()))) for line in self.lines}
-        for line in self.lines:
-            line_ranges = normalised[line.id]
-            if not all(isinstance(r, SerialRange) for r in line_ranges):
-                raise AllocationMismatch("ranges must be SerialRange values", field="ranges")
-            for a, b in pairwise(line_ranges):
-                if a.overlaps(b):
-                    raise AllocationMismatch(f"overlapping ranges for line {line.id}", field="ranges")
-            total = sum(r.count for r in line_ranges)
-            if total != (line.approved_quantity or 0):
-                raise AllocationMismatch(
-                    f"line {line.id} ({line.form_type_code}) was approved {line.approved_quantity} blanks "
-                    f"but allocated {total}",
-                    field="ranges",
-                )
-        return normalised
+def _keyed(**data: Any) -> EventData:
+    """Event data: the request's key and ``data`` (for the steps that carry only a reason or a note)."""
+    return lambda request: {**payloads.key_data(request), **data}
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Validation helpers
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _reason(reason: str | None) -> str:
-    text = clean_text(reason, field="reason", max_length=MAX_REASON_LENGTH)
-    if text is None:
-        raise ReasonRequired("a non-blank reason is required", field="reason")
-    return text
-
-
-def _comment(comment: str | None) -> str | None:
-    return clean_text(comment, field="comment", max_length=MAX_REASON_LENGTH)
-
-
-def _receive_line(line: RequestLine, receipt: ReceiptLine | None) -> RequestLine:
-    allocated = line.allocated_quantity
-    if receipt is None:
-        return replace(line, accepted_quantity=allocated, discrepancy_note=None, rejected_ranges=None)
-    name = f"lines[{line.id}]"
-    accepted = receipt.accepted_quantity
-    if _is_int(accepted) and accepted > allocated:
-        raise AcceptedQuantityTooHigh(
-            f"accepted quantity {accepted} exceeds the allocated {allocated}",
-            field=f"{name}.accepted_quantity",
-        )
-    accepted = check_quantity(accepted, field=f"{name}.accepted_quantity", minimum=0, maximum=allocated)
-    note = clean_text(receipt.discrepancy_note, field=f"{name}.discrepancy_note", max_length=MAX_REASON_LENGTH)
-    if accepted < allocated and note is None:
-        raise DiscrepancyNoteRequired(
-            f"{allocated - accepted} blanks of {line.form_type_code} not accepted: a discrepancy note is required",
-            field=f"{name}.discrepancy_note",
-        )
-    rejected = None
-    if receipt.rejected_ranges is not None:
-        rejected = tuple(sorted(receipt.rejected_ranges))
-        field_name = f"{name}.rejected_ranges"
-        if not all(isinstance(r, SerialRange) for r in rejected):
-            raise InvalidField("rejected ranges must be SerialRange values", field=field_name)
-        if any(a.overlaps(b) for a, b in pairwise(rejected)):
-            raise InvalidField("rejected ranges overlap", field=field_name)
-        if not all(any(a.first <= r.first and r.last <= a.last for a in line.allocated_ranges) for r in rejected):
-            raise InvalidField("rejected ranges must lie inside the allocated ranges", field=field_name)
-        if sum(r.count for r in rejected) != allocated - accepted:
-            raise InvalidField(f"rejected ranges must hold exactly {allocated - accepted} serials", field=field_name)
-        if not rejected:
-            rejected = None
-    return replace(line, accepted_quantity=accepted, discrepancy_note=note, rejected_ranges=rejected)
-
-
-def _build_lines(inputs: Sequence[LineInput], *, existing: Iterable[RequestLine]) -> tuple[RequestLine, ...]:
-    if not inputs:
-        raise NoLines("a request needs at least one line", field="lines")
-    if len(inputs) > MAX_LINES:
-        raise InvalidField(f"a request has at most {MAX_LINES} lines", field="lines")
-    by_form = {line.form_type_code: line.id for line in existing}
-    claimed = {li.line_id for li in inputs if li.line_id is not None}
-    seen_forms: set[str] = set()
-    seen_ids: set[uuid.UUID] = set()
-    result = []
-    for index, li in enumerate(inputs):
-        name = f"lines[{index}]"
-        code = check_code(li.form_type_code, field=f"{name}.form_type_code")
-        if code in seen_forms:
-            raise DuplicateFormType(f"form type {code} appears on two lines", field=f"{name}.form_type_code")
-        seen_forms.add(code)
-        quantity = check_quantity(li.quantity, field=f"{name}.quantity", minimum=1)
-        graduates = (
-            None
-            if li.expected_graduates is None
-            else check_quantity(li.expected_graduates, field=f"{name}.expected_graduates", minimum=0)
-        )
-        line_id = li.line_id
-        if line_id is None:
-            reuse = by_form.get(code)
-            line_id = reuse if reuse is not None and reuse not in claimed else uuid.uuid4()
-        if line_id in seen_ids:
-            raise InvalidField(f"line id {line_id} appears twice", field=f"{name}.line_id")
-        seen_ids.add(line_id)
-        result.append(
-            RequestLine(
-                id=line_id,
-                form_type_code=code,
-                quantity=quantity,
-                justification=clean_text(li.justification, field=f"{name}.justification", max_length=MAX_REASON_LENGTH),
-                expected_graduates=graduates,
-            )
-        )
-    return tuple(result)
-
-
-def _check_attachments(attachments: Sequence[Attachment]) -> tuple[Attachment, ...]:
-    if len(attachments) > MAX_ATTACHMENTS:
-        raise InvalidField(f"a request has at most {MAX_ATTACHMENTS} attachments", field="attachments")
-    ids = [a.id for a in attachments]
-    if len(set(ids)) != len(ids):
-        raise DuplicateAttachment("an attachment appears twice", field="attachments")
-    return tuple(attachments)
+def _changed(fields: list[str]) -> EventData:
+    return lambda request: {**payloads.state_data(request), "changed_fields": fields}

@@ -17,6 +17,7 @@ instead of silently dropped.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from phoi_contracts.events.inventory import AllocationCompleted, AllocationWaitingForStock
@@ -55,46 +56,39 @@ def _check_form_types(request: Request, lines: dict[uuid.UUID, str]) -> None:
 
 
 async def apply_allocation(uow: UnitOfWork, event: AllocationCompleted, *, as_of: datetime) -> OutcomeResult:
-    repo = RequestRepository(uow.session)
-    request = await _load(repo, event.request_id, event.unit_code)
-    _check_form_types(request, {line.line_id: line.form_type_code for line in event.lines})
-    loaded = request.version
-    result = request.mark_allocated(
-        event.allocation_id,
-        {line.line_id: [SerialRange(r.first, r.last) for r in line.ranges] for line in event.lines},
-        as_of=as_of,
-        approval_revision=event.approval_revision,
-    )
-    if result is OutcomeResult.APPLIED:
-        await repo.save(request, loaded_version=loaded)
-    log.info(
-        "allocation outcome",
-        request_id=str(event.request_id),
-        allocation_id=str(event.allocation_id),
-        result=result.value,
-        status=request.status.value,
-    )
-    return result
+    def outcome(request: Request) -> OutcomeResult:
+        ranges = {line.line_id: [SerialRange(r.first, r.last) for r in line.ranges] for line in event.lines}
+        return request.mark_allocated(
+            event.allocation_id, ranges, as_of=as_of, approval_revision=event.approval_revision
+        )
+
+    return await _apply(uow, event, outcome, "allocation outcome", allocation_id=str(event.allocation_id))
 
 
 async def apply_waiting_for_stock(
     uow: UnitOfWork, event: AllocationWaitingForStock, *, as_of: datetime
 ) -> OutcomeResult:
+    def outcome(request: Request) -> OutcomeResult:
+        shortfall = {line.line_id: line.shortfall_quantity for line in event.lines}
+        return request.mark_waiting_for_stock(shortfall, as_of=as_of, approval_revision=event.approval_revision)
+
+    return await _apply(uow, event, outcome, "waiting-for-stock outcome")
+
+
+async def _apply(
+    uow: UnitOfWork,
+    event: AllocationCompleted | AllocationWaitingForStock,
+    outcome: Callable[[Request], OutcomeResult],
+    message: str,
+    **log_fields: str,
+) -> OutcomeResult:
+    """Load the request (locked), check the answer is for it, apply ``outcome``, save what changed, log."""
     repo = RequestRepository(uow.session)
     request = await _load(repo, event.request_id, event.unit_code)
     _check_form_types(request, {line.line_id: line.form_type_code for line in event.lines})
     loaded = request.version
-    result = request.mark_waiting_for_stock(
-        {line.line_id: line.shortfall_quantity for line in event.lines},
-        as_of=as_of,
-        approval_revision=event.approval_revision,
-    )
+    result = outcome(request)
     if result is OutcomeResult.APPLIED:
         await repo.save(request, loaded_version=loaded)
-    log.info(
-        "waiting-for-stock outcome",
-        request_id=str(event.request_id),
-        result=result.value,
-        status=request.status.value,
-    )
+    log.info(message, request_id=str(event.request_id), **log_fields, result=result.value, status=request.status.value)
     return result

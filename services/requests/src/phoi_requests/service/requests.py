@@ -11,11 +11,11 @@ queue up and the second one gets 412; the save's ``WHERE version = :loaded`` gua
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 
-from phoi_kit.errors import NotFound, PreconditionRequired
+from phoi_kit.errors import NotFound
 from phoi_kit.uow import UnitOfWork
 
 from phoi_requests.adapters.attachments import AttachmentStore
@@ -24,13 +24,11 @@ from phoi_requests.adapters.requests import RequestFilter, RequestRepository, Re
 from phoi_requests.domain import (
     WAITING_ON,
     Action,
-    ActionForbidden,
     Actor,
     Attachment,
     FormTypeInactive,
     LineInput,
     Party,
-    ReceiptLine,
     Request,
     RequestLine,
     RequestNotFound,
@@ -172,10 +170,7 @@ class RequestService:
                 expected_version=expected_version,
             )
 
-        request = await self._change(actor, request_id, Action.EDIT, expected_version, command)
-        if lines is not None:
-            await self._ensure_form_types(request.lines)
-        return request
+        return await self.act(actor, request_id, Action.EDIT, expected_version, command, new_lines=lines is not None)
 
     async def add_attachment(
         self,
@@ -204,7 +199,7 @@ class RequestService:
             )
             added.append(attachment)
 
-        request = await self._change(actor, request_id, Action.EDIT, expected_version, command)
+        request = await self.act(actor, request_id, Action.EDIT, expected_version, command)
         await self.store.put(added[0].id, content, content_type=added[0].content_type)
         return request, added[0]
 
@@ -220,141 +215,42 @@ class RequestService:
                 expected_version=expected_version,
             )
 
-        request = await self._change(actor, request_id, Action.EDIT, expected_version, command)
+        request = await self.act(actor, request_id, Action.EDIT, expected_version, command)
         await self.store.delete(attachment_id)
         return request
 
-    async def submit(
-        self, actor: Actor, request_id: uuid.UUID, expected_version: int | None, *, comment: str | None
-    ) -> Request:
-        request = await self._change(
-            actor,
-            request_id,
-            Action.SUBMIT,
-            expected_version,
-            lambda r: r.submit(actor, comment=comment, expected_version=expected_version),
-        )
-        await self._ensure_form_types(request.lines)
-        return request
+    # --- one road for every change: the workflow's steps (submit, approve, ...) and the edits above ----
 
-    async def cancel(
-        self, actor: Actor, request_id: uuid.UUID, expected_version: int | None, *, reason: str | None
-    ) -> Request:
-        return await self._change(
-            actor,
-            request_id,
-            Action.CANCEL,
-            expected_version,
-            lambda r: r.cancel(actor, reason=reason, expected_version=expected_version),
-        )
-
-    # --- QLCL decides ---------------------------------------------------------------------------------
-
-    async def approve(
-        self,
-        actor: Actor,
-        request_id: uuid.UUID,
-        expected_version: int | None,
-        *,
-        approved_quantities: Mapping[uuid.UUID, int] | None,
-        comment: str | None,
-    ) -> Request:
-        return await self._change(
-            actor,
-            request_id,
-            Action.APPROVE,
-            expected_version,
-            lambda r: r.approve(
-                actor, approved_quantities=approved_quantities, comment=comment, expected_version=expected_version
-            ),
-        )
-
-    async def reject(
-        self, actor: Actor, request_id: uuid.UUID, expected_version: int | None, *, reason: str
-    ) -> Request:
-        return await self._change(
-            actor,
-            request_id,
-            Action.REJECT,
-            expected_version,
-            lambda r: r.reject(actor, reason=reason, expected_version=expected_version),
-        )
-
-    async def return_for_revision(
-        self, actor: Actor, request_id: uuid.UUID, expected_version: int | None, *, reason: str
-    ) -> Request:
-        return await self._change(
-            actor,
-            request_id,
-            Action.RETURN,
-            expected_version,
-            lambda r: r.return_for_revision(actor, reason=reason, expected_version=expected_version),
-        )
-
-    async def close(
-        self, actor: Actor, request_id: uuid.UUID, expected_version: int | None, *, comment: str | None
-    ) -> Request:
-        return await self._change(
-            actor,
-            request_id,
-            Action.CLOSE,
-            expected_version,
-            lambda r: r.close(actor, comment=comment, expected_version=expected_version),
-        )
-
-    # --- proof of delivery ----------------------------------------------------------------------------
-
-    async def confirm_receipt(
-        self,
-        actor: Actor,
-        request_id: uuid.UUID,
-        expected_version: int | None,
-        *,
-        lines: Mapping[uuid.UUID, ReceiptLine] | None,
-        received_on: date | None,
-        comment: str | None,
-    ) -> Request:
-        return await self._change(
-            actor,
-            request_id,
-            Action.CONFIRM_RECEIPT,
-            expected_version,
-            lambda r: r.confirm_receipt(
-                actor, lines=lines, received_on=received_on, comment=comment, expected_version=expected_version
-            ),
-        )
-
-    # --- internals ------------------------------------------------------------------------------------
-
-    async def _change(
+    async def act(
         self,
         actor: Actor,
         request_id: uuid.UUID,
         action: Action,
         expected_version: int | None,
         command: Callable[[Request], object],
+        *,
+        new_lines: bool = False,
     ) -> Request:
+        """Change one request: ``command`` is the domain command for ``action`` (for the workflow's steps,
+        a row of ``api/actions.py``). The lines' form types must still be issued when the change sets
+        ``new_lines`` or submits (a form type may have been withdrawn since the draft was written)."""
         request = await self.repo.get(request_id, for_update=True)
         if request is None:
             raise RequestNotFound(request_id)
-        request.ensure_visible_to(actor)
-        if not request.may_ever(actor, action):
-            raise ActionForbidden(action.value, actor.role_name)
-        if expected_version is None:
-            raise PreconditionRequired(
-                'Send If-Match with the ETag you read (e.g. If-Match: "3").',
-                code="if_match_required",
-                current_version=request.version,
-            )
-        request.authorise(actor, action, expected_version)
+        # The domain's one permission check (404, 403, 428, 412, 409), before the unit's status and the input.
+        request.authorise(actor, action, expected_version, version_required=True)
         if action in BLOCKED_WHEN_UNIT_INACTIVE:
             await self._ensure_unit_active(request.unit_code)
         loaded = request.version
         command(request)
+        if new_lines or action is Action.SUBMIT:
+            await self._ensure_form_types(request.lines)
         if request.version != loaded:
             await self.repo.save(request, loaded_version=loaded)
             events.publish(self.uow, request.pull_events())
         return request
+
+    # --- internals ------------------------------------------------------------------------------------
 
     async def _ensure_unit_active(self, unit_code: str) -> None:
         if await self.units.is_deactivated(unit_code):
