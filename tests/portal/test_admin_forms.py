@@ -222,6 +222,11 @@ def test_a_temporary_password_is_shown_once_and_stored_nowhere(system_stack: Sta
     assert "đổi mật khẩu ngay khi nhận" in reprint.text
     assert password not in issued.headers.get("location", "")
     assert password not in str(issued.url)
+    # Reloading the result page posts the form again: refused (the account exists), no password shown.
+    reloaded = admin.send(issued.request)
+    assert reloaded.status_code == 200
+    assert 'data-testid="error-summary"' in reloaded.text
+    assert "temporary-password" not in reloaded.text
 
     # A handover gives a new password, shown once in the same way.
     handed = post(
@@ -231,6 +236,9 @@ def test_a_temporary_password_is_shown_once_and_stored_nowhere(system_stack: Sta
     assert handed.headers["cache-control"] == "no-store"
     second = password_on(handed.text)
     assert second != password
+    reloaded = admin.send(handed.request)  # the version it carried is gone: refused, no new password
+    assert 'data-testid="error-summary"' in reloaded.text
+    assert "temporary-password" not in reloaded.text
     assert second not in admin.get(f"/admin/accounts/{account_id}").text
     holders = admin.get(f"/admin/accounts/{account_id}").text
     assert "Nguyễn Thị Hoa" in holders
