@@ -353,3 +353,48 @@ def test_sign_in_activity_and_other_roles(system_stack: Stack, admin: httpx.Clie
             assert officer.get(path).status_code == 403
     finally:
         officer.close()
+
+
+def test_locking_from_an_incident_and_resolving_with_a_new_password(system_stack: Stack, admin: httpx.Client) -> None:
+    code, username, _ = system_stack.new_unit_account()
+    listed = system_stack.api("identity", "GET", "/api/v1/accounts", system_stack.admin, params={"unit_code": code})
+    account = listed.json()["items"][0]
+
+    def status() -> str:
+        got = system_stack.api("identity", "GET", f"/api/v1/accounts/{account['id']}", system_stack.admin)
+        return str(got.json()["status"])
+
+    reported = system_stack.api(
+        "identity",
+        "POST",
+        "/api/v1/incidents",
+        system_stack.admin,
+        json={"kind": "other", "account_id": account["id"], "description": "Nhà trường báo có đăng nhập lạ."},
+    )
+    assert reported.status_code == 201, reported.text
+    path = f"/admin/incidents/{reported.json()['id']}"
+    page = admin.get(path).text
+    assert username in page
+    version = re.search(r'action="[^"]*/lock-account".*?name="version" value="(\d+)"', page, re.S)
+    assert version, "the lock form carries the account's version"
+
+    refused = admin.post(f"{path}/lock-account", data={"csrf_token": csrf_of(page), "version": version.group(1)})
+    assert field_error(refused.text, "reason") == "Hãy nhập lý do."
+    assert status() == "pending_first_login"
+    locked = admin.post(
+        f"{path}/lock-account",
+        data={"csrf_token": csrf_of(page), "version": version.group(1), "reason": "Nghi bị chiếm quyền"},
+    )
+    assert locked.status_code == 303
+    assert status() == "locked"
+
+    resolved = post(
+        admin, path, {"action": "reset_password", "resolution": "Đã xác minh với nhà trường"}, action=f"{path}/resolve"
+    )
+    assert resolved.status_code == 200
+    assert resolved.headers["cache-control"] == "no-store"
+    password = password_on(resolved.text)
+    assert password in re.search(r'data-testid="slip".*?</section>', resolved.text, re.S).group(0)  # type: ignore[union-attr]
+    assert status() == "pending_first_login"
+    assert password not in admin.get(path).text
+    assert password not in admin.get(f"/admin/accounts/{account['id']}").text
