@@ -112,6 +112,24 @@ class Stack:
         wait_until(lambda: self.request_of(unit_code)["status"] == status, timeout=timeout, what=f"request {status}")
         return self.request_of(unit_code)
 
+    def new_individual_account(self, role: str, name: str = "Trần Văn Bình") -> tuple[str, str]:
+        """A QLCL officer's, administrator's or auditor's account issued by identity: (username, temporary password)."""
+        account = self.api(
+            "identity",
+            "POST",
+            "/api/v1/accounts",
+            self.admin,
+            json={
+                "kind": "individual",
+                "role": role,
+                "username": f"{role.replace('_', '.')}.{secrets.token_hex(3)}",
+                "holder": {"name": name, "position": "Chuyên viên"},
+            },
+        )
+        assert account.status_code == 201, account.text
+        body = account.json()
+        return body["username"], body["temporary_password"]
+
 
 @pytest.fixture(scope="session")
 def system_stack(

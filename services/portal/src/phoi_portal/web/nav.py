@@ -26,6 +26,10 @@ MENUS: dict[Role, list[tuple[str, str]]] = {
     ],
     Role.QLCL_ADMIN: [
         ("/dashboard", N_("Overview")),
+        ("/admin/units", N_("Units")),
+        ("/admin/accounts", N_("Accounts")),
+        ("/admin/incidents", N_("Incidents")),
+        ("/admin/sign-ins", N_("Sign-in activity")),
         ("/account", N_("Account")),
     ],
     Role.AUDITOR: [

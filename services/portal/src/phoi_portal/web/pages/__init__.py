@@ -1,6 +1,18 @@
 """The portal's pages, one module per task (GOV.UK habit: one thing per page)."""
 
-from phoi_portal.web.pages import account, dashboard, incidents, public, receipts, reports, requests, stock
+from phoi_portal.web.pages import (
+    account,
+    admin_accounts,
+    admin_incidents,
+    admin_units,
+    dashboard,
+    incidents,
+    public,
+    receipts,
+    reports,
+    requests,
+    stock,
+)
 
 routers = [
     public.router,
@@ -11,4 +23,7 @@ routers = [
     reports.router,
     incidents.router,
     account.router,
+    admin_units.router,
+    admin_accounts.router,
+    admin_incidents.router,
 ]

@@ -1,0 +1,219 @@
+"""The QLCL administrator's work in the portal, in a real browser, in Vietnamese.
+
+The administrator registers a unit and issues its unit account, sees the temporary password once and
+prints the handover slip; the unit signs in with it and must change it (a second browser); the
+administrator hands the account over to a new holder, which ends the first holder's session, and the new
+holder signs in; someone reports on the public page that they cannot sign in, and the administrator
+locks the account from the incident and resolves it. Every page is checked with axe-core and saved as a
+screenshot.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from typing import Any
+
+import pytest
+from phoi_local.browser import new_context
+from phoi_local.system import Stack
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ADMIN_PASSWORD = "Quan-Tri-2026!"
+UNIT_PASSWORD = "Don-Vi-2026!"
+NEW_HOLDER_PASSWORD = "Nguoi-Moi-2026!"
+
+
+class Visit:
+    """Every page the walk reaches is checked for accessibility and photographed, in order."""
+
+    def __init__(self, page: Page, a11y_check: Any, screenshot: Any, prefix: str = "") -> None:
+        self.page, self.a11y_check, self.screenshot, self.prefix, self.n = page, a11y_check, screenshot, prefix, 0
+
+    def __call__(self, name: str) -> None:
+        self.n += 1
+        label = f"{self.prefix}{self.n:02d}-{name}"
+        self.page.wait_for_load_state("load")
+        self.screenshot(self.page, label)
+        self.a11y_check(self.page, label)
+
+
+def sign_in_first_time(page: Page, visit: Visit, stack: Stack, username: str, temporary: str, new: str) -> None:
+    """Article 8.2: a temporary password must be changed before anything else."""
+    page.goto(stack.portal + "/")
+    page.get_by_role("link", name="Đăng nhập").click()
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(temporary)
+    page.locator("#kc-login").click()
+    expect(page.locator("#password-new")).to_be_visible()
+    visit("update-password")
+    page.locator("#password-new").fill(new)
+    page.locator("#password-confirm").fill(new)
+    page.locator("#kc-submit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tổng quan")
+
+
+def test_the_administrator_issues_hands_over_and_handles_an_incident(
+    stack: Stack, browser_page: Page, a11y_check: Any, screenshot: Any, page_errors: Any
+) -> None:
+    page = browser_page
+    visit = Visit(page, a11y_check, screenshot)
+    username, temporary = stack.new_individual_account("qlcl_admin", "Lê Thị Quản")
+    sign_in_first_time(page, visit, stack, username, temporary, ADMIN_PASSWORD)
+    visit("dashboard")
+
+    code = f"B{secrets.token_hex(3).upper()}"
+    register_unit(page, visit, code)
+    unit_user, first_password = issue_unit_account(page, visit, code)
+
+    browser = page.context.browser
+    assert browser is not None
+    other = new_context(browser)
+    page_errors.watch(other)
+    unit_page = other.new_page()
+    unit_visit = Visit(unit_page, a11y_check, screenshot, prefix="unit-")
+    sign_in_first_time(unit_page, unit_visit, stack, unit_user, first_password, UNIT_PASSWORD)
+    expect(unit_page.get_by_test_id("who")).to_contain_text("Nguyễn Thị Hoa")
+    unit_visit("dashboard")
+
+    second_password = hand_over(page, visit)
+    expect_signed_out(unit_page, stack, within=5)
+    sign_in_first_time(unit_page, unit_visit, stack, unit_user, second_password, NEW_HOLDER_PASSWORD)
+    expect(unit_page.get_by_test_id("who")).to_contain_text("Vũ Minh Tuấn")
+    unit_visit("dashboard-new-holder")
+
+    reference = report_from_the_public_page(unit_page, unit_visit, stack, unit_user)
+    handle_the_incident(page, visit, reference, unit_user)
+    expect_signed_out(unit_page, stack, within=5)  # locking from the incident ended the holder's session
+    other.close()
+
+    page.get_by_role("link", name="Hoạt động đăng nhập").click()
+    expect(page.get_by_test_id("events")).to_contain_text(unit_user)
+    visit("sign-in-activity")
+
+
+def register_unit(page: Page, visit: Visit, code: str) -> None:
+    page.get_by_role("link", name="Đơn vị", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Đơn vị")
+    visit("units")
+    page.get_by_role("link", name="Thêm đơn vị").click()
+    visit("unit-new")
+    page.get_by_role("button", name="Thêm đơn vị").click()
+    expect(page.get_by_test_id("error-summary")).to_contain_text("Hãy nhập mã đơn vị")
+    visit("unit-new-errors")
+    page.get_by_label("Mã đơn vị").fill(code)
+    page.get_by_label("Cơ sở giáo dục").check()
+    page.get_by_label("Tên", exact=True).fill(f"Trường THPT Chu Văn An {code}")
+    page.get_by_label("Tỉnh, thành phố (không bắt buộc)").fill("Hà Nội")
+    page.get_by_label("Họ và tên (không bắt buộc)").fill("Phạm Văn Hiệu")
+    page.get_by_label("Chức vụ (không bắt buộc)").fill("Hiệu trưởng")
+    page.get_by_role("button", name="Thêm đơn vị").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Đã thêm đơn vị")
+    expect(page.get_by_test_id("unit-status")).to_contain_text("Đang hoạt động")
+    visit("unit")
+
+
+def issue_unit_account(page: Page, visit: Visit, code: str) -> tuple[str, str]:
+    """The password is on the result page and its slip, once; the reprint leaves it out."""
+    page.get_by_role("link", name="Cấp tài khoản cho đơn vị").click()
+    expect(page.get_by_label("Mã đơn vị (tài khoản đơn vị)")).to_have_value(code)
+    visit("account-new")
+    page.get_by_label("Họ và tên", exact=True).fill("Nguyễn Thị Hoa")
+    page.get_by_label("Chức vụ (không bắt buộc)").fill("Văn thư")
+    page.get_by_role("button", name="Cấp tài khoản").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Đã cấp tài khoản")
+    password = page.get_by_test_id("temporary-password").inner_text()
+    username = page.get_by_test_id("username").inner_text()
+    expect(page.get_by_test_id("slip-password")).to_have_text(password)
+    visit("account-issued")
+    page.emulate_media(media="print")  # the slip as printed: A4, no menu, the password on it
+    expect(page.get_by_role("navigation", name="Menu chính")).to_be_hidden()
+    expect(page.get_by_test_id("temporary-password")).to_be_hidden()
+    expect(page.get_by_test_id("slip")).to_contain_text("đổi mật khẩu ngay khi nhận")
+    expect(page.get_by_test_id("slip-password")).to_have_text(password)
+    visit("slip-printed")
+    page.emulate_media(media="screen")
+    page.get_by_role("link", name="Đến trang tài khoản").click()
+    expect(page.get_by_test_id("holder")).to_contain_text("Nguyễn Thị Hoa")
+    assert password not in page.content()
+    visit("account")
+    page.get_by_role("link", name="In lại phiếu bàn giao").click()
+    expect(page.get_by_test_id("slip-no-password")).to_be_visible()
+    assert password not in page.content()
+    visit("slip-reprint")
+    page.get_by_role("link", name="Quay lại tài khoản").click()
+    return username, password
+
+
+def hand_over(page: Page, visit: Visit) -> str:
+    """Article 8.4: a new holder and a new temporary password, shown once."""
+    page.get_by_role("link", name="Bàn giao cho người giữ mới").click()
+    visit("handover")
+    page.get_by_label("Họ và tên người giữ mới").fill("Vũ Minh Tuấn")
+    page.get_by_label("Email (không bắt buộc)").fill("khong-hop-le")
+    page.get_by_role("button", name="Bàn giao tài khoản").click()
+    expect(page.get_by_test_id("error-summary")).to_contain_text("Hãy nhập địa chỉ email")
+    expect(page.get_by_label("Họ và tên người giữ mới")).to_have_value("Vũ Minh Tuấn")
+    visit("handover-errors")
+    page.get_by_label("Email (không bắt buộc)").fill("tuan.vm@example.vn")
+    page.get_by_label("Lý do (không bắt buộc)").fill("Người giữ trước chuyển công tác (công văn 12/THPT)")
+    page.get_by_role("button", name="Bàn giao tài khoản").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Đã bàn giao tài khoản")
+    password = page.get_by_test_id("temporary-password").inner_text()
+    visit("handed-over")
+    page.get_by_role("link", name="Đến trang tài khoản").click()
+    expect(page.get_by_test_id("holders")).to_contain_text("Nguyễn Thị Hoa")
+    expect(page.get_by_test_id("holders")).to_contain_text("Vũ Minh Tuấn")
+    assert password not in page.content()
+    visit("account-after-handover")
+    return password
+
+
+def report_from_the_public_page(page: Page, visit: Visit, stack: Stack, username: str) -> str:
+    page.goto(stack.portal + "/cannot-sign-in")
+    page.get_by_label("Tôi không đăng nhập được hoặc phần mềm không hoạt động").check()
+    page.get_by_label("Tên đăng nhập hoặc mã đơn vị của bạn").fill(username)
+    page.get_by_label("Số điện thoại hoặc địa chỉ email").fill("0912 345 678")
+    page.get_by_label("Mô tả sự việc").fill("Có người khác đăng nhập tài khoản của trường chúng tôi.")
+    page.get_by_role("button", name="Gửi báo cáo").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Báo cáo của bạn đã được gửi đến Cục QLCL")
+    visit("reported")
+    return page.locator(".panel-confirmation strong").inner_text()
+
+
+def handle_the_incident(page: Page, visit: Visit, reference: str, username: str) -> None:
+    page.get_by_role("link", name="Sự cố", exact=True).click()
+    row = page.locator(f'tr[data-reference="{reference}"]')
+    expect(row).to_contain_text("Trang công khai")
+    visit("incidents")
+    row.get_by_role("link").click()
+    expect(page.get_by_test_id("reference")).to_have_text(reference)
+    expect(page.locator(".summary").first).to_contain_text(username)
+    visit("incident")
+    page.get_by_label("Lý do khóa").fill("Nghi bị chiếm quyền, chờ xác minh với nhà trường")
+    page.get_by_role("button", name="Khóa tài khoản").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Đã khóa tài khoản")
+    visit("incident-account-locked")
+    page.get_by_role("button", name="Xử lý xong sự cố").click()
+    expect(page.get_by_test_id("error-summary")).to_contain_text("Hãy chọn cách xử lý tài khoản")
+    visit("incident-errors")
+    page.get_by_label("Giữ nguyên trạng thái khóa").check()
+    page.get_by_label("Những gì đã tìm hiểu và đã làm").fill("Đã gọi điện cho nhà trường; giữ khóa đến khi bàn giao.")
+    page.get_by_role("button", name="Xử lý xong sự cố").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Đã xử lý xong sự cố")
+    expect(page.get_by_test_id("resolution")).to_contain_text("giữ khóa đến khi bàn giao")
+    visit("incident-resolved")
+
+
+def expect_signed_out(page: Page, stack: Stack, *, within: float) -> None:
+    """The other browser's next page is the sign-in page, at the latest `within` seconds from now."""
+    deadline = time.monotonic() + within
+    while True:
+        page.goto(stack.portal + "/dashboard")
+        if not re.search(r"/dashboard$", page.url):
+            return
+        assert time.monotonic() < deadline, "the other session was still signed in after the deadline"
+        page.wait_for_timeout(200)  # the browser's own pacing between polls of a real page
