@@ -112,6 +112,21 @@ class Stack:
         wait_until(lambda: self.request_of(unit_code)["status"] == status, timeout=timeout, what=f"request {status}")
         return self.request_of(unit_code)
 
+    def new_individual_account(self, role: str) -> tuple[str, str]:
+        """A new individual account (`qlcl_officer`, `qlcl_admin`, `auditor`) issued by identity:
+        (username, temporary password)."""
+        username = f"{role.replace('_', '-')}-{secrets.token_hex(3)}"
+        account = self.api(
+            "identity",
+            "POST",
+            "/api/v1/accounts",
+            self.admin,
+            json={"kind": "individual", "role": role, "username": username, "holder": {"name": "Trần Văn Minh"}},
+        )
+        assert account.status_code == 201, account.text
+        body = account.json()
+        return body["username"], body["temporary_password"]
+
 
 @pytest.fixture(scope="session")
 def system_stack(

@@ -1,6 +1,6 @@
 """The portal's pages, one module per task (GOV.UK habit: one thing per page)."""
 
-from phoi_portal.web.pages import account, dashboard, incidents, public, receipts, reports, requests, stock
+from phoi_portal.web.pages import account, audit, dashboard, incidents, public, receipts, reports, requests, stock
 
 routers = [
     public.router,
@@ -11,4 +11,5 @@ routers = [
     reports.router,
     incidents.router,
     account.router,
+    audit.router,
 ]
