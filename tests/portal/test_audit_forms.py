@@ -149,3 +149,27 @@ def _entries(stack: Stack, **params: str) -> list[dict[str, Any]]:
     response = stack.api("audit", "GET", "/api/v1/entries", stack.admin, params=params)
     assert response.status_code == 200, response.text
     return list(response.json()["items"])
+
+
+def test_cursor_pages_follow_each_other_without_overlap(system_stack: Stack, auditor: Any) -> None:
+    _, client = auditor
+    # Every refusal is audited: an officer has no access to the log, so each try adds an entry.
+    for _ in range(55):
+        system_stack.api("audit", "GET", "/api/v1/entries", system_stack.officer)
+    refusals = {"type": "security.access_denied.v1", "limit": "60"}
+    wait_until(
+        lambda: len(_entries(system_stack, **refusals)) > 50, timeout=30, what="55 refusals audited", interval=0.2
+    )
+    first = client.get("/audit/entries", params={"type": "security.access_denied.v1"})
+    sequences = [int(s) for s in re.findall(r'<a href="/audit/entries/(\d+)">', first.text)]
+    assert len(sequences) == 50
+    assert sequences == sorted(sequences, reverse=True)
+    following = re.search(r'href="(/audit/entries\?[^"]*cursor=[^"]+)"', first.text)
+    assert following, "a next-page link"
+    second = client.get(html.unescape(following.group(1)))
+    assert 'value="security.access_denied.v1" selected' in second.text, "the filters travel with the cursor"
+    more = [int(s) for s in re.findall(r'<a href="/audit/entries/(\d+)">', second.text)]
+    assert more
+    assert max(more) < min(sequences)
+    assert "Trang đầu" in second.text
+    assert set(re.findall(r'data-type="([^"]+)"', second.text)) == {"security.access_denied.v1"}

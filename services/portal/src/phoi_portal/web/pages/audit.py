@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
+import httpx
 from fastapi import Path, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from phoi_contracts.catalogue import EVENT_TYPES
 from phoi_kit.auth import Role
-from starlette.background import BackgroundTask
 
 from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.domain.session import Session
@@ -158,11 +159,20 @@ async def audit_export(request: Request, session: AuditorSession) -> Response:
     )
     stamp = datetime.now(VIETNAM).strftime("%Y%m%d-%H%M%S")
     return StreamingResponse(
-        upstream.aiter_raw(),
+        _passed_through(upstream),
         media_type=upstream.headers.get("content-type", "text/csv; charset=utf-8"),
         headers={"Content-Disposition": f'attachment; filename="nhat-ky-kiem-toan_{stamp}.csv"'},
-        background=BackgroundTask(upstream.aclose),
     )
+
+
+async def _passed_through(upstream: httpx.Response) -> AsyncIterator[bytes]:
+    # Closed however the download ends (finished, or the browser went away): the audit service then
+    # records the export with the rows actually sent.
+    try:
+        async for chunk in upstream.aiter_raw():
+            yield chunk
+    finally:
+        await upstream.aclose()
 
 
 @router.get("/audit/verify")
@@ -204,8 +214,55 @@ async def _last_checkpoint(api: Api) -> dict[str, Any] | None:
 
 
 def readable_key(key: str) -> str:
-    """A payload field's name as words (``approved_quantity`` → ``approved quantity``)."""
+    """A payload field's name in the reader's language when it is a common one, else as words
+    (``keycloak_event_id`` → ``keycloak event id``); the exact name stays in the JSON below."""
+    if key in PAYLOAD_LABELS:
+        return i18n.gettext(PAYLOAD_LABELS[key])
     return re.sub(r"_+", " ", key).strip()
+
+
+PAYLOAD_LABELS: Final[dict[str, str]] = {
+    "academic_year": i18n.N_("School year"),
+    "accepted_quantity": i18n.N_("Accepted"),
+    "account_id": i18n.N_("Account id"),
+    "allocated_quantity": i18n.N_("Allocated"),
+    "allocation_id": i18n.N_("Allocation id"),
+    "approved_quantity": i18n.N_("Approved"),
+    "batch_id": i18n.N_("Print batch id"),
+    "code": i18n.N_("Code"),
+    "contract_ref": i18n.N_("Contract"),
+    "description": i18n.N_("Description"),
+    "discrepancy_note": i18n.N_("Note on the difference"),
+    "document_ref": i18n.N_("Document"),
+    "exam_session": i18n.N_("Exam session"),
+    "filters": i18n.N_("Filters"),
+    "first": i18n.N_("First serial"),
+    "form_type_code": i18n.N_("Form type"),
+    "format": i18n.N_("Format"),
+    "ip_address": i18n.N_("IP address"),
+    "justification": i18n.N_("Justification"),
+    "kind": i18n.N_("Kind"),
+    "last": i18n.N_("Last serial"),
+    "line_id": i18n.N_("Line id"),
+    "lines": i18n.N_("Lines"),
+    "method": i18n.N_("Method"),
+    "name": i18n.N_("Name"),
+    "note": i18n.N_("Note"),
+    "path": i18n.N_("Path"),
+    "printer": i18n.N_("Printer"),
+    "province": i18n.N_("Province"),
+    "quantity": i18n.N_("Quantity"),
+    "ranges": i18n.N_("Serial numbers"),
+    "reason": i18n.N_("Reason"),
+    "received_on": i18n.N_("Received on"),
+    "request_id": i18n.N_("Request id"),
+    "requested_quantity": i18n.N_("Requested"),
+    "role": i18n.N_("Role"),
+    "row_count": i18n.N_("Rows"),
+    "unit_code": i18n.N_("Unit"),
+    "user_id": i18n.N_("User id"),
+    "username": i18n.N_("User name"),
+}
 
 
 EVENT_LABELS: Final[dict[str, str]] = {
