@@ -5,6 +5,8 @@ out; a POST without its CSRF token changes nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import html
 import io
@@ -173,3 +175,45 @@ def test_cursor_pages_follow_each_other_without_overlap(system_stack: Stack, aud
     assert max(more) < min(sequences)
     assert "Trang đầu" in second.text
     assert set(re.findall(r'data-type="([^"]+)"', second.text)) == {"security.access_denied.v1"}
+
+
+def test_a_changed_entry_is_shown_as_the_exact_place_the_chain_breaks(system_stack: Stack, auditor: Any) -> None:
+    """Tampering as a database superuser would (triggers bypassed); the original is put back after."""
+    _, client = auditor
+    code, _, _ = system_stack.new_unit_account()
+    wait_until(lambda: bool(_entries(system_stack, unit=code)), timeout=30, what="the unit's creation audited")
+    victim = _entries(system_stack, unit=code, type="unit.created.v1")[0]["sequence"]
+    with _payload_changed(system_stack, victim, code):
+        form = client.get("/audit/verify")
+        result = client.post("/audit/verify", data={"csrf_token": csrf_of(form.text)})
+        assert 'data-ok="false"' in result.text
+        assert f"Chuỗi nhật ký bị đứt tại mục {victim}" in result.text
+        assert "mục này đã bị sửa sau khi ghi" in result.text
+        assert f'href="/audit/entries/{victim}"' in result.text
+    again = client.post("/audit/verify", data={"csrf_token": csrf_of(form.text)})
+    assert 'data-ok="true"' in again.text
+
+
+@contextlib.contextmanager
+def _payload_changed(stack: Stack, sequence: int, code: str) -> Iterator[None]:
+    import asyncpg
+
+    url = stack.services["audit"].env["AUDIT_DATABASE_URL"].replace("+asyncpg", "")
+
+    async def run(statement: str, *args: Any) -> Any:
+        conn = await asyncpg.connect(url)
+        try:
+            async with conn.transaction():
+                await conn.execute("SET LOCAL session_replication_role = replica")  # past the append-only trigger
+                return await conn.fetchval(statement, *args)
+        finally:
+            await conn.close()
+
+    original = asyncio.run(run("SELECT payload FROM audit_entries WHERE sequence = $1", sequence))
+    changed = original.replace(code, "TAMPERED")
+    assert changed != original
+    asyncio.run(run("UPDATE audit_entries SET payload = $2 WHERE sequence = $1", sequence, changed))
+    try:
+        yield
+    finally:
+        asyncio.run(run("UPDATE audit_entries SET payload = $2 WHERE sequence = $1", sequence, original))
