@@ -69,6 +69,10 @@ def test_bad_filters_are_refused_beside_the_field_and_kept(auditor: Any) -> None
     assert kept(bad.text, "start", "31/02/2026")
     assert kept(bad.text, "end", "hôm qua")
 
+    forged = client.get("/audit/entries", params={"cursor": "not-a-cursor"})
+    assert forged.status_code == 200
+    assert "Liên kết trang không còn hợp lệ" in forged.text
+
     # The export refuses the same filters: back to the log, which shows why.
     export = client.get("/audit/export", params={"start": "02/01/2026", "end": "01/01/2026"})
     assert export.status_code == 303

@@ -5,9 +5,12 @@
   "use strict";
 
   function size(bytes) {
-    if (bytes < 1024) { return bytes + " B"; }
-    if (bytes < 1024 * 1024) { return (bytes / 1024).toFixed(1) + " KB"; }
-    return (bytes / (1024 * 1024)).toFixed(1) + " MB";
+    // Numbers as the page's language writes them (3,7 KB in Vietnamese).
+    var lang = document.documentElement.lang || "vi";
+    function fmt(n) { return n.toLocaleString(lang, { maximumFractionDigits: 1 }); }
+    if (bytes < 1024) { return fmt(bytes) + " B"; }
+    if (bytes < 1024 * 1024) { return fmt(bytes / 1024) + " KB"; }
+    return fmt(bytes / (1024 * 1024)) + " MB";
   }
 
   function say(node, template, bytes) {
