@@ -73,6 +73,7 @@ class ServiceClients:
         headers: dict[str, str] | None = None,
         files: Any = None,
         data: Any = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         all_headers = {CORRELATION_HEADER: correlation_id_var.get() or "", **(headers or {})}
         if token:
@@ -87,6 +88,7 @@ class ServiceClients:
                 headers=all_headers,
                 files=files,
                 data=data,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
         except httpx.HTTPError as exc:
             log.warning("service unreachable", service=service, path=path, error=repr(exc))
@@ -99,6 +101,34 @@ class ServiceClients:
         if response.status_code >= 400:
             raise _problem(response)
         return response
+
+    async def stream(
+        self, service: ServiceName, path: str, *, token: str | None, params: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """A GET whose body is not read yet (a large download passed through): the caller reads it with
+        `aiter_raw()` and must `aclose()` it. Errors are raised as for `call`, with their body read."""
+        headers = {CORRELATION_HEADER: correlation_id_var.get() or ""}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        request = self._http.build_request("GET", self._urls[service] + path, params=clean, headers=headers)
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            log.warning("service unreachable", service=service, path=path, error=repr(exc))
+            raise ServiceDown(service, type(exc).__name__) from exc
+        if response.status_code < 400:
+            return response
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        if response.status_code >= 500:
+            log.warning("service error", service=service, path=path, status=response.status_code)
+            raise ServiceDown(service, f"HTTP {response.status_code}")
+        if response.status_code == 401 and token:
+            raise SessionEnded
+        raise _problem(response)
 
     async def get_json(self, service: ServiceName, path: str, *, token: str | None, **params: Any) -> Any:
         return (await self.call(service, "GET", path, token=token, params=params)).json()

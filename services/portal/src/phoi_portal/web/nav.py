@@ -34,7 +34,10 @@ MENUS: dict[Role, list[tuple[str, str]]] = {
     ],
     Role.AUDITOR: [
         ("/dashboard", N_("Overview")),
+        ("/audit/entries", N_("Audit log")),
+        ("/audit/verify", N_("Verify the log")),
         ("/requests", N_("Requests")),
+        ("/serials", N_("Find a serial")),
         ("/account", N_("Account")),
     ],
 }

@@ -5,6 +5,7 @@ from phoi_portal.web.pages import (
     admin_accounts,
     admin_incidents,
     admin_units,
+    audit,
     dashboard,
     incidents,
     public,
@@ -26,4 +27,5 @@ routers = [
     admin_units.router,
     admin_accounts.router,
     admin_incidents.router,
+    audit.router,
 ]
