@@ -1,6 +1,17 @@
 """The portal's pages, one module per task (GOV.UK habit: one thing per page)."""
 
-from phoi_portal.web.pages import account, dashboard, incidents, public, receipts, reports, requests, stock
+from phoi_portal.web.pages import (
+    account,
+    central,
+    dashboard,
+    incidents,
+    public,
+    receipts,
+    reports,
+    requests,
+    review,
+    stock,
+)
 
 routers = [
     public.router,
@@ -11,4 +22,6 @@ routers = [
     reports.router,
     incidents.router,
     account.router,
+    review.router,
+    central.router,
 ]
