@@ -112,6 +112,31 @@ class Stack:
         wait_until(lambda: self.request_of(unit_code)["status"] == status, timeout=timeout, what=f"request {status}")
         return self.request_of(unit_code)
 
+    def new_individual_account(self, role: str) -> tuple[str, str]:
+        """A new individual account with `role` (qlcl_officer, qlcl_admin, auditor), issued by identity:
+        (username, temporary password)."""
+        response = self.api(
+            "identity",
+            "POST",
+            "/api/v1/accounts",
+            self.admin,
+            json={
+                "kind": "individual",
+                "role": role,
+                "username": f"cb{secrets.token_hex(4)}",
+                "holder": {"name": "Trần Văn Bình", "position": "Chuyên viên"},
+            },
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return body["username"], body["temporary_password"]
+
+    def next_serials(self, quantity: int) -> tuple[int, int]:
+        """Serials no batch has used yet (for a batch recorded through the portal rather than `print_batch`)."""
+        first = self.counter["serial"]
+        self.counter["serial"] = first + quantity
+        return first, first + quantity - 1
+
 
 @pytest.fixture(scope="session")
 def system_stack(
