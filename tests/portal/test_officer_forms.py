@@ -59,7 +59,8 @@ def test_print_batch_form_refuses_bad_input_then_records_a_batch(system_stack: S
     assert field_error(page, "first_serial") == "Hãy nhập số hiệu đầu tiên của lô là số nguyên, ví dụ 1."
     assert field_error(page, "printer") == "Hãy nhập tên nhà in."
     assert field_error(page, "received_on") == "Hãy nhập ngày nhận theo dạng dd/mm/yyyy."
-    assert kept(page, "first_serial", "mười") and kept(page, "contract_ref", "HĐ-01/2026")
+    assert kept(page, "first_serial", "mười")
+    assert kept(page, "contract_ref", "HĐ-01/2026")
     backwards = post(officer, "/central/print-batches/new", {**bad, "first_serial": "9", "form_type": FORM_TYPE}).text
     assert field_error(backwards, "last_serial") == "Số hiệu cuối không được nhỏ hơn số hiệu đầu."
     assert _batches(system_stack) == before
@@ -92,7 +93,9 @@ def test_form_type_forms_refuse_bad_input(system_stack: Stack, officer: httpx.Cl
     assert field_error(page, "serial_prefix").startswith("Hãy nhập tiền tố")
     assert field_error(page, "digits") == "Hãy nhập số chữ số là số nguyên từ 1 đến 18."
     assert field_error(page, "template_version") == "Hãy nhập phiên bản mẫu, ví dụ 2024.1."
-    assert kept(page, "code", "THCS MỚI") and kept(page, "name_en", "Lower secondary") and kept(page, "digits", "abc")
+    assert kept(page, "code", "THCS MỚI")
+    assert kept(page, "name_en", "Lower secondary")
+    assert kept(page, "digits", "abc")
 
     taken = {"code": FORM_TYPE, "name_vi": "Bằng tốt nghiệp", "name_en": "Diploma", "serial_prefix": "PX"}
     exists = post(officer, "/central/form-types/new", {**taken, "digits": "7", "template_version": "2026.1"}).text
@@ -119,12 +122,13 @@ def test_form_type_forms_refuse_bad_input(system_stack: Stack, officer: httpx.Cl
     assert (stored["name_vi"], stored["active"]) == ("Bằng mới", False)
     # a second save with the version read before: said beside nothing, at the top, with the input kept
     stale = officer.post(edit, data={"csrf_token": csrf_of(form), "version": version.group(1), **fields})
-    assert stale.status_code == 200 and "Dữ liệu vừa được người khác thay đổi" in stale.text
+    assert stale.status_code == 200
+    assert "Dữ liệu vừa được người khác thay đổi" in stale.text
     assert kept(stale.text, "name_vi", "Bằng mới")
 
 
 def _submitted(stack: Stack, unit: tuple[str, httpx.Client], quantity: int) -> dict[str, Any]:
-    code, client = unit
+    _code, client = unit
     request_id = portal_request(client, quantity, submit=True)
     return dict(stack.api("requests", "GET", f"/api/v1/requests/{request_id}", stack.officer).json())
 
@@ -136,7 +140,8 @@ def test_review_refuses_bad_decisions_beside_the_field(system_stack: Stack, offi
     queue = officer.get("/review").text
     assert f'href="/review/{item["id"]}"' in queue
     review = officer.get(path).text
-    assert 'data-testid="context"' in review and 'name="version"' in review
+    assert 'data-testid="context"' in review
+    assert 'name="version"' in review
 
     page = post(officer, path, {"decision": "approve", line: "31", "reason": ""}).text
     assert field_error(page, line) == "Chỉ được duyệt tối đa 30 phôi như số đề nghị."
@@ -189,12 +194,15 @@ def test_the_letter_opens_inline_under_a_strict_policy(system_stack: Stack, offi
     item = _submitted(system_stack, unit, 3)
     attachment = item["attachments"][0]
     letter = officer.get(f"/requests/{item['id']}/attachments/{attachment['attachment_id']}")
-    assert letter.status_code == 200 and letter.content.startswith(b"%PDF")
+    assert letter.status_code == 200
+    assert letter.content.startswith(b"%PDF")
     assert letter.headers["content-type"].startswith("application/pdf")
     assert letter.headers["content-disposition"].startswith("inline")
     assert "filename" in letter.headers["content-disposition"]
     policies = letter.headers.get_list("content-security-policy")
-    assert len(policies) == 1 and "default-src 'none'" in policies[0] and "script-src" not in policies[0]
+    assert len(policies) == 1
+    assert "default-src 'none'" in policies[0]
+    assert "script-src" not in policies[0]
     assert letter.headers["x-content-type-options"] == "nosniff"
     page = officer.get(f"/review/{item['id']}")
     assert page.headers["content-security-policy"].startswith("default-src 'self'")  # pages keep theirs
@@ -206,7 +214,8 @@ def test_reports_and_serials_across_units(system_stack: Stack, officer: httpx.Cl
     chooser = officer.get("/reports/usage").text
     assert 'id="unit"' in chooser
     report = officer.get("/reports/usage", params={"unit": code})
-    assert report.status_code == 200 and f"Đơn vị {code}" in report.text
+    assert report.status_code == 200
+    assert f"Đơn vị {code}" in report.text
     bad = officer.get("/reports/usage", params={"unit": "<b>"}).text
     assert field_error(bad, "unit") == "Hãy nhập mã đơn vị gồm chữ cái và chữ số, ví dụ QLCL."
     download = officer.get("/reports/usage.csv", params={"start": "2026-01-01", "end": "2026-12-31", "unit": code})
@@ -215,7 +224,8 @@ def test_reports_and_serials_across_units(system_stack: Stack, officer: httpx.Cl
         f'filename="bao-cao-su-dung-phoi_{code}_2026-01-01_2026-12-31.csv"' in download.headers["content-disposition"]
     )
     found = officer.get("/serials", params={"form_type": FORM_TYPE, "serial": str(first)})
-    assert found.status_code == 200 and "error-message" not in found.text
+    assert found.status_code == 200
+    assert "error-message" not in found.text
 
 
 def test_officer_forms_need_the_csrf_token(system_stack: Stack, officer: httpx.Client) -> None:
