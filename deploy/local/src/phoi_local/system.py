@@ -130,6 +130,12 @@ class Stack:
         body = account.json()
         return body["username"], body["temporary_password"]
 
+    def next_serials(self, quantity: int) -> tuple[int, int]:
+        """Serials no batch has used yet (for a batch recorded through the portal rather than `print_batch`)."""
+        first = self.counter["serial"]
+        self.counter["serial"] = first + quantity
+        return first, first + quantity - 1
+
 
 @pytest.fixture(scope="session")
 def system_stack(

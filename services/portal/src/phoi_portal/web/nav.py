@@ -20,7 +20,13 @@ MENUS: dict[Role, list[tuple[str, str]]] = {
     ],
     Role.QLCL_OFFICER: [
         ("/dashboard", N_("Overview")),
+        ("/review", N_("Review")),
         ("/requests", N_("Requests")),
+        ("/allocations", N_("Allocations")),
+        ("/central/stock", N_("Central stock")),
+        ("/central/print-batches", N_("Print batches")),
+        ("/central/form-types", N_("Form types")),
+        ("/reports/usage", N_("Usage report")),
         ("/serials", N_("Find a serial")),
         ("/account", N_("Account")),
     ],

@@ -55,7 +55,9 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.extend(self.headers)
+                # An answer that set its own, stricter CSP (a letter shown inline) keeps it alone.
+                own_csp = any(name.lower() == b"content-security-policy" for name, _ in headers)
+                headers.extend(h for h in self.headers if not (own_csp and h[0] == b"content-security-policy"))
                 state = scope.get("state") or {}
                 if state.get("set_anon_cookie") and state.get("anon_id"):
                     headers.append((b"set-cookie", anon_cookie(state["anon_id"], self.secure).encode()))

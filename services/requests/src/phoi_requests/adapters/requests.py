@@ -226,13 +226,23 @@ class RequestRepository:
     # --- list and count -------------------------------------------------------------------------------
 
     async def page(
-        self, where: RequestFilter, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+        self,
+        where: RequestFilter,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        oldest_first: bool = False,
     ) -> list[RequestSummary]:
-        """Newest first (created_at, id descending); `after` is the last item of the previous page."""
+        """Newest first (created_at, id descending) unless `oldest_first` (a review queue: the longest
+        waiting on top); `after` is the last item of the previous page."""
         query = select(RequestRow).where(*_conditions(where))
+        key = tuple_(RequestRow.created_at, RequestRow.id)
         if after is not None:
-            query = query.where(tuple_(RequestRow.created_at, RequestRow.id) < tuple_(*after))
-        query = query.order_by(RequestRow.created_at.desc(), RequestRow.id.desc()).limit(limit)
+            query = query.where(key > tuple_(*after) if oldest_first else key < tuple_(*after))
+        if oldest_first:
+            query = query.order_by(RequestRow.created_at, RequestRow.id).limit(limit)
+        else:
+            query = query.order_by(RequestRow.created_at.desc(), RequestRow.id.desc()).limit(limit)
         roots = list((await self.session.execute(query)).scalars())
         if not roots:
             return []

@@ -156,11 +156,20 @@ async def list_requests(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
+    order: Annotated[
+        Literal["newest", "oldest"],
+        Query(description="`newest` first (the default) or `oldest` first, as a review queue is worked through."),
+    ] = "newest",
 ) -> RequestPage:
-    """Newest first. Unit accounts see their own unit's requests only."""
+    """Newest first unless `order=oldest`. Unit accounts see their own unit's requests only."""
     where = _filter(unit_code, status, form_type, academic_year, created_from, created_to)
     items = await service.page(
-        actor, where, waiting_for_me=waiting_for == "me", limit=limit + 1, after=parse_request_cursor(cursor)
+        actor,
+        where,
+        waiting_for_me=waiting_for == "me",
+        limit=limit + 1,
+        after=parse_request_cursor(cursor),
+        oldest_first=order == "oldest",
     )
     more = len(items) > limit
     items = items[:limit]

@@ -88,6 +88,7 @@ class RequestService:
         waiting_for_me: bool,
         limit: int,
         after: tuple[datetime, uuid.UUID] | None,
+        oldest_first: bool = False,
     ) -> list[RequestSummary]:
         effective = scoped(actor, where)
         if effective is None:
@@ -98,7 +99,7 @@ class RequestService:
             if not statuses:
                 return []
             effective = replace(effective, statuses=statuses)
-        return await self.repo.page(effective, limit=limit, after=after)
+        return await self.repo.page(effective, limit=limit, after=after, oldest_first=oldest_first)
 
     async def counts(self, actor: Actor, where: RequestFilter) -> tuple[dict[Status, int], int]:
         """Requests per status, and how many of them wait for the actor."""

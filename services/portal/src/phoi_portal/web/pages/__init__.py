@@ -6,12 +6,14 @@ from phoi_portal.web.pages import (
     admin_incidents,
     admin_units,
     audit,
+    central,
     dashboard,
     incidents,
     public,
     receipts,
     reports,
     requests,
+    review,
     stock,
 )
 
@@ -28,4 +30,6 @@ routers = [
     admin_accounts.router,
     admin_incidents.router,
     audit.router,
+    review.router,
+    central.router,
 ]

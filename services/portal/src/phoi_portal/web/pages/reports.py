@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from phoi_portal.adapters.services import ApiProblem
+from phoi_portal.domain.session import Session
 from phoi_portal.web import i18n
 from phoi_portal.web.deps import SignedIn
 from phoi_portal.web.i18n import VIETNAM
@@ -20,6 +22,7 @@ from phoi_portal.web.templating import render
 
 router = page_router()
 
+UNIT_CODE = re.compile(r"^[A-Z0-9_-]{1,64}$")
 COLUMNS = ("opening", "received", "used", "spoiled", "lost", "destroyed", "returned", "closing")
 
 
@@ -36,16 +39,33 @@ def _period(start: str | None, end: str | None, errors: FormErrors) -> tuple[dat
     return first or today, last or today
 
 
+def _unit_of(session: Session, unit: str | None, errors: FormErrors) -> str | None:
+    """QLCL and inspectors choose the unit (QLCL: the central stock); a unit always gets its own."""
+    if session.is_unit or not unit:
+        return None
+    code = unit.strip().upper()
+    if not UNIT_CODE.match(code):
+        errors.add("unit", i18n.gettext("Enter a unit code of letters and digits, for example QLCL."))
+        return None
+    return code
+
+
 @router.get("/reports/usage")
-async def usage(request: Request, session: SignedIn, start: str | None = None, end: str | None = None) -> Response:
+async def usage(
+    request: Request, session: SignedIn, start: str | None = None, end: str | None = None, unit: str | None = None
+) -> Response:
     errors = FormErrors()
     first, last = _period(start, end, errors)
-    values = {"start": start or first.strftime("%d/%m/%Y"), "end": end or last.strftime("%d/%m/%Y")}
+    chosen = _unit_of(session, unit, errors)
+    values = {"start": start or first.strftime("%d/%m/%Y"), "end": end or last.strftime("%d/%m/%Y"), "unit": unit or ""}
     report: Any = None
-    if not errors:
+    if not errors and (session.is_unit or chosen):  # QLCL and inspectors name the unit first
         try:
             report = await Api(request, session).get(
-                "inventory", "/api/v1/reports/usage", **{"from": first.isoformat(), "to": last.isoformat()}
+                "inventory",
+                "/api/v1/reports/usage",
+                unit_code=chosen,
+                **{"from": first.isoformat(), "to": last.isoformat()},
             )
         except ApiProblem as problem:
             errors.from_problem(problem)
@@ -63,18 +83,26 @@ async def usage(request: Request, session: SignedIn, start: str | None = None, e
 
 
 @router.get("/reports/usage.{fmt}")
-async def usage_download(request: Request, session: SignedIn, fmt: str, start: str, end: str) -> Response:
+async def usage_download(
+    request: Request, session: SignedIn, fmt: str, start: str, end: str, unit: str | None = None
+) -> Response:
     if fmt not in ("csv", "xlsx"):
         return render(request, "error.html", status_code=404, kind="not_found")
     first, last = date.fromisoformat(start), date.fromisoformat(end)
+    errors = FormErrors()
+    chosen = _unit_of(session, unit, errors)
+    if errors:
+        return render(request, "error.html", status_code=404, kind="not_found")
+    params = {"from": first.isoformat(), "to": last.isoformat(), "format": fmt}
     upstream = await portal(request).services.call(
         "inventory",
         "GET",
         "/api/v1/reports/usage",
         token=session.tokens.access_token,
-        params={"from": first.isoformat(), "to": last.isoformat(), "format": fmt},
+        params=params | ({"unit_code": chosen} if chosen else {}),
     )
-    filename = f"bao-cao-su-dung-phoi_{first.isoformat()}_{last.isoformat()}.{fmt}"
+    scope = f"{chosen}_" if chosen else ""
+    filename = f"bao-cao-su-dung-phoi_{scope}{first.isoformat()}_{last.isoformat()}.{fmt}"
     return Response(
         upstream.content,
         media_type=upstream.headers.get("content-type"),

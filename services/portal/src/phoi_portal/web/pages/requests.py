@@ -204,7 +204,22 @@ async def download_letter(request: Request, session: SignedIn, request_id: str, 
     path = f"/api/v1/requests/{_uuid(request_id)}/attachments/{_uuid(attachment_id)}"
     upstream = await portal(request).services.call("requests", "GET", path, token=session.tokens.access_token)
     headers = {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "content-disposition")}
+    media_type = upstream.headers.get("content-type", "").split(";")[0].strip().lower()
+    if upstream.status_code == 200 and media_type in INLINE_TYPES:
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-disposition"}
+        disposition = upstream.headers.get("content-disposition", "")
+        _kind, sep, params = disposition.partition(";")
+        headers["Content-Disposition"] = "inline" + sep + params
+        headers["Content-Security-Policy"] = DOCUMENT_CSP
     return Response(upstream.content, headers=headers)
+
+
+# A letter opens in the browser's own viewer, under a policy of its own (web/security.py keeps it): nothing
+# may load, run or frame it; object-src 'self' only because Chromium's PDF viewer counts as a plugin.
+INLINE_TYPES = ("application/pdf", "image/png", "image/jpeg")
+DOCUMENT_CSP = (
+    "default-src 'none'; img-src 'self'; object-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 async def labelled(api: Api, item: dict[str, Any]) -> dict[str, Any]:
