@@ -417,6 +417,12 @@ def migrated_database(pg_server: DatabaseServer) -> Callable[[str], str]:
     return _get
 
 
+async def _outbox_rows(connection: Any) -> int:
+    from sqlalchemy import text
+
+    return int((await connection.execute(text("SELECT count(*) FROM outbox"))).scalar_one())
+
+
 # Where the rolled-back tier's services look for a broker: nothing listens there, so anything that
 # tried to use the bus would fail loudly instead of passing by accident.
 NO_BROKER = "127.0.0.1:9"
@@ -471,6 +477,7 @@ def api_app(migrated_database: Callable[[str], str], keycloak: Any) -> Any:
         try:
             async with engine.connect() as connection:
                 outer = await connection.begin()
+                before = await _outbox_rows(connection)
                 join_transaction(runtime.database, connection)
                 try:
                     transport = httpx.ASGITransport(app=app)
@@ -481,6 +488,11 @@ def api_app(migrated_database: Callable[[str], str], keycloak: Any) -> Any:
                         yield RunningService(app, client, db_url, settings, prefix)
                 finally:
                     await outer.rollback()
+            async with engine.connect() as probe:
+                leaked = await _outbox_rows(probe) - before
+            # Every change a service makes writes an outbox row: one that outlived the rollback was
+            # committed by a connection of its own, and would show in the next test.
+            assert not leaked, f"{leaked} outbox rows were committed outside the test's transaction: use service_app"
         finally:
             await engine.dispose()
 
