@@ -320,7 +320,8 @@ def tokens(token_for: Any) -> Callable[..., dict[str, str]]:
 
 @dataclass
 class RunningService:
-    """A service app running in the test's event loop, on its own fresh, migrated database."""
+    """A service app running in the test's event loop: on its own fresh, migrated database (`service_app`),
+    or on the session's one, inside the test's rolled-back transaction (`api_app`)."""
 
     app: Any
     client: Any  # httpx.AsyncClient bound to the app
@@ -453,7 +454,8 @@ def api_app(migrated_database: Callable[[str], str], keycloak: Any) -> Any:
     Use it for request → response behaviour (validation, access rules, listings, versions, what a call
     wrote). Stay on `service_app` when a test needs the bus, commits seen by another connection (LISTEN/
     NOTIFY, a second engine, raw asyncpg), concurrent requests (they would share one connection), or a
-    transaction setting of its own (isolation level). Sequences are not rolled back: never assume ids."""
+    transaction setting of its own (isolation level), or distinct server-side times (PostgreSQL's now()
+    is one instant per transaction: column defaults tie). Sequences are not rolled back: never assume ids."""
     import contextlib
 
     @contextlib.asynccontextmanager
