@@ -34,6 +34,17 @@ def audit(service_app: Any) -> Callable[..., Any]:
     return _start
 
 
+@pytest.fixture
+def audit_api(api_app: Any) -> Callable[..., Any]:
+    """``async with audit_api() as svc``: the faster tier for request → response tests (``api_app``): the
+    session's migrated audit database, in a transaction rolled back at the end, no bus, no jobs."""
+
+    def _start(**overrides: Any) -> Any:
+        return api_app("audit", **{"checkpoint_seconds": 0, "verify_seconds": 0, **overrides})
+
+    return _start
+
+
 def _envelope(
     n: int,
     *,

@@ -64,12 +64,12 @@ async def _bad_input_is_a_problem(svc: Any, auditor: dict[str, str]) -> None:
 
 
 async def test_reading_entries_by_role_unit_filter_and_page(
-    audit: Any, record_all: Any, make_envelope: Any, token_for: Any
+    audit_api: Any, record_all: Any, make_envelope: Any, token_for: Any
 ) -> None:
     envs = seed(make_envelope)
     auditor, admin = token_for("auditor").headers, token_for("qlcl_admin").headers
     unit_hn = token_for("unit_account", "SGD-HNI").headers
-    async with audit() as svc:
+    async with audit_api() as svc:
         await record_all(svc, envs)
         total = len(envs)
 

@@ -35,6 +35,18 @@ def identity(service_app: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def identity_api(api_app: Any) -> Callable[..., Any]:
+    """`async with identity_api(**settings) as svc:` — the faster tier for request → response tests: the
+    session's migrated identity database, in a transaction rolled back at the end, no bus (``api_app``).
+    Keycloak is real, so what a test creates there stays: give it unique names."""
+
+    def _run(**overrides: Any) -> Any:
+        return api_app("identity", **{**QUIET, **overrides})
+
+    return _run
+
+
+@pytest.fixture
 def admin_headers(token_for: Any) -> dict[str, str]:
     headers: dict[str, str] = token_for("qlcl_admin").headers
     return headers

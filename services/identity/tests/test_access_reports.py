@@ -56,9 +56,9 @@ async def envelopes(svc: Any, event_type: str) -> list[dict[str, Any]]:
 
 
 async def test_a_report_without_a_token_reaches_qlcl_and_changes_no_account(
-    identity: Any, admin_headers: dict[str, str], token_for: Any, keycloak: Any, helpers: Any
+    identity_api: Any, admin_headers: dict[str, str], token_for: Any, keycloak: Any, helpers: Any
 ) -> None:
-    async with identity() as svc:
+    async with identity_api() as svc:
         client = svc.client
         unit = await helpers.new_unit(client, admin_headers)
         account = await helpers.new_unit_account(client, admin_headers, unit["code"])
@@ -145,9 +145,9 @@ async def test_a_report_without_a_token_reaches_qlcl_and_changes_no_account(
 
 
 async def test_the_next_report_from_one_address_within_the_hour_is_refused(
-    identity: Any, admin_headers: dict[str, str], helpers: Any
+    identity_api: Any, admin_headers: dict[str, str], helpers: Any
 ) -> None:
-    async with identity(public_reports_per_hour=2) as svc:
+    async with identity_api(public_reports_per_hour=2) as svc:
         client = svc.client
         for _ in range(2):
             accepted = await client.post(URL, json=report(), headers=forwarded("198.51.100.7"))
@@ -191,8 +191,8 @@ async def test_racing_reports_from_one_address_never_pass_the_limit(identity: An
         assert await helpers.count(svc, "incidents") == 3
 
 
-async def test_a_global_cap_bounds_a_flood_from_many_addresses(identity: Any, helpers: Any) -> None:
-    async with identity(public_reports_per_hour=5, public_reports_global_per_hour=3) as svc:
+async def test_a_global_cap_bounds_a_flood_from_many_addresses(identity_api: Any, helpers: Any) -> None:
+    async with identity_api(public_reports_per_hour=5, public_reports_global_per_hour=3) as svc:
         for n in range(3):
             accepted = await svc.client.post(URL, json=report(), headers=forwarded(f"192.0.2.{n + 1}"))
             assert accepted.status_code == 202, accepted.text
@@ -204,9 +204,9 @@ async def test_a_global_cap_bounds_a_flood_from_many_addresses(identity: Any, he
 
 
 async def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
-    identity: Any, admin_headers: dict[str, str]
+    identity_api: Any, admin_headers: dict[str, str]
 ) -> None:
-    async with identity(public_reports_per_hour=1, trusted_proxies="10.0.0.0/8") as svc:
+    async with identity_api(public_reports_per_hour=1, trusted_proxies="10.0.0.0/8") as svc:
         # the test client's peer (127.0.0.1) is not trusted here: its X-Forwarded-For is ignored
         first = await svc.client.post(URL, json=report(), headers=forwarded("203.0.113.1"))
         assert first.status_code == 202, first.text
@@ -248,8 +248,8 @@ BAD_INPUT: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-async def test_bad_input_is_a_422_naming_the_field_and_creates_nothing(identity: Any, helpers: Any) -> None:
-    async with identity() as svc:
+async def test_bad_input_is_a_422_naming_the_field_and_creates_nothing(identity_api: Any, helpers: Any) -> None:
+    async with identity_api() as svc:
         for case, body, field in BAD_INPUT:
             answer = await svc.client.post(URL, json=body)
             assert answer.status_code == 422, (case, answer.text)
@@ -261,8 +261,8 @@ async def test_bad_input_is_a_422_naming_the_field_and_creates_nothing(identity:
         assert await helpers.outbox(svc) == []
 
 
-async def test_a_multi_line_description_is_kept_as_written(identity: Any, admin_headers: dict[str, str]) -> None:
-    async with identity() as svc:
+async def test_a_multi_line_description_is_kept_as_written(identity_api: Any, admin_headers: dict[str, str]) -> None:
+    async with identity_api() as svc:
         description = "Sáng nay không đăng nhập được.\nMáy báo: tài khoản bị khoá.\tĐã thử lại 3 lần."
         answer = await svc.client.post(URL, json=report(description=f"  {description}\n", kind="cannot_access"))
         assert answer.status_code == 202, answer.text

@@ -86,6 +86,7 @@ async def test_issue_first_login_then_the_token_works(
 async def test_one_unit_account_per_unit(
     identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
 ) -> None:
+    # service_app, not api_app: two requests race, each in a transaction of its own
     async with identity() as svc:
         client = svc.client
         unit = await helpers.new_unit(client, admin_headers)
@@ -120,8 +121,8 @@ async def test_one_unit_account_per_unit(
         assert await helpers.count(svc, "keycloak_journal") == 0
 
 
-async def test_account_rules(identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any) -> None:
-    async with identity() as svc:
+async def test_account_rules(identity_api: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any) -> None:
+    async with identity_api() as svc:
         client = svc.client
         qlcl = await helpers.new_unit(client, admin_headers, kind="issuer")
 
@@ -178,9 +179,9 @@ async def test_account_rules(identity: Any, admin_headers: dict[str, str], keycl
 
 
 async def test_adopt_an_existing_keycloak_user(
-    identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
+    identity_api: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
 ) -> None:
-    async with identity() as svc:
+    async with identity_api() as svc:
         client = svc.client
         unit = await helpers.new_unit(client, admin_headers)
         existing = create_test_user(keycloak.admin(), role="unit_account", unit_code=unit["code"])

@@ -6,9 +6,9 @@ from typing import Any
 
 
 async def test_only_qlcl_admin_manages_units_and_accounts(
-    identity: Any, admin_headers: dict[str, str], token_for: Any, helpers: Any
+    identity_api: Any, admin_headers: dict[str, str], token_for: Any, helpers: Any
 ) -> None:
-    async with identity() as svc:
+    async with identity_api() as svc:
         client = svc.client
         unit = await helpers.new_unit(client, admin_headers)
         account = await helpers.new_unit_account(client, admin_headers, unit["code"])
@@ -50,9 +50,9 @@ async def test_only_qlcl_admin_manages_units_and_accounts(
 
 
 async def test_a_unit_sees_only_itself(
-    identity: Any, admin_headers: dict[str, str], token_for: Any, helpers: Any
+    identity_api: Any, admin_headers: dict[str, str], token_for: Any, helpers: Any
 ) -> None:
-    async with identity() as svc:
+    async with identity_api() as svc:
         client = svc.client
         mine = await helpers.new_unit(client, admin_headers)
         theirs = await helpers.new_unit(client, admin_headers)

@@ -155,9 +155,9 @@ async def _listing_is_scoped(
 
 
 async def test_incident_scope_kinds_and_resolutions(
-    identity: Any, admin_headers: dict[str, str], token_for: Any, keycloak: Any, helpers: Any
+    identity_api: Any, admin_headers: dict[str, str], token_for: Any, keycloak: Any, helpers: Any
 ) -> None:
-    async with identity() as svc:
+    async with identity_api() as svc:
         client = svc.client
         unit_a = await helpers.new_unit(client, admin_headers)
         unit_b = await helpers.new_unit(client, admin_headers)

@@ -21,8 +21,8 @@ def seed_units() -> list[dict[str, Any]]:
     return [{k: v for k, v in u.items() if k in ("code", "name", "name_en", "kind", "province")} for u in units]
 
 
-async def test_the_demo_units_register_once(identity: Any, admin_headers: dict[str, str], helpers: Any) -> None:
-    async with identity() as svc:
+async def test_the_demo_units_register_once(identity_api: Any, admin_headers: dict[str, str], helpers: Any) -> None:
+    async with identity_api() as svc:
         client = svc.client
         for body in seed_units():
             answer = await client.post("/api/v1/units", json=body, headers=admin_headers)
@@ -65,8 +65,8 @@ async def test_the_demo_units_register_once(identity: Any, admin_headers: dict[s
         assert created == ["unit.created.v1"] * 3
 
 
-async def test_change_details_under_if_match(identity: Any, admin_headers: dict[str, str], helpers: Any) -> None:
-    async with identity() as svc:
+async def test_change_details_under_if_match(identity_api: Any, admin_headers: dict[str, str], helpers: Any) -> None:
+    async with identity_api() as svc:
         client = svc.client
         parent = await helpers.new_unit(client, admin_headers, kind="issuer")
         unit = await helpers.new_unit(client, admin_headers, parent_code=parent["code"], province="Hà Nội")
@@ -118,9 +118,9 @@ async def test_change_details_under_if_match(identity: Any, admin_headers: dict[
 
 
 async def test_deactivation_disables_the_units_accounts(
-    identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
+    identity_api: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
 ) -> None:
-    async with identity() as svc:
+    async with identity_api() as svc:
         client = svc.client
         unit = await helpers.new_unit(client, admin_headers)
         account = await helpers.new_unit_account(client, admin_headers, unit["code"])
@@ -156,7 +156,7 @@ async def test_deactivation_disables_the_units_accounts(
         ]
 
 
-async def test_the_launchers_seed_sequence(identity: Any, keycloak: Any) -> None:
+async def test_the_launchers_seed_sequence(identity_api: Any, keycloak: Any) -> None:
     """What the launcher does: units from the seed, then the stand-in's demo users adopted as accounts,
     as qlcl.admin. Run twice: the second run changes nothing (409s)."""
     admin = keycloak.admin()
@@ -165,7 +165,7 @@ async def test_the_launchers_seed_sequence(identity: Any, keycloak: Any) -> None
         pytest.skip("this Keycloak has no demo users")
     token = keycloak.openid().token("qlcl.admin", os.environ.get("PHOI_DEMO_PASSWORD", "demo-Phoi-2024!"))
     headers = {"Authorization": f"Bearer {token['access_token']}"}
-    async with identity() as svc:
+    async with identity_api() as svc:
         client = svc.client
         for run in range(2):
             for body in seed_units():

@@ -3,7 +3,8 @@ session's broker and the Keycloak stand-in (the repository's `service_app` and `
 
 `env` is a running inventory service plus helpers: call the API as a role, play the requests service's
 part on the bus (or call the saga handlers directly in their own transaction), and snapshot the stock
-tables to prove that a refused call changed nothing.
+tables to prove that a refused call changed nothing. `api_env` is the same on the faster rolled-back tier
+(`api_app`: one migrated database per session, no bus), for tests of request → response.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import httpx
 import pytest
 from phoi_contracts.envelope import Actor, Envelope, EventData
 from phoi_contracts.events.requests import ApprovedLine, ReceiptLine, RequestApproved, RequestReceiptConfirmed
-from phoi_kit.uow import UnitOfWork
 from phoi_local.testkit import UNIT, ServiceEnv
 from sqlalchemy import text
 
@@ -125,24 +125,6 @@ class Env(ServiceEnv):
     def envelope(event: EventData, *, actor: Actor | None = None) -> Envelope:
         return Envelope.wrap(event, source="/phoi/requests", actor=actor or Actor(username="system"))
 
-    async def handle(self, envelope: Envelope) -> None:
-        """Run the service's handler for `envelope` in its own transaction (as the consumer would, minus
-        Kafka): the event id is claimed in `processed_events` with the effect."""
-        runtime = self.svc.runtime
-        async with runtime.database.session() as session:
-            uow = UnitOfWork(session, source=runtime.source, correlation_id=envelope.correlation_id)
-            claimed = await session.execute(
-                text(
-                    "INSERT INTO processed_events (event_id, type, topic) VALUES (:id, :type, 'direct')"
-                    " ON CONFLICT DO NOTHING RETURNING event_id"
-                ),
-                {"id": envelope.id, "type": envelope.type},
-            )
-            if claimed.first() is None:
-                return
-            await runtime.consumer.handlers[envelope.type](uow, envelope)
-            await uow.commit()
-
     async def approve(
         self, lines: list[tuple[str, int]], *, unit: str = UNIT
     ) -> tuple[RequestApproved, dict[str, Any]]:
@@ -194,5 +176,14 @@ class Env(ServiceEnv):
 
 @pytest.fixture
 async def env(service_app: Any, broker: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
+    """The inventory service on a fresh database, with its relay and consumer on the bus."""
     async with Env.running(service_app, broker.bootstrap, tokens, "inventory") as environment:
+        yield environment
+
+
+@pytest.fixture
+async def api_env(api_app: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
+    """The same, faster: on the session's migrated database, in a transaction rolled back at the end, with
+    no bus (``api_app``). Sagas are played with ``handle``."""
+    async with Env.rolled_back(api_app, tokens, "inventory") as environment:
         yield environment

@@ -21,8 +21,8 @@ def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: A
     return getattr(table, "name", name) not in KIT_TABLES
 
 
-async def test_the_database_refuses_what_the_domain_forbids(env: Any) -> None:
-    database = env.svc.runtime.database
+async def test_the_database_refuses_what_the_domain_forbids(api_env: Any) -> None:
+    database = api_env.svc.runtime.database
 
     def diff(connection: Any) -> list[Any]:
         context = MigrationContext.configure(connection, opts={"compare_type": True, "include_object": _ours})
@@ -31,8 +31,8 @@ async def test_the_database_refuses_what_the_domain_forbids(env: Any) -> None:
     async with database.engine.connect() as conn:
         assert await conn.run_sync(diff) == []
 
-    ft = await env.form_type()
-    await env.batch(ft, 1, 100)
+    ft = await api_env.form_type()
+    await api_env.batch(ft, 1, 100)
 
     async def fails(sql: str, error: type[Exception] = IntegrityError, **params: Any) -> str:
         async with database.session() as session:
@@ -62,8 +62,8 @@ async def test_the_database_refuses_what_the_domain_forbids(env: Any) -> None:
     )
     for statement in ("UPDATE ledger SET note = 'x'", "DELETE FROM ledger", "TRUNCATE ledger"):
         assert "append-only" in await fails(statement, DBAPIError)
-    await env.hold(ft, 10)
-    used = await env.move(
+    await api_env.hold(ft, 10)
+    used = await api_env.move(
         {
             "kind": "use",
             "form_type": ft,
@@ -76,4 +76,4 @@ async def test_the_database_refuses_what_the_domain_forbids(env: Any) -> None:
         "INSERT INTO register_entries (unit_code, form_type, year, entries, operation_id)"
         " SELECT unit_code, form_type, year, int8range(9, 12), operation_id FROM register_entries",
     )
-    assert int(await env.scalar("SELECT count(*) FROM ledger")) == 4
+    assert int(await api_env.scalar("SELECT count(*) FROM ledger")) == 4

@@ -14,88 +14,88 @@ from openpyxl import load_workbook
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-async def _stocked(env: Any) -> str:
+async def _stocked(api_env: Any) -> str:
     """SGD-HN holds 1..300 (used 1..10, spoiled 11..12, lost 13); SGD-HCM holds 301..400; 401..1000 central."""
-    ft: str = await env.form_type()
-    await env.batch(ft, 1, 1_000)
-    await env.hold(ft, 300)
-    await env.hold(ft, 100, unit=env.OTHER_UNIT)
+    ft: str = await api_env.form_type()
+    await api_env.batch(ft, 1, 1_000)
+    await api_env.hold(ft, 300)
+    await api_env.hold(ft, 100, unit=api_env.OTHER_UNIT)
     for body in (
         {"kind": "use", "items": [{"first": 1, "last": 10, "register_entry_first": 1}], "document_ref": "QĐ-1"},
         {"kind": "spoil", "items": [{"first": 11, "last": 12}], "document_ref": "BB-1"},
         {"kind": "lose", "serials": [13], "document_ref": "CA-1"},
     ):
-        response = await env.move({"form_type": ft, **body})
+        response = await api_env.move({"form_type": ft, **body})
         assert response.status_code == 201, response.text
     return ft
 
 
-async def test_stock_serials_and_allocations_are_scoped_to_the_unit(env: Any) -> None:
-    ft = await _stocked(env)
-    mine = await env.stock(env.unit(), form_type=ft)
+async def test_stock_serials_and_allocations_are_scoped_to_the_unit(api_env: Any) -> None:
+    ft = await _stocked(api_env)
+    mine = await api_env.stock(api_env.unit(), form_type=ft)
     assert {(line["state"], line["holder_unit"], line["count"]) for line in mine} == {
-        ("at_unit", env.UNIT, 287),
-        ("used", env.UNIT, 10),
-        ("spoiled", env.UNIT, 2),
-        ("lost", env.UNIT, 1),
+        ("at_unit", api_env.UNIT, 287),
+        ("used", api_env.UNIT, 10),
+        ("spoiled", api_env.UNIT, 2),
+        ("lost", api_env.UNIT, 1),
     }
-    other = await env.client.get("/api/v1/stock", params={"unit_code": env.OTHER_UNIT}, headers=env.unit())
+    other = await api_env.client.get("/api/v1/stock", params={"unit_code": api_env.OTHER_UNIT}, headers=api_env.unit())
     assert other.status_code == 404
-    everything = await env.stock(env.auditor(), form_type=ft)
-    assert {line["holder_unit"] for line in everything} == {None, env.UNIT, env.OTHER_UNIT}
-    central = await env.stock(env.officer(), form_type=ft, unit_code="QLCL")
+    everything = await api_env.stock(api_env.auditor(), form_type=ft)
+    assert {line["holder_unit"] for line in everything} == {None, api_env.UNIT, api_env.OTHER_UNIT}
+    central = await api_env.stock(api_env.officer(), form_type=ft, unit_code="QLCL")
     assert [(line["state"], line["count"]) for line in central] == [("central", 600)]
-    filtered = await env.stock(env.officer(), form_type=ft, state=["used", "lost"])
+    filtered = await api_env.stock(api_env.officer(), form_type=ft, state=["used", "lost"])
     assert {line["state"] for line in filtered} == {"used", "lost"}
 
     # one serial: by number or printed label; another unit's serial is not found
-    serial = await env.client.get(f"/api/v1/serials/{ft}/TS0000005", headers=env.unit())
+    serial = await api_env.client.get(f"/api/v1/serials/{ft}/TS0000005", headers=api_env.unit())
     assert serial.status_code == 200, serial.text
     body = serial.json()
-    assert (body["serial"], body["label"], body["state"], body["holder_unit"]) == (5, "TS0000005", "used", env.UNIT)
+    assert (body["serial"], body["label"], body["state"], body["holder_unit"]) == (5, "TS0000005", "used", api_env.UNIT)
     assert [line["kind"] for line in body["history"]] == ["receive_print", "allocate", "receive", "use"]
     assert body["history"][-1]["register_entry_first"] == 1
-    assert (await env.client.get(f"/api/v1/serials/{ft}/350", headers=env.unit())).status_code == 404
-    hcm = await env.client.get(f"/api/v1/serials/{ft}/350", headers=env.unit(env.OTHER_UNIT))
+    assert (await api_env.client.get(f"/api/v1/serials/{ft}/350", headers=api_env.unit())).status_code == 404
+    hcm = await api_env.client.get(f"/api/v1/serials/{ft}/350", headers=api_env.unit(api_env.OTHER_UNIT))
     assert hcm.json()["state"] == "at_unit"
-    assert (await env.client.get(f"/api/v1/serials/{ft}/350", headers=env.auditor())).status_code == 200
-    assert (await env.client.get(f"/api/v1/serials/{ft}/5000", headers=env.officer())).status_code == 404
-    assert (await env.client.get(f"/api/v1/serials/{ft}/XY12", headers=env.officer())).status_code == 422
-    assert (await env.client.get("/api/v1/serials/NO-TYPE/1", headers=env.officer())).status_code == 404
+    assert (await api_env.client.get(f"/api/v1/serials/{ft}/350", headers=api_env.auditor())).status_code == 200
+    assert (await api_env.client.get(f"/api/v1/serials/{ft}/5000", headers=api_env.officer())).status_code == 404
+    assert (await api_env.client.get(f"/api/v1/serials/{ft}/XY12", headers=api_env.officer())).status_code == 422
+    assert (await api_env.client.get("/api/v1/serials/NO-TYPE/1", headers=api_env.officer())).status_code == 404
 
-    approved, allocation = await env.approve([(ft, 50)], unit=env.OTHER_UNIT)
-    assert (await env.allocations(approved.request_id, env.unit())) == []
-    assert len(await env.allocations(approved.request_id, env.unit(env.OTHER_UNIT))) == 1
+    approved, allocation = await api_env.approve([(ft, 50)], unit=api_env.OTHER_UNIT)
+    assert (await api_env.allocations(approved.request_id, api_env.unit())) == []
+    assert len(await api_env.allocations(approved.request_id, api_env.unit(api_env.OTHER_UNIT))) == 1
     one = f"/api/v1/allocations/{allocation['allocation_id']}"
-    assert (await env.client.get(one, headers=env.unit())).status_code == 404
-    assert (await env.client.get(one, headers=env.auditor())).json()["status"] == "completed"
-    allocated = await env.client.get(f"/api/v1/serials/{ft}/401", headers=env.officer())
+    assert (await api_env.client.get(one, headers=api_env.unit())).status_code == 404
+    assert (await api_env.client.get(one, headers=api_env.auditor())).json()["status"] == "completed"
+    allocated = await api_env.client.get(f"/api/v1/serials/{ft}/401", headers=api_env.officer())
     assert allocated.json()["request_id"] == str(approved.request_id)
-    listed = await env.client.get(
-        "/api/v1/allocations", params={"status": "received", "limit": 1}, headers=env.officer()
+    listed = await api_env.client.get(
+        "/api/v1/allocations", params={"status": "received", "limit": 1}, headers=api_env.officer()
     )
     assert len(listed.json()["items"]) == 1
     assert listed.json()["next_cursor"]
-    nxt = await env.client.get(
+    nxt = await api_env.client.get(
         "/api/v1/allocations",
         params={"status": "received", "cursor": listed.json()["next_cursor"]},
-        headers=env.officer(),
+        headers=api_env.officer(),
     )
     assert nxt.json()["items"][0]["allocation_id"] != listed.json()["items"][0]["allocation_id"]
 
-    metrics = (await env.client.get("/metrics")).text
+    metrics = (await api_env.client.get("/metrics")).text
     assert f'inventory_blanks{{form_type="{ft}",service="inventory",state="at_unit"}} 387.0' in metrics
     assert f'inventory_blanks{{form_type="{ft}",service="inventory",state="allocated"}} 50.0' in metrics
 
 
-async def test_usage_report_as_json_csv_and_xlsx(env: Any) -> None:
-    ft = await _stocked(env)
+async def test_usage_report_as_json_csv_and_xlsx(api_env: Any) -> None:
+    ft = await _stocked(api_env)
     today = datetime.now(VIETNAM).date()
     params = {"from": today.isoformat(), "to": today.isoformat(), "form_type": ft}
-    response = await env.client.get("/api/v1/reports/usage", params=params, headers=env.unit())
+    response = await api_env.client.get("/api/v1/reports/usage", params=params, headers=api_env.unit())
     assert response.status_code == 200, response.text
     report = response.json()
-    assert report["unit_code"] == env.UNIT
+    assert report["unit_code"] == api_env.UNIT
     assert report["period"] == {"from": today.isoformat(), "to": today.isoformat()}
     [lines] = report["form_types"]
 
@@ -114,15 +114,17 @@ async def test_usage_report_as_json_csv_and_xlsx(env: Any) -> None:
     assert lines["reconciles"] is True
 
     later = (today + timedelta(days=1)).isoformat()
-    next_period = await env.client.get(
-        "/api/v1/reports/usage", params={"from": later, "to": later, "form_type": ft}, headers=env.unit()
+    next_period = await api_env.client.get(
+        "/api/v1/reports/usage", params={"from": later, "to": later, "form_type": ft}, headers=api_env.unit()
     )
     [following] = next_period.json()["form_types"]
     assert following["opening"]["count"] == 287
     assert following["received"]["count"] == 0
 
-    before = len(await env.outbox("data.exported.v1"))
-    as_csv = await env.client.get("/api/v1/reports/usage", params={**params, "format": "csv"}, headers=env.unit())
+    before = len(await api_env.outbox("data.exported.v1"))
+    as_csv = await api_env.client.get(
+        "/api/v1/reports/usage", params={**params, "format": "csv"}, headers=api_env.unit()
+    )
     assert as_csv.status_code == 200
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert "attachment" in as_csv.headers["content-disposition"]
@@ -132,31 +134,35 @@ async def test_usage_report_as_json_csv_and_xlsx(env: Any) -> None:
     assert [(r["category_vi"], r["range_first_label"], r["range_last_label"]) for r in closing] == [
         ("Tồn cuối kỳ", "TS0000014", "TS0000300")
     ]
-    as_xlsx = await env.client.get("/api/v1/reports/usage", params={**params, "format": "xlsx"}, headers=env.officer())
+    as_xlsx = await api_env.client.get(
+        "/api/v1/reports/usage", params={**params, "format": "xlsx"}, headers=api_env.officer()
+    )
     assert as_xlsx.status_code == 422  # QLCL must name the unit
-    as_xlsx = await env.client.get(
-        "/api/v1/reports/usage", params={**params, "format": "xlsx", "unit_code": env.UNIT}, headers=env.auditor()
+    as_xlsx = await api_env.client.get(
+        "/api/v1/reports/usage",
+        params={**params, "format": "xlsx", "unit_code": api_env.UNIT},
+        headers=api_env.auditor(),
     )
     assert as_xlsx.status_code == 200, as_xlsx.text
     workbook = load_workbook(io.BytesIO(as_xlsx.content))
     assert workbook.sheetnames == ["Tổng hợp", "Dải số hiệu"]
     summary = list(workbook["Tổng hợp"].iter_rows(values_only=True))
     assert summary[5] == (ft, 0, 300, 10, 2, 1, 0, 0, 287)
-    exported = (await env.outbox("data.exported.v1"))[before:]
+    exported = (await api_env.outbox("data.exported.v1"))[before:]
     assert [(e["data"]["format"], e["data"]["report_kind"], e["data"]["row_count"]) for e in exported] == [
         ("csv", "usage_report", len(rows)),
         ("xlsx", "usage_report", len(rows)),
     ]
-    assert exported[0]["data"]["filters"]["unit_code"] == env.UNIT
-    assert exported[0]["actorunit"] == env.UNIT
+    assert exported[0]["data"]["filters"]["unit_code"] == api_env.UNIT
+    assert exported[0]["actorunit"] == api_env.UNIT
 
     refused = [
-        ({**params, "unit_code": env.OTHER_UNIT}, env.unit(), 404, "not_found"),
-        (params, env.officer(), 422, "unit_code_required"),
-        ({**params, "from": later}, env.unit(), 422, "period_invalid"),
-        ({"from": "yesterday", "to": today.isoformat()}, env.unit(), 422, "validation_failed"),
-        ({**params, "format": "pdf"}, env.unit(), 422, "validation_failed"),
+        ({**params, "unit_code": api_env.OTHER_UNIT}, api_env.unit(), 404, "not_found"),
+        (params, api_env.officer(), 422, "unit_code_required"),
+        ({**params, "from": later}, api_env.unit(), 422, "period_invalid"),
+        ({"from": "yesterday", "to": today.isoformat()}, api_env.unit(), 422, "validation_failed"),
+        ({**params, "format": "pdf"}, api_env.unit(), 422, "validation_failed"),
     ]
     for query, who, status, code in refused:
-        got = await env.client.get("/api/v1/reports/usage", params=query, headers=who)
+        got = await api_env.client.get("/api/v1/reports/usage", params=query, headers=who)
         assert (got.status_code, got.json()["code"]) == (status, code), query

@@ -3,7 +3,9 @@ the Keycloak stand-in (via the repository's `service_app` and `token_for`).
 
 `env` is a running requests service whose form-type replica was seeded the way inventory would seed
 it — by publishing `form_type.created` events on the service's private topics — plus helpers to call
-the API as a given role and to play inventory's and identity's parts on the bus.
+the API as a given role and to play inventory's and identity's parts on the bus. `api_env` is the same
+on the faster rolled-back tier (`api_app`: one migrated database per session, no bus), for tests of
+request → response.
 """
 
 from __future__ import annotations
@@ -64,24 +66,27 @@ class Env(ServiceEnv):
         await self.send(envelope)
         return envelope
 
-    async def seed_form_types(self, *codes: str, active: bool = True) -> list[Envelope]:
-        sent = []
-        for code in codes:
-            form_type_id = self.form_type_ids.setdefault(code, uuid.uuid4())
-            sent.append(
-                await self.publish(
-                    FormTypeCreated(
-                        form_type_id=form_type_id,
-                        code=code,
-                        name=f"Phôi {code}",
-                        name_en=f"{code} blank",
-                        digits=7,
-                        serial_prefix=code[:2],
-                        template_version="2024.1",
-                        active=active,
-                    )
+    def form_types(self, *codes: str, active: bool = True) -> list[Envelope]:
+        """``form_type.created`` as inventory publishes it, one per code (the same id for a code each time)."""
+        return [
+            self.envelope(
+                FormTypeCreated(
+                    form_type_id=self.form_type_ids.setdefault(code, uuid.uuid4()),
+                    code=code,
+                    name=f"Phôi {code}",
+                    name_en=f"{code} blank",
+                    digits=7,
+                    serial_prefix=code[:2],
+                    template_version="2024.1",
+                    active=active,
                 )
             )
+            for code in codes
+        ]
+
+    async def seed_form_types(self, *codes: str, active: bool = True) -> list[Envelope]:
+        sent = self.form_types(*codes, active=active)
+        await self.send(*sent)
         return sent
 
     # --- inventory's answers (built from the contract models) -----------------------------------------
@@ -234,4 +239,15 @@ async def env(service_app: Any, broker: Any, tokens: Callable[..., dict[str, str
     async with Env.running(service_app, broker.bootstrap, tokens, "requests") as environment:
         seeded = await environment.seed_form_types(*FORM_TYPES)
         await environment.processed(*seeded, timeout=30)
+        yield environment
+
+
+@pytest.fixture
+async def api_env(api_app: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
+    """The same, faster, for request → response tests: on the session's migrated database, in a transaction
+    rolled back at the end, with no bus (``api_app``); the replica is seeded through the service's own
+    ``form_type.created`` handler."""
+    async with Env.rolled_back(api_app, tokens, "requests") as environment:
+        for envelope in environment.form_types(*FORM_TYPES):
+            await environment.handle(envelope)
         yield environment

@@ -10,12 +10,12 @@ from sqlalchemy import text
 LINE = {"form_type_code": "BTN-THPT", "quantity": 10}
 
 
-async def _create(env: Any, **body: Any) -> Any:
+async def _create(api_env: Any, **body: Any) -> Any:
     payload = {"academic_year": "2024-2025", "lines": [LINE], **body}
-    return await env.client.post("/api/v1/requests", json=payload, headers=env.unit())
+    return await api_env.client.post("/api/v1/requests", json=payload, headers=api_env.unit())
 
 
-async def test_drafting_refusals_carry_stable_codes(env: Any) -> None:
+async def test_drafting_refusals_carry_stable_codes(api_env: Any) -> None:
     cases: list[tuple[dict[str, Any], int, str, str | None]] = [
         ({"academic_year": "2024-2026"}, 422, "request.invalid_field", "academic_year"),
         ({"lines": []}, 422, "request.no_lines", "lines"),
@@ -37,7 +37,7 @@ async def test_drafting_refusals_carry_stable_codes(env: Any) -> None:
         ({"unit_code": "SGD-HCM"}, 422, "validation_failed", None),  # a unit never names another unit
     ]
     for body, status, code, field in cases:
-        response = await _create(env, **body)
+        response = await _create(api_env, **body)
         assert response.status_code == status, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         problem = response.json()
@@ -47,13 +47,13 @@ async def test_drafting_refusals_carry_stable_codes(env: Any) -> None:
         if code == "validation_failed":
             assert problem["errors"], problem
 
-    not_json = await env.client.post(
-        "/api/v1/requests", content=b"{not json", headers={**env.unit(), "Content-Type": "application/json"}
+    not_json = await api_env.client.post(
+        "/api/v1/requests", content=b"{not json", headers={**api_env.unit(), "Content-Type": "application/json"}
     )
     assert (not_json.status_code, not_json.json()["code"]) == (422, "validation_failed")
 
     # nothing was written by any refusal
-    async with env.svc.runtime.database.session() as session:
+    async with api_env.svc.runtime.database.session() as session:
         assert (await session.execute(text("SELECT count(*) FROM requests"))).scalar_one() == 0
         assert (
             await session.execute(
@@ -62,25 +62,25 @@ async def test_drafting_refusals_carry_stable_codes(env: Any) -> None:
         ).scalar_one() == 0
 
     for query in ({"limit": 0}, {"limit": 201}, {"status": "lost"}, {"created_from": "x"}):
-        listed = await env.client.get("/api/v1/requests", params=query, headers=env.officer())
+        listed = await api_env.client.get("/api/v1/requests", params=query, headers=api_env.officer())
         assert listed.status_code == 422, (query, listed.text)
         assert listed.json()["code"] == "validation_failed"
-    garbage = await env.client.get("/api/v1/requests", params={"cursor": "garbage!"}, headers=env.officer())
+    garbage = await api_env.client.get("/api/v1/requests", params={"cursor": "garbage!"}, headers=api_env.officer())
     assert (garbage.status_code, garbage.json()["code"]) == (400, "invalid_cursor")
-    assert (await env.client.get("/api/v1/requests/not-a-uuid", headers=env.officer())).status_code == 422
+    assert (await api_env.client.get("/api/v1/requests/not-a-uuid", headers=api_env.officer())).status_code == 422
 
 
-async def test_edit_semantics(env: Any) -> None:
-    created = await env.create(
+async def test_edit_semantics(api_env: Any) -> None:
+    created = await api_env.create(
         lines=[{**LINE, "justification": "Theo số học sinh"}, {**LINE, "form_type_code": "BTN-THCS"}]
     )
     rid, thpt_line = created["id"], created["lines"][0]["line_id"]
 
     # absent fields stay, null clears an optional text, lines replace all lines but keep their identity
-    patched = await env.patch(
+    patched = await api_env.patch(
         rid,
         {"exam_session": None, "lines": [{"form_type_code": "BTN-THPT", "quantity": 25}]},
-        env.unit(),
+        api_env.unit(),
         version=1,
     )
     assert patched.status_code == 200, patched.text
@@ -91,7 +91,9 @@ async def test_edit_semantics(env: Any) -> None:
     assert body["version"] == 2
 
     # an edit that changes nothing keeps the version
-    same = await env.patch(rid, {"lines": [{"form_type_code": "BTN-THPT", "quantity": 25}]}, env.unit(), version=2)
+    same = await api_env.patch(
+        rid, {"lines": [{"form_type_code": "BTN-THPT", "quantity": 25}]}, api_env.unit(), version=2
+    )
     assert (same.status_code, same.json()["version"], same.headers["ETag"]) == (200, 2, '"2"')
 
     for patch, code in (
@@ -101,17 +103,17 @@ async def test_edit_semantics(env: Any) -> None:
         ({"status": "approved"}, "validation_failed"),
         ({"version": 9}, "validation_failed"),
     ):
-        refused = await env.patch(rid, patch, env.unit(), version=2)
+        refused = await api_env.patch(rid, patch, api_env.unit(), version=2)
         assert (refused.status_code, refused.json()["code"]) == (422, code), patch
-    assert (await env.read(rid))["version"] == 2
+    assert (await api_env.read(rid))["version"] == 2
 
 
-async def test_decision_refusals_carry_stable_codes(env: Any) -> None:
-    draft = await env.create()
-    no_letter = await env.act(draft["id"], "submit", env.unit(), version=draft["version"])
+async def test_decision_refusals_carry_stable_codes(api_env: Any) -> None:
+    draft = await api_env.create()
+    no_letter = await api_env.act(draft["id"], "submit", api_env.unit(), version=draft["version"])
     assert (no_letter.status_code, no_letter.json()["code"]) == (422, "request.attachment_required")
 
-    request = await env.submitted()
+    request = await api_env.submitted()
     rid, (a, b) = request["id"], [line["line_id"] for line in request["lines"]]
     for action, body, code in (
         ("reject", {}, "request.reason_required"),
@@ -131,15 +133,15 @@ async def test_decision_refusals_carry_stable_codes(env: Any) -> None:
         ("approve", {"lines": [{"line_id": a, "approved_quantity": -1}]}, "request.invalid_quantity"),
         ("approve", {"lines": [{"line_id": a, "approved_quantity": 1}] * 2}, "validation_failed"),
     ):
-        refused = await env.act(rid, action, env.officer(), body=body)
+        refused = await api_env.act(rid, action, api_env.officer(), body=body)
         assert (refused.status_code, refused.json()["code"]) == (422, code), (action, body, refused.text)
-    assert (await env.read(rid))["version"] == request["version"]
+    assert (await api_env.read(rid))["version"] == request["version"]
 
     # approving less than asked (one line at 0) is fine
-    approved = await env.act(
+    approved = await api_env.act(
         rid,
         "approve",
-        env.officer(),
+        api_env.officer(),
         body={
             "lines": [{"line_id": a, "approved_quantity": 1000}, {"line_id": b, "approved_quantity": 0}],
             "comment": "Cấp theo số thí sinh dự thi",

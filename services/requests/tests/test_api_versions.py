@@ -9,45 +9,48 @@ from typing import Any
 from sqlalchemy import text
 
 
-async def test_if_match_is_required_and_checked(env: Any) -> None:
-    created = await env.create()
+async def test_if_match_is_required_and_checked(api_env: Any) -> None:
+    created = await api_env.create()
     rid = created["id"]
-    got = await env.get(rid, env.unit())
+    got = await api_env.get(rid, api_env.unit())
     assert got.headers["ETag"] == '"1"'
     url = f"/api/v1/requests/{rid}"
 
-    missing = await env.client.patch(url, json={"justification": "x"}, headers=env.unit())
+    missing = await api_env.client.patch(url, json={"justification": "x"}, headers=api_env.unit())
     assert missing.status_code == 428
     assert missing.headers["content-type"] == "application/problem+json"
     assert (missing.json()["code"], missing.json()["current_version"]) == ("if_match_required", 1)
     for action in ("submit", "cancel"):
-        refused = await env.client.post(f"{url}/{action}", headers=env.unit())
+        refused = await api_env.client.post(f"{url}/{action}", headers=api_env.unit())
         assert (refused.status_code, refused.json()["code"]) == (428, "if_match_required")
 
-    garbage = await env.client.patch(url, json={"justification": "x"}, headers={**env.unit(), "If-Match": "*"})
+    garbage = await api_env.client.patch(url, json={"justification": "x"}, headers={**api_env.unit(), "If-Match": "*"})
     assert (garbage.status_code, garbage.json()["code"]) == (400, "invalid_if_match")
 
-    stale = await env.client.patch(url, json={"justification": "x"}, headers={**env.unit(), "If-Match": '"7"'})
+    stale = await api_env.client.patch(url, json={"justification": "x"}, headers={**api_env.unit(), "If-Match": '"7"'})
     assert stale.status_code == 412
     assert stale.json()["code"] == "version_mismatch"
     assert stale.json()["title"] == "The resource changed since you read it"
     assert (stale.json()["expected_version"], stale.json()["current_version"]) == (7, 1)
 
     # a weak ETag is accepted; the answer carries the new one
-    edited = await env.client.patch(url, json={"justification": "Mới"}, headers={**env.unit(), "If-Match": 'W/"1"'})
+    edited = await api_env.client.patch(
+        url, json={"justification": "Mới"}, headers={**api_env.unit(), "If-Match": 'W/"1"'}
+    )
     assert (edited.status_code, edited.headers["ETag"], edited.json()["justification"]) == (200, '"2"', "Mới")
 
     # the version read before the edit no longer works, even for an action legal now
-    late = await env.act(rid, "cancel", env.unit(), version=1)
+    late = await api_env.act(rid, "cancel", api_env.unit(), version=1)
     assert (late.status_code, late.json()["code"]) == (412, "version_mismatch")
-    assert (await env.read(rid))["status"] == "draft"
+    assert (await api_env.read(rid))["status"] == "draft"
 
     # the check order: another unit's request is 404 even without If-Match; a read-only role 403
-    assert (await env.client.post(f"{url}/submit", headers=env.unit(env.OTHER_UNIT))).status_code == 404
-    assert (await env.client.post(f"{url}/submit", headers=env.auditor())).status_code == 403
+    assert (await api_env.client.post(f"{url}/submit", headers=api_env.unit(api_env.OTHER_UNIT))).status_code == 404
+    assert (await api_env.client.post(f"{url}/submit", headers=api_env.auditor())).status_code == 403
 
 
 async def test_two_officers_deciding_at_once_one_wins(env: Any) -> None:
+    # service_app, not api_app: the two decisions run at once, each in a transaction of its own
     first = await env.submitted()
     second = await env.submitted()
 

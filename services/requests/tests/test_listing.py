@@ -8,12 +8,12 @@ from typing import Any
 ICT = timezone(timedelta(hours=7))
 
 
-async def _all_pages(env: Any, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+async def _all_pages(api_env: Any, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
         query = {**params, **({"cursor": cursor} if cursor else {})}
-        page = await env.client.get("/api/v1/requests", params=query, headers=headers)
+        page = await api_env.client.get("/api/v1/requests", params=query, headers=headers)
         assert page.status_code == 200, page.text
         body = page.json()
         assert len(body["items"]) <= int(params.get("limit", 50))
@@ -23,23 +23,23 @@ async def _all_pages(env: Any, headers: dict[str, str], **params: Any) -> list[d
             return items
 
 
-async def test_filters_pages_counts_and_waiting_for_me(env: Any) -> None:
-    hn, hcm, officer = env.unit(), env.unit(env.OTHER_UNIT), env.officer()
+async def test_filters_pages_counts_and_waiting_for_me(api_env: Any) -> None:
+    hn, hcm, officer = api_env.unit(), api_env.unit(api_env.OTHER_UNIT), api_env.officer()
     thcs_only = [{"form_type_code": "BTN-THCS", "quantity": 5}]
     made = {
-        "hn_draft": await env.create(hn),
-        "hn_draft_2023": await env.create(hn, academic_year="2023-2024", lines=thcs_only),
-        "hn_submitted": await env.submitted(hn),
-        "hn_approved": await env.approved(hn),
-        "hcm_submitted": await env.submitted(hcm, lines=thcs_only),
-        "hcm_draft": await env.create(hcm),
+        "hn_draft": await api_env.create(hn),
+        "hn_draft_2023": await api_env.create(hn, academic_year="2023-2024", lines=thcs_only),
+        "hn_submitted": await api_env.submitted(hn),
+        "hn_approved": await api_env.approved(hn),
+        "hcm_submitted": await api_env.submitted(hcm, lines=thcs_only),
+        "hcm_draft": await api_env.create(hcm),
     }
-    returned = await env.act(made["hn_submitted"]["id"], "return", officer, body={"reason": "Thiếu chữ ký"})
+    returned = await api_env.act(made["hn_submitted"]["id"], "return", officer, body={"reason": "Thiếu chữ ký"})
     made["hn_submitted"] = returned.json()  # now: returned
     ids = {name: r["id"] for name, r in made.items()}
 
     # newest first, every request exactly once across pages
-    everything = await _all_pages(env, officer, limit=2)
+    everything = await _all_pages(api_env, officer, limit=2)
     assert [r["id"] for r in everything] == [ids[n] for n in reversed(list(made))]
     assert everything[0]["lines"][0]["form_type_code"] == "BTN-THPT"
     # oldest first (a review queue), pages continuing the other way round, filters still applied
@@ -51,13 +51,13 @@ async def test_filters_pages_counts_and_waiting_for_me(env: Any) -> None:
     assert unordered.status_code == 422
 
     async def ids_of(headers: dict[str, str], **params: Any) -> set[str]:
-        return {r["id"] for r in await _all_pages(env, headers, **params)}
+        return {r["id"] for r in await _all_pages(api_env, headers, **params)}
 
-    assert await ids_of(officer, unit_code=env.UNIT) == {ids[n] for n in made if n.startswith("hn_")}
+    assert await ids_of(officer, unit_code=api_env.UNIT) == {ids[n] for n in made if n.startswith("hn_")}
     assert await ids_of(officer, status="draft") == {ids["hn_draft"], ids["hn_draft_2023"], ids["hcm_draft"]}
     assert await ids_of(officer, status=["submitted", "returned"]) == {ids["hn_submitted"], ids["hcm_submitted"]}
     assert await ids_of(officer, form_type="BTN-THCS") == set(ids.values())
-    assert await ids_of(officer, form_type="BTN-THCS", academic_year="2024-2025", unit_code=env.OTHER_UNIT) == {
+    assert await ids_of(officer, form_type="BTN-THCS", academic_year="2024-2025", unit_code=api_env.OTHER_UNIT) == {
         ids["hcm_submitted"],
         ids["hcm_draft"],
     }
@@ -70,7 +70,7 @@ async def test_filters_pages_counts_and_waiting_for_me(env: Any) -> None:
     assert await ids_of(officer, created_from=today.isoformat(), created_to=today.isoformat()) == set(ids.values())
     assert await ids_of(officer, created_from=(today + timedelta(days=1)).isoformat()) == set()
     assert await ids_of(officer, created_to=(today - timedelta(days=1)).isoformat()) == set()
-    backwards = await env.client.get(
+    backwards = await api_env.client.get(
         "/api/v1/requests", params={"created_from": today.isoformat(), "created_to": "2000-01-01"}, headers=officer
     )
     assert backwards.status_code == 422
@@ -83,14 +83,14 @@ async def test_filters_pages_counts_and_waiting_for_me(env: Any) -> None:
     assert await ids_of(hn, waiting_for="me") == {ids["hn_draft"], ids["hn_draft_2023"], ids["hn_submitted"]}
     assert await ids_of(hcm, waiting_for="me") == {ids["hcm_draft"]}
     assert await ids_of(officer, waiting_for="me") == {ids["hcm_submitted"]}
-    assert await ids_of(officer, waiting_for="me", unit_code=env.UNIT) == set()
+    assert await ids_of(officer, waiting_for="me", unit_code=api_env.UNIT) == set()
     assert await ids_of(hn, waiting_for="me", status="returned") == {ids["hn_submitted"]}
-    assert await ids_of(env.auditor(), waiting_for="me") == set()
-    bad = await env.client.get("/api/v1/requests", params={"waiting_for": "someone"}, headers=officer)
+    assert await ids_of(api_env.auditor(), waiting_for="me") == set()
+    bad = await api_env.client.get("/api/v1/requests", params={"waiting_for": "someone"}, headers=officer)
     assert bad.status_code == 422
 
     # counts per status, for dashboards, scoped like the list
-    counts = (await env.client.get("/api/v1/requests/counts", headers=officer)).json()
+    counts = (await api_env.client.get("/api/v1/requests/counts", headers=officer)).json()
     assert counts["total"] == 6
     assert {k: v for k, v in counts["counts"].items() if v} == {
         "draft": 3,
@@ -100,9 +100,11 @@ async def test_filters_pages_counts_and_waiting_for_me(env: Any) -> None:
     }
     assert len(counts["counts"]) == 10
     assert counts["waiting_for_me"] == 1
-    unit_counts = (await env.client.get("/api/v1/requests/counts", headers=hn)).json()
+    unit_counts = (await api_env.client.get("/api/v1/requests/counts", headers=hn)).json()
     assert (unit_counts["total"], unit_counts["waiting_for_me"]) == (4, 3)
     filtered = (
-        await env.client.get("/api/v1/requests/counts", params={"academic_year": "2023-2024"}, headers=env.auditor())
+        await api_env.client.get(
+            "/api/v1/requests/counts", params={"academic_year": "2023-2024"}, headers=api_env.auditor()
+        )
     ).json()
     assert (filtered["total"], filtered["counts"]["draft"], filtered["waiting_for_me"]) == (1, 1, 0)

@@ -320,7 +320,8 @@ def tokens(token_for: Any) -> Callable[..., dict[str, str]]:
 
 @dataclass
 class RunningService:
-    """A service app running in the test's event loop, on its own fresh, migrated database."""
+    """A service app running in the test's event loop: on its own fresh, migrated database (`service_app`),
+    or on the session's one, inside the test's rolled-back transaction (`api_app`)."""
 
     app: Any
     client: Any  # httpx.AsyncClient bound to the app
@@ -333,6 +334,24 @@ class RunningService:
         return self.app.state.kit
 
 
+def _settings(name: str, db_url: str, *, kafka_bootstrap: str, keycloak_url: str, prefix: str, **overrides: Any) -> Any:
+    """The service's real settings, pointed at the test's database, broker and Keycloak."""
+    from phoi_kit.db import asyncpg_url
+
+    settings_cls = importlib.import_module(f"phoi_{name}.settings").Settings
+    return settings_cls(
+        database_url=asyncpg_url(db_url),
+        kafka_bootstrap=kafka_bootstrap,
+        keycloak_url=keycloak_url,
+        consumer_group_id=f"test-{name}-{uuid.uuid4().hex[:8]}",
+        topic_prefix=prefix,
+        consumer_session_timeout_ms=3000,
+        consumer_heartbeat_interval_ms=500,
+        log_json=True,
+        **overrides,
+    )
+
+
 @pytest.fixture
 def service_app(pg_server: DatabaseServer, broker: BrokerHandle, keycloak: Any) -> Any:
     """Factory (async context manager): `async with service_app("inventory") as svc: ...`.
@@ -342,10 +361,11 @@ def service_app(pg_server: DatabaseServer, broker: BrokerHandle, keycloak: Any) 
     and yields a `RunningService` with an httpx client. `**overrides` set further settings fields.
 
     Each call gets private topics (a random `topic_prefix`) unless `topic_prefix=` is given: pass the
-    same prefix to several services to wire them together on the bus."""
+    same prefix to several services to wire them together on the bus.
+
+    For tests that only need request → response against the database, `api_app` costs far less per test."""
     import contextlib
 
-    from phoi_kit.db import asyncpg_url
     from phoi_kit.migrations import upgrade
 
     @contextlib.asynccontextmanager
@@ -361,17 +381,8 @@ def service_app(pg_server: DatabaseServer, broker: BrokerHandle, keycloak: Any) 
         await ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)])
         migrations = importlib.import_module(f"phoi_{name}.migrate").MIGRATIONS
         await asyncio.to_thread(upgrade, migrations, db_url)
-        settings_cls = importlib.import_module(f"phoi_{name}.settings").Settings
-        settings = settings_cls(
-            database_url=asyncpg_url(db_url),
-            kafka_bootstrap=broker.bootstrap,
-            keycloak_url=keycloak.base_url,
-            consumer_group_id=f"test-{name}-{uuid.uuid4().hex[:8]}",
-            topic_prefix=prefix,
-            consumer_session_timeout_ms=3000,
-            consumer_heartbeat_interval_ms=500,
-            log_json=True,
-            **overrides,
+        settings = _settings(
+            name, db_url, kafka_bootstrap=broker.bootstrap, keycloak_url=keycloak.base_url, prefix=prefix, **overrides
         )
         app = importlib.import_module(f"phoi_{name}.main").create_app(settings)
         transport = httpx.ASGITransport(app=app)
@@ -380,5 +391,111 @@ def service_app(pg_server: DatabaseServer, broker: BrokerHandle, keycloak: Any) 
             httpx.AsyncClient(transport=transport, base_url=f"http://{name}.test") as client,
         ):
             yield RunningService(app, client, db_url, settings, prefix)
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def migrated_database(pg_server: DatabaseServer) -> Callable[[str], str]:
+    """``migrated_database(name)``: one database per service for the whole session, created and migrated
+    on first use (its URL). Only `api_app` uses it, whose tests roll back everything they write, so it
+    stays as the migrations left it."""
+    import threading
+
+    from phoi_kit.migrations import upgrade
+
+    urls: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def _get(name: str) -> str:
+        with lock:
+            if name not in urls:
+                url = pg_server.create_database(f"{name}_shared_{uuid.uuid4().hex[:8]}")
+                upgrade(importlib.import_module(f"phoi_{name}.migrate").MIGRATIONS, url)
+                urls[name] = url
+            return urls[name]
+
+    return _get
+
+
+async def _outbox_rows(connection: Any) -> int:
+    from sqlalchemy import text
+
+    return int((await connection.execute(text("SELECT count(*) FROM outbox"))).scalar_one())
+
+
+# Where the rolled-back tier's services look for a broker: nothing listens there, so anything that
+# tried to use the bus would fail loudly instead of passing by accident.
+NO_BROKER = "127.0.0.1:9"
+
+
+def join_transaction(database: Any, connection: Any) -> None:
+    """Make every session `database` hands out (requests, the kit's own: access denials, revocations,
+    gauges) join `connection`'s open transaction: a unit of work's commit releases a SAVEPOINT, its
+    rollback returns to it, and nothing is committed until the connection's transaction is."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    database.sessionmaker = async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def api_app(migrated_database: Callable[[str], str], keycloak: Any) -> Any:
+    """Factory (async context manager), the faster middle tier: `async with api_app("requests") as svc`.
+
+    The service's real app, token validation and Keycloak, on the session's one migrated database of the
+    service; the test runs inside one transaction that is rolled back at its end, so tests never see
+    each other's rows. Every session of the app's `Database` joins that transaction (`join_transaction`):
+    what one request commits, the next request and the test's own queries see. Background work is off
+    (`ServiceSpec.run_background`: no relay or consumer, nor the service jobs that honour it) and there is
+    no broker: outbox rows are written, never sent; `ServiceEnv.handle` plays a consumed event.
+
+    Use it for request → response behaviour (validation, access rules, listings, versions, what a call
+    wrote). Stay on `service_app` when a test needs the bus, commits seen by another connection (LISTEN/
+    NOTIFY, a second engine, raw asyncpg), concurrent requests (they would share one connection), or a
+    transaction setting of its own (isolation level), or distinct server-side times (PostgreSQL's now()
+    is one instant per transaction: column defaults tie). Sequences are not rolled back: never assume ids."""
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def _run(name: str, **overrides: Any) -> Any:
+        import asyncio
+
+        import httpx
+        from phoi_kit.db import asyncpg_url
+        from sqlalchemy.ext.asyncio import create_async_engine
+        from sqlalchemy.pool import NullPool
+
+        db_url = await asyncio.to_thread(migrated_database, name)
+        prefix = overrides.pop("topic_prefix", None) or f"t{uuid.uuid4().hex[:8]}."
+        settings = _settings(
+            name, db_url, kafka_bootstrap=NO_BROKER, keycloak_url=keycloak.base_url, prefix=prefix, **overrides
+        )
+        app = importlib.import_module(f"phoi_{name}.main").create_app(settings)
+        runtime = app.state.kit
+        runtime.spec.run_background = False  # read when the lifespan starts: no relay, consumer or jobs
+        engine = create_async_engine(asyncpg_url(db_url), poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                outer = await connection.begin()
+                before = await _outbox_rows(connection)
+                join_transaction(runtime.database, connection)
+                try:
+                    transport = httpx.ASGITransport(app=app)
+                    async with (
+                        app.router.lifespan_context(app),
+                        httpx.AsyncClient(transport=transport, base_url=f"http://{name}.test") as client,
+                    ):
+                        yield RunningService(app, client, db_url, settings, prefix)
+                finally:
+                    await outer.rollback()
+            async with engine.connect() as probe:
+                leaked = await _outbox_rows(probe) - before
+            # Every change a service makes writes an outbox row: one that outlived the rollback was
+            # committed by a connection of its own, and would show in the next test.
+            assert not leaked, f"{leaked} outbox rows were committed outside the test's transaction: use service_app"
+        finally:
+            await engine.dispose()
 
     return _run

@@ -18,6 +18,7 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_kafka_event
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import OPTIONAL_ATTRIBUTES, REQUIRED_ATTRIBUTES
 from phoi_contracts.envelope import CONTENT_TYPE, CONTENT_TYPE_HEADER, Envelope
+from phoi_kit.uow import UnitOfWork
 from sqlalchemy import text
 
 #: The units the service tests act for (any unit code works: tokens name it, services do not check it).
@@ -103,16 +104,17 @@ def cloudevent_from_record(record: Any) -> BaseCloudEvent:
 
 @dataclass
 class ServiceEnv:
-    """A service running in the test (``svc`` from the ``service_app`` fixture), a producer on the
-    session's broker to play the other services' parts, and ``headers(role, unit_code)`` from the
-    ``tokens`` fixture. Each service's tests subclass it with their own API helpers."""
+    """A service running in the test (``svc`` from the ``service_app`` or ``api_app`` fixture), a producer
+    on the session's broker to play the other services' parts (none under ``api_app``: there is no bus),
+    and ``headers(role, unit_code)`` from the ``tokens`` fixture. Each service's tests subclass it with
+    their own API helpers."""
 
     # test modules cannot import conftest (importlib mode): the constants travel with the fixture
     UNIT: ClassVar[str] = UNIT
     OTHER_UNIT: ClassVar[str] = OTHER_UNIT
 
     svc: Any
-    producer: AIOKafkaProducer
+    producer: AIOKafkaProducer | None
     headers: Callable[..., dict[str, str]]
 
     @classmethod
@@ -128,6 +130,16 @@ class ServiceEnv:
                 yield cls(svc=svc, producer=producer, headers=headers)
             finally:
                 await producer.stop()
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def rolled_back(
+        cls, api_app: Any, headers: Callable[..., dict[str, str]], name: str, **overrides: Any
+    ) -> AsyncIterator[Self]:
+        """``async with Env.rolled_back(api_app, tokens, "requests") as env``: the service on the session's
+        migrated database, inside a transaction rolled back at the end; no bus (see ``api_app``)."""
+        async with api_app(name, **overrides) as svc:
+            yield cls(svc=svc, producer=None, headers=headers)
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -152,6 +164,8 @@ class ServiceEnv:
 
     async def send(self, *envelopes: Envelope) -> None:
         """Publish on the service's private copy of each envelope's topic."""
+        if self.producer is None:
+            raise AssertionError("no bus under api_app: use handle(), or the service_app fixture")
         for envelope in envelopes:
             await self.producer.send_and_wait(
                 self.svc.topic_prefix + envelope.topic, envelope.to_bytes(), key=envelope.key
@@ -169,3 +183,21 @@ class ServiceEnv:
                 return int(n.scalar_one()) == len(ids)
 
         await wait_for(done, timeout=timeout, what=f"events {ids} processed")
+
+    async def handle(self, envelope: Envelope) -> None:
+        """Run the service's handler for `envelope` in its own transaction (as the consumer would, minus
+        Kafka): the event id is claimed in `processed_events` with the effect."""
+        runtime = self.svc.runtime
+        async with runtime.database.session() as session:
+            uow = UnitOfWork(session, source=runtime.source, correlation_id=envelope.correlation_id)
+            claimed = await session.execute(
+                text(
+                    "INSERT INTO processed_events (event_id, type, topic) VALUES (:id, :type, 'direct')"
+                    " ON CONFLICT DO NOTHING RETURNING event_id"
+                ),
+                {"id": envelope.id, "type": envelope.type},
+            )
+            if claimed.first() is None:
+                return
+            await runtime.consumer.handlers[envelope.type](uow, envelope)
+            await uow.commit()

@@ -1,7 +1,8 @@
 """The identity service app: the kit's runtime plus the directory over Keycloak.
 
 Its own lifespan sets the login-event high-water mark, runs the login-event poller and the periodic
-reconciliation, and closes the Keycloak admin client at shutdown.
+reconciliation (unless the spec's ``run_background`` is off, as in the rolled-back test tier), and closes
+the Keycloak admin client at shutdown.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx: IdentityContext = app.state.identity
+        runtime: KitRuntime = app.state.kit
         try:
             await sign_in.init_cursor(ctx)
-            async with running(*background.jobs(ctx)):
+            async with running(*(background.jobs(ctx) if runtime.spec.run_background else [])):
                 yield
         finally:
             await ctx.keycloak.aclose()
