@@ -43,11 +43,11 @@ async def test_filters_pages_counts_and_waiting_for_me(api_env: Any) -> None:
     assert [r["id"] for r in everything] == [ids[n] for n in reversed(list(made))]
     assert everything[0]["lines"][0]["form_type_code"] == "BTN-THPT"
     # oldest first (a review queue), pages continuing the other way round, filters still applied
-    oldest = await _all_pages(env, officer, limit=2, order="oldest")
+    oldest = await _all_pages(api_env, officer, limit=2, order="oldest")
     assert [r["id"] for r in oldest] == [ids[n] for n in made]
-    queue = await _all_pages(env, officer, limit=1, order="oldest", status=["submitted", "returned"])
+    queue = await _all_pages(api_env, officer, limit=1, order="oldest", status=["submitted", "returned"])
     assert [r["id"] for r in queue] == [ids["hn_submitted"], ids["hcm_submitted"]]
-    unordered = await env.client.get("/api/v1/requests", params={"order": "random"}, headers=officer)
+    unordered = await api_env.client.get("/api/v1/requests", params={"order": "random"}, headers=officer)
     assert unordered.status_code == 422
 
     async def ids_of(headers: dict[str, str], **params: Any) -> set[str]:
