@@ -227,6 +227,12 @@ def test_a_shorter_pass_in_english(stack: Stack, browser_page: Page, a11y_check:
     expect(page.get_by_role("heading", level=1)).to_have_text("Blanks on hand")
     page.get_by_role("button", name="Tiếng Việt").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Phôi hiện có")
+    # Signing out ends the Keycloak session too: the next sign-in asks for the password again.
+    page.get_by_role("button", name="Đăng xuất").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bạn đã đăng xuất")
+    visit("signed-out-button")
+    page.goto(stack.portal + "/dashboard")
+    expect(page.locator("#password")).to_be_visible()
 
 
 def record(
