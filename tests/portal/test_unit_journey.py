@@ -272,3 +272,29 @@ def expect_signed_out(page: Page, stack: Stack, *, within: float) -> None:
             return
         assert time.monotonic() < deadline, "the other session was still signed in after the deadline"
         page.wait_for_timeout(200)  # the browser's own pacing between polls of a real page, not a sync sleep
+
+
+def test_the_holder_changes_the_password_from_the_account_page(
+    stack: Stack, browser_page: Page, a11y_check: Any, screenshot: Any
+) -> None:
+    """Article 8.2: the holder keeps the password secret and changes it when needed — on Keycloak's own
+    page (the password never passes through the portal), reached from the account page."""
+    page = browser_page
+    visit = Visit(page, a11y_check, screenshot)
+    _, username, temporary = stack.new_unit_account()
+    sign_in(page, stack, username, temporary)
+    page.locator("#password-new").fill(NEW_PASSWORD)
+    page.locator("#password-confirm").fill(NEW_PASSWORD)
+    page.locator("#kc-submit").click()
+    page.get_by_role("link", name="Tài khoản", exact=True).click()
+    page.get_by_role("link", name="Đổi mật khẩu").click()
+    expect(page.locator("#password-new")).to_be_visible()
+    visit("update-password")
+    page.locator("#password-new").fill("Phoi-Lan-Ba-2026!")
+    page.locator("#password-confirm").fill("Phoi-Lan-Ba-2026!")
+    page.locator("#kc-submit").click()
+    expect(page.get_by_role("status")).to_contain_text("Mật khẩu của bạn đã được đổi.")
+    visit("password-changed")
+    page.get_by_role("button", name="Đăng xuất").click()
+    sign_in(page, stack, username, "Phoi-Lan-Ba-2026!")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tổng quan")

@@ -269,8 +269,14 @@ async def auth(request: Request) -> Response:
         created=core.now(),
         login_hint=q.get("login_hint"),
     )
+    if (action := q.get("kc_action")) is not None:
+        if action != UPDATE_PASSWORD:
+            return error_page(request, core, Key.INVALID_PARAMETER, "kc_action")
+        pending.extra["kc_action"] = action  # application-initiated action: asked for after sign-in
     if existing is not None and "login" not in prompt:
         session, user = existing
+        if pending.extra.get("kc_action"):
+            return _to_action(request, core, pending, user, UPDATE_PASSWORD)
         if not user.required_actions:
             response = _complete(request, core, pending, client, user, session)
             core.save()
@@ -280,6 +286,17 @@ async def auth(request: Request) -> Response:
     pending.extra["locale"] = pick_locale(request, core)
     core.auth_sessions[pending.tab_id] = pending
     response = _login_page(request, core, pending, username=pending.login_hint or "")
+    _set_cookie(request, response, AUTH_SESSION_COOKIE, pending.browser_id)
+    return response
+
+
+def _to_action(request: Request, core: Standin, pending: AuthSession, user: User, action: str) -> Response:
+    """A signed-in user asked for an action (``kc_action``): its page, in a login flow of its own."""
+    pending.user_id = user.id
+    pending.extra["locale"] = pick_locale(request, core)
+    core.auth_sessions[pending.tab_id] = pending
+    url = _action_url(request, core, "required-action", pending, execution=action)
+    response = RedirectResponse(url, status_code=303)
     _set_cookie(request, response, AUTH_SESSION_COOKIE, pending.browser_id)
     return response
 
@@ -344,9 +361,9 @@ async def authenticate(request: Request) -> Response:
         key = Key.ACCOUNT_DISABLED if result is LoginResult.DISABLED else Key.INVALID_USER
         return _login_page(request, core, pending, username=username, error_key=key)
     pending.user_id = user.id
-    if user.required_actions:
+    if user.required_actions or pending.extra.get("kc_action"):
         core.save()
-        action = user.required_actions[0]
+        action = user.required_actions[0] if user.required_actions else pending.extra["kc_action"]
         url = _action_url(request, core, "required-action", pending, execution=action)
         return RedirectResponse(url, status_code=303)
     response = _complete(request, core, pending, client, user, None)
@@ -415,11 +432,12 @@ async def required_action(request: Request) -> Response:
     if pending is None or user is None:
         return error_page(request, core, Key.STALE_CODE)
     client = core.realm.clients[pending.client_id]
-    if not user.required_actions:
+    asked = pending.extra.get("kc_action")
+    if not user.required_actions and not asked:
         response = _complete(request, core, pending, client, user, None)
         core.save()
         return response
-    action = user.required_actions[0]
+    action = user.required_actions[0] if user.required_actions else str(asked)
     if action != UPDATE_PASSWORD:
         locale = pick_locale(request, core)
         text = STANDIN_TEXTS.get(locale, STANDIN_TEXTS["en"])["unsupported_action"].format(action=action)
@@ -443,6 +461,7 @@ async def required_action(request: Request) -> Response:
         core.save()
         return _update_password_page(request, core, pending, user, errors=errors)
     await core.set_password(user, new, temporary=False)
+    pending.extra.pop("kc_action", None)
     if form_str(form, "logout-sessions") == "on":
         for other in core.user_sessions(user.id):
             core.end_session(other, client_id=None, ip=ip, event=False)
