@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from phoi_local.pages import field_error, kept, post
 from phoi_local.system import FORM_TYPE, Stack, csrf_of, portal_client, portal_request
 
-from tests.portal.test_forms import NEW_PASSWORD, field_error, kept, post
-
 pytestmark = pytest.mark.slow
+
+NEW_PASSWORD = "Phoi-Moi-2026!"
 
 
 def _officer(stack: Stack) -> httpx.Client:
