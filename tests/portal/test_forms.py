@@ -6,25 +6,16 @@ system."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from phoi_local.pages import field_error, kept, post
-from phoi_local.system import PDF, Stack, csrf_of, portal_client, portal_sign_in
+from phoi_local.system import PDF, Stack, csrf_of, portal_sign_in
 
 pytestmark = pytest.mark.slow
 
 NEW_PASSWORD = "Phoi-Moi-2026!"
-
-
-@pytest.fixture(scope="module")
-def unit(system_stack: Stack) -> Iterator[tuple[str, httpx.Client]]:
-    code, username, temporary = system_stack.new_unit_account()
-    client = portal_client(system_stack, username, temporary, new_password=NEW_PASSWORD)
-    yield code, client
-    client.close()
 
 
 def request_count(stack: Stack, unit_code: str) -> int:

@@ -31,14 +31,6 @@ def officer(system_stack: Stack) -> Iterator[httpx.Client]:
     client.close()
 
 
-@pytest.fixture(scope="module")
-def unit(system_stack: Stack) -> Iterator[tuple[str, httpx.Client]]:
-    code, username, temporary = system_stack.new_unit_account()
-    client = portal_client(system_stack, username, temporary, new_password=NEW_PASSWORD)
-    yield code, client
-    client.close()
-
-
 def _batches(stack: Stack) -> int:
     return len(
         stack.api("inventory", "GET", "/api/v1/print-batches", stack.officer, params={"limit": 200}).json()["items"]
