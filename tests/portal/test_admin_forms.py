@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from phoi_local.pages import field_error, kept
+from phoi_local.pages import post_with_version as post
 from phoi_local.system import Stack, csrf_of, portal_client
 
 pytestmark = pytest.mark.slow
@@ -30,32 +32,8 @@ def admin(system_stack: Stack) -> Iterator[httpx.Client]:
     client.close()
 
 
-def field_error(page: str, field: str) -> str:
-    """The message beside `field`; it is also linked from the summary and the field is marked."""
-    beside = re.search(rf'id="{re.escape(field)}-error">(.*?)</p>', page, re.S)
-    assert beside, f"no error beside {field}"
-    assert f'href="#{field}"' in page, f"{field} is not linked from the error summary"
-    marked = re.search(rf'<(?:input|select|textarea|fieldset)[^>]*id="{re.escape(field)}"[^>]*>', page)
-    assert marked, f"no field {field}"
-    assert 'aria-invalid="true"' in marked.group(0) or "fieldset" in marked.group(0)
-    return html.unescape(re.sub(r"<[^>]+>", "", beside.group(1))).replace("Lỗi:", "").strip()
-
-
 def no_error(page: str, field: str) -> bool:
     return f'id="{field}-error"' not in page
-
-
-def kept(page: str, field: str, value: str) -> bool:
-    escaped = html.escape(value, quote=True)
-    tag = re.search(rf'<(input|textarea)[^>]*id="{re.escape(field)}"[^>]*>([^<]*)', page)
-    return tag is not None and (f'value="{escaped}"' in tag.group(0) or tag.group(2) == escaped)
-
-
-def post(client: httpx.Client, form_path: str, data: dict[str, str], action: str | None = None) -> httpx.Response:
-    """Post `data` with the CSRF token and hidden fields (the version) of the form page at `form_path`."""
-    page = client.get(form_path).text
-    hidden = dict(re.findall(r'<input type="hidden" name="(version)" value="([^"]*)"', page))
-    return client.post(action or form_path, data={"csrf_token": csrf_of(page), **hidden, **data})
 
 
 def new_code() -> str:

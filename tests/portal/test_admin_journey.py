@@ -11,13 +11,13 @@ screenshot.
 from __future__ import annotations
 
 import html
-import re
 import secrets
 import time
 from typing import Any
 
 import pytest
 from phoi_local.browser import new_context
+from phoi_local.pages import Visit, expect_signed_out, first_sign_in
 from phoi_local.system import Stack
 from playwright.sync_api import Page, expect
 
@@ -28,42 +28,13 @@ UNIT_PASSWORD = "Don-Vi-2026!"
 NEW_HOLDER_PASSWORD = "Nguoi-Moi-2026!"
 
 
-class Visit:
-    """Every page the walk reaches is checked for accessibility and photographed, in order."""
-
-    def __init__(self, page: Page, a11y_check: Any, screenshot: Any, prefix: str = "") -> None:
-        self.page, self.a11y_check, self.screenshot, self.prefix, self.n = page, a11y_check, screenshot, prefix, 0
-
-    def __call__(self, name: str) -> None:
-        self.n += 1
-        label = f"{self.prefix}{self.n:02d}-{name}"
-        self.page.wait_for_load_state("load")
-        self.screenshot(self.page, label)
-        self.a11y_check(self.page, label)
-
-
-def sign_in_first_time(page: Page, visit: Visit, stack: Stack, username: str, temporary: str, new: str) -> None:
-    """Article 8.2: a temporary password must be changed before anything else."""
-    page.goto(stack.portal + "/")
-    page.get_by_role("link", name="Đăng nhập").click()
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(temporary)
-    page.locator("#kc-login").click()
-    expect(page.locator("#password-new")).to_be_visible()
-    visit("update-password")
-    page.locator("#password-new").fill(new)
-    page.locator("#password-confirm").fill(new)
-    page.locator("#kc-submit").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Tổng quan")
-
-
 def test_the_administrator_issues_hands_over_and_handles_an_incident(
     stack: Stack, browser_page: Page, a11y_check: Any, screenshot: Any, page_errors: Any
 ) -> None:
     page = browser_page
     visit = Visit(page, a11y_check, screenshot)
     username, temporary = stack.new_individual_account("qlcl_admin", "Lê Thị Quản")
-    sign_in_first_time(page, visit, stack, username, temporary, ADMIN_PASSWORD)
+    first_sign_in(page, stack, username, temporary, ADMIN_PASSWORD, visit=visit, change="update-password")
     visit("dashboard")
 
     code = f"B{secrets.token_hex(3).upper()}"
@@ -76,13 +47,17 @@ def test_the_administrator_issues_hands_over_and_handles_an_incident(
     page_errors.watch(other)
     unit_page = other.new_page()
     unit_visit = Visit(unit_page, a11y_check, screenshot, prefix="unit-")
-    sign_in_first_time(unit_page, unit_visit, stack, unit_user, first_password, UNIT_PASSWORD)
+    first_sign_in(
+        unit_page, stack, unit_user, first_password, UNIT_PASSWORD, visit=unit_visit, change="update-password"
+    )
     expect(unit_page.get_by_test_id("who")).to_contain_text("Nguyễn Thị Hoa")
     unit_visit("dashboard")
 
     second_password = hand_over(page, visit)
     expect_signed_out(unit_page, stack, within=5)
-    sign_in_first_time(unit_page, unit_visit, stack, unit_user, second_password, NEW_HOLDER_PASSWORD)
+    first_sign_in(
+        unit_page, stack, unit_user, second_password, NEW_HOLDER_PASSWORD, visit=unit_visit, change="update-password"
+    )
     expect(unit_page.get_by_test_id("who")).to_contain_text("Vũ Minh Tuấn")
     unit_visit("dashboard-new-holder")
 
@@ -220,14 +195,3 @@ def handle_the_incident(page: Page, visit: Visit, reference: str, username: str)
     expect(page.get_by_test_id("notice")).to_contain_text("Đã xử lý xong sự cố")
     expect(page.get_by_test_id("resolution")).to_contain_text("giữ khóa đến khi bàn giao")
     visit("incident-resolved")
-
-
-def expect_signed_out(page: Page, stack: Stack, *, within: float) -> None:
-    """The other browser's next page is the sign-in page, at the latest `within` seconds from now."""
-    deadline = time.monotonic() + within
-    while True:
-        page.goto(stack.portal + "/dashboard")
-        if not re.search(r"/dashboard$", page.url):
-            return
-        assert time.monotonic() < deadline, "the other session was still signed in after the deadline"
-        page.wait_for_timeout(200)  # the browser's own pacing between polls of a real page

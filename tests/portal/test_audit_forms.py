@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from phoi_local.pages import field_error, kept
 from phoi_local.procutil import wait_until
 from phoi_local.system import Stack, csrf_of, portal_client
 
@@ -30,22 +31,6 @@ def auditor(system_stack: Stack) -> Iterator[tuple[str, httpx.Client]]:
     client = portal_client(system_stack, username, temporary, new_password=NEW_PASSWORD)
     yield username, client
     client.close()
-
-
-def field_error(page: str, field: str) -> str:
-    """The message beside `field`; checks it is linked from the summary and the field is marked invalid."""
-    beside = re.search(rf'id="{re.escape(field)}-error">(.*?)</p>', page, re.S)
-    assert beside, f"no error beside {field}"
-    assert f'href="#{field}"' in page, f"{field} is not linked from the error summary"
-    marked = re.search(rf'<(?:input|select)[^>]*id="{re.escape(field)}"[^>]*>', page)
-    assert marked, f"no field {field}"
-    assert 'aria-invalid="true"' in marked.group(0), f"{field} is not marked invalid"
-    return html.unescape(re.sub(r"<[^>]+>", "", beside.group(1))).replace("Lỗi:", "").strip()
-
-
-def kept(page: str, field: str, value: str) -> bool:
-    tag = re.search(rf'<input[^>]*id="{re.escape(field)}"[^>]*>', page)
-    return tag is not None and f'value="{html.escape(value, quote=True)}"' in tag.group(0)
 
 
 def test_bad_filters_are_refused_beside_the_field_and_kept(auditor: Any) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from phoi_local.pages import Visit, first_sign_in
 from phoi_local.procutil import wait_until
 from phoi_local.system import FORM_TYPE, Stack, portal_client, portal_request
 from playwright.sync_api import Page, expect
@@ -24,20 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NEW_PASSWORD = "Kiem-Toan-2026!"
 STORY = ("request.created.v1", "request.submitted.v1", "request.approved.v1", "allocation.completed.v1")
-
-
-class Visit:
-    """Every page the walk reaches is checked for accessibility and photographed, in order."""
-
-    def __init__(self, page: Page, a11y_check: Any, screenshot: Any) -> None:
-        self.page, self.a11y_check, self.screenshot, self.n = page, a11y_check, screenshot, 0
-
-    def __call__(self, name: str) -> None:
-        self.n += 1
-        label = f"{self.n:02d}-{name}"
-        self.page.wait_for_load_state("load")
-        self.screenshot(self.page, label)
-        self.a11y_check(self.page, label)
 
 
 def test_an_auditor_follows_a_request_through_the_audit_log(
@@ -77,15 +64,7 @@ def a_request_with_its_story(stack: Stack) -> tuple[str, int]:
 
 
 def sign_in_for_the_first_time(page: Page, visit: Visit, stack: Stack, username: str, temporary: str) -> None:
-    page.goto(stack.portal + "/")
-    page.get_by_role("link", name="Đăng nhập").click()
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(temporary)
-    page.locator("#kc-login").click()
-    page.locator("#password-new").fill(NEW_PASSWORD)
-    page.locator("#password-confirm").fill(NEW_PASSWORD)
-    page.locator("#kc-submit").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Tổng quan")
+    first_sign_in(page, stack, username, temporary, NEW_PASSWORD)
     visit("auditor-dashboard")
     page.get_by_role("navigation", name="Menu chính").get_by_role("link", name="Nhật ký kiểm toán").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Nhật ký kiểm toán")

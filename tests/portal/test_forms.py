@@ -5,51 +5,17 @@ system."""
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from phoi_local.system import PDF, Stack, csrf_of, portal_client, portal_sign_in
+from phoi_local.pages import field_error, kept, post
+from phoi_local.system import PDF, Stack, csrf_of, portal_sign_in
 
 pytestmark = pytest.mark.slow
 
 NEW_PASSWORD = "Phoi-Moi-2026!"
-
-
-@pytest.fixture(scope="module")
-def unit(system_stack: Stack) -> Iterator[tuple[str, httpx.Client]]:
-    code, username, temporary = system_stack.new_unit_account()
-    client = portal_client(system_stack, username, temporary, new_password=NEW_PASSWORD)
-    yield code, client
-    client.close()
-
-
-def field_error(page: str, field: str) -> str:
-    """The message shown beside `field` (and checks it is in the summary and the field is marked)."""
-    beside = re.search(rf'id="{re.escape(field)}-error">(.*?)</p>', page, re.S)
-    assert beside, f"no error beside {field}"
-    message = html.unescape(re.sub(r"<[^>]+>", "", beside.group(1))).replace("Lỗi:", "").strip()
-    assert f'href="#{field}"' in page, f"{field} is not linked from the error summary"
-    marked = re.search(rf'<(?:input|select|textarea|fieldset)[^>]*id="{re.escape(field)}"[^>]*>', page)
-    assert marked, f"no field {field}"
-    assert 'aria-invalid="true"' in marked.group(0) or "fieldset" in marked.group(0)
-    return message
-
-
-def kept(page: str, field: str, value: str) -> bool:
-    escaped = html.escape(value, quote=True)
-    tag = re.search(rf'<(input|textarea)[^>]*id="{re.escape(field)}"[^>]*>([^<]*)', page)
-    if tag is None:
-        return False
-    return f'value="{escaped}"' in tag.group(0) or tag.group(2) == escaped
-
-
-def post(client: httpx.Client, path: str, data: dict[str, str], **kw: Any) -> httpx.Response:
-    token = csrf_of(client.get(path).text)
-    return client.post(path, data={"csrf_token": token, **data}, **kw)
 
 
 def request_count(stack: Stack, unit_code: str) -> int:

@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from phoi_local.pages import field_error, kept, post
 from phoi_local.system import FORM_TYPE, Stack, csrf_of, portal_client, portal_request
 
-from tests.portal.test_forms import NEW_PASSWORD, field_error, kept, post
-
 pytestmark = pytest.mark.slow
+
+NEW_PASSWORD = "Phoi-Moi-2026!"
 
 
 def _officer(stack: Stack) -> httpx.Client:
@@ -27,14 +28,6 @@ def _officer(stack: Stack) -> httpx.Client:
 def officer(system_stack: Stack) -> Iterator[httpx.Client]:
     client = _officer(system_stack)
     yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def unit(system_stack: Stack) -> Iterator[tuple[str, httpx.Client]]:
-    code, username, temporary = system_stack.new_unit_account()
-    client = portal_client(system_stack, username, temporary, new_password=NEW_PASSWORD)
-    yield code, client
     client.close()
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from phoi_local.pages import Visit, first_sign_in, reload_until
 from phoi_local.system import FORM_TYPE, Stack, portal_client, portal_request
 from playwright.sync_api import Page, expect
 
-from tests.portal.test_unit_journey import NEW_PASSWORD, Visit, reload_until
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+NEW_PASSWORD = "Phoi-Moi-2026!"
 
 
 def test_an_officer_reviews_approves_and_refills_the_stock(
@@ -46,15 +47,7 @@ def test_an_officer_reviews_approves_and_refills_the_stock(
 
 
 def sign_in_first_time(page: Page, visit: Visit, stack: Stack, username: str, temporary: str) -> None:
-    page.goto(stack.portal + "/")
-    page.get_by_role("link", name="Đăng nhập").click()
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(temporary)
-    page.locator("#kc-login").click()
-    page.locator("#password-new").fill(NEW_PASSWORD)
-    page.locator("#password-confirm").fill(NEW_PASSWORD)
-    page.locator("#kc-submit").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Tổng quan")
+    first_sign_in(page, stack, username, temporary, NEW_PASSWORD)
     expect(page.get_by_test_id("who")).to_contain_text("Trần Văn Bình")
     visit("officer-dashboard")
 

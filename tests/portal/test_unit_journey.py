@@ -10,39 +10,17 @@ as a screenshot.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from phoi_local.pages import Visit, expect_signed_out, first_sign_in, reload_until, sign_in
 from phoi_local.system import FORM_TYPE, PDF, Stack
 from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NEW_PASSWORD = "Phoi-Moi-2026!"
-
-
-class Visit:
-    """Every page the walk reaches is checked for accessibility and photographed, in order."""
-
-    def __init__(self, page: Page, a11y_check: Any, screenshot: Any) -> None:
-        self.page, self.a11y_check, self.screenshot, self.n = page, a11y_check, screenshot, 0
-
-    def __call__(self, name: str) -> None:
-        self.n += 1
-        label = f"{self.n:02d}-{name}"
-        self.page.wait_for_load_state("load")
-        self.screenshot(self.page, label)
-        self.a11y_check(self.page, label)
-
-
-def sign_in(page: Page, stack: Stack, username: str, password: str) -> None:
-    page.goto(stack.portal + "/")
-    page.get_by_role("link", name="Đăng nhập").click()
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(password)
-    page.locator("#kc-login").click()
 
 
 def test_a_new_unit_account_does_its_whole_job(
@@ -52,30 +30,15 @@ def test_a_new_unit_account_does_its_whole_job(
     visit = Visit(page, a11y_check, screenshot)
     unit, username, temporary = stack.new_unit_account()
     stack.print_batch(1000)
-    first_sign_in(page, visit, stack, username, temporary, unit)
+    first_sign_in(page, stack, username, temporary, NEW_PASSWORD, visit=visit, start="start")
+    expect(page.get_by_test_id("who")).to_contain_text("Nguyễn Thị Hoa")
+    expect(page.get_by_test_id("who")).to_contain_text(unit)
+    visit("dashboard-empty")
     create_and_submit(page, visit, tmp_path)
     labels = see_ranges_and_confirm_receipt(page, visit, stack, unit)
     record_three_blanks(page, visit, labels)
     check_reports(page, visit, labels, tmp_path)
     report_takeover_and_be_signed_out_everywhere(page, visit, stack, username)
-
-
-def first_sign_in(page: Page, visit: Visit, stack: Stack, username: str, temporary: str, unit: str) -> None:
-    """Article 8.2: the first sign-in goes through the password change before anything else."""
-    page.goto(stack.portal + "/")
-    visit("start")
-    page.get_by_role("link", name="Đăng nhập").click()
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(temporary)
-    page.locator("#kc-login").click()
-    expect(page.locator("#password-new")).to_be_visible()
-    page.locator("#password-new").fill(NEW_PASSWORD)
-    page.locator("#password-confirm").fill(NEW_PASSWORD)
-    page.locator("#kc-submit").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Tổng quan")
-    expect(page.get_by_test_id("who")).to_contain_text("Nguyễn Thị Hoa")
-    expect(page.get_by_test_id("who")).to_contain_text(unit)
-    visit("dashboard-empty")
 
 
 def create_and_submit(page: Page, visit: Visit, tmp_path: Path) -> None:
@@ -249,29 +212,6 @@ def record(
         page.locator("#document_ref").fill(document)
     page.get_by_role("button", name="Ghi nhận").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Đã ghi nhận: 1 phôi")
-
-
-def reload_until(page: Page, locator: Any, *, within: float) -> None:
-    import time
-
-    deadline = time.monotonic() + within
-    while not locator.is_visible():
-        assert time.monotonic() < deadline, "did not appear in time"
-        page.wait_for_timeout(300)
-        page.reload()
-
-
-def expect_signed_out(page: Page, stack: Stack, *, within: float) -> None:
-    """The other browser's next page is the sign-in page, at the latest `within` seconds from now."""
-    import time
-
-    deadline = time.monotonic() + within
-    while True:
-        page.goto(stack.portal + "/dashboard")
-        if not re.search(r"/dashboard$", page.url):
-            return
-        assert time.monotonic() < deadline, "the other session was still signed in after the deadline"
-        page.wait_for_timeout(200)  # the browser's own pacing between polls of a real page, not a sync sleep
 
 
 def test_the_holder_changes_the_password_from_the_account_page(
