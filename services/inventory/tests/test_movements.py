@@ -70,6 +70,20 @@ async def test_a_unit_uses_spoils_loses_destroys_and_returns_its_blanks(api_env:
         {"kind": "destroy", "form_type": ft, "serials": [201, 203], "document_ref": "BB-hủy-2025/02"}
     )
     assert destroyed.status_code == 201, destroyed.text
+    # the destruction record is printed later from the movement as recorded; another unit cannot see it
+    movement_path = f"/api/v1/movements/{destroyed.json()['movement_id']}"
+    read_back = await api_env.client.get(movement_path, headers=api_env.unit())
+    assert read_back.status_code == 200, read_back.text
+
+    def as_recorded(movement: dict[str, Any]) -> dict[str, Any]:  # the ledger adds line ids and the date
+        lines = [{k: v for k, v in line.items() if k not in ("id", "occurred_on")} for line in movement["lines"]]
+        return {**movement, "lines": lines}
+
+    assert as_recorded(read_back.json()) == as_recorded(destroyed.json())
+    assert None not in {line["occurred_on"] for line in read_back.json()["lines"]}
+    assert (await api_env.client.get(movement_path, headers=api_env.officer())).json() == read_back.json()
+    hidden = await api_env.client.get(movement_path, headers=api_env.unit(api_env.OTHER_UNIT))
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "movement_not_found")
     returned = await api_env.move(
         {"kind": "return", "form_type": ft, "items": [{"first": 401, "last": 500}], "document_ref": "BB-trả-01"}
     )

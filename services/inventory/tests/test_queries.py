@@ -88,6 +88,30 @@ async def test_stock_serials_and_allocations_are_scoped_to_the_unit(api_env: Any
     assert f'inventory_blanks{{form_type="{ft}",service="inventory",state="allocated"}} 50.0' in metrics
 
 
+async def test_a_usage_report_printed_by_the_portal_is_recorded_as_an_export(api_env: Any) -> None:
+    ft = await _stocked(api_env)
+    today = datetime.now(VIETNAM).date().isoformat()
+    params = {"from": today, "to": today, "form_type": ft}
+    on_screen = await api_env.client.get("/api/v1/reports/usage", params=params, headers=api_env.unit())
+    assert on_screen.json()["export_id"] is None  # reading the report is not an export
+    printed = await api_env.client.get(
+        "/api/v1/reports/usage", params={**params, "record_as": "pdf"}, headers=api_env.unit()
+    )
+    assert printed.status_code == 200, printed.text
+    assert printed.json()["form_types"] == on_screen.json()["form_types"]
+    [exported] = await api_env.outbox("data.exported.v1")
+    assert exported["subject"] == printed.json()["export_id"]
+    assert (exported["data"]["format"], exported["data"]["report_kind"], exported["data"]["row_count"]) == (
+        "pdf",
+        "usage_report",
+        1,
+    )
+    not_json = await api_env.client.get(
+        "/api/v1/reports/usage", params={**params, "format": "csv", "record_as": "pdf"}, headers=api_env.unit()
+    )
+    assert (not_json.status_code, not_json.json()["code"]) == (422, "record_as_needs_json")
+
+
 async def test_usage_report_as_json_csv_and_xlsx(api_env: Any) -> None:
     ft = await _stocked(api_env)
     today = datetime.now(VIETNAM).date()

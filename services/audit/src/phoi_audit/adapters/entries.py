@@ -19,6 +19,7 @@ while the transaction finishes. A rolled-back transaction simply drops its queue
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import uuid
@@ -102,6 +103,9 @@ class Head:
 
 
 EMPTY_HEAD: Final = Head(0, GENESIS_HASH)
+# Rows whose text matches a seal's data filter that are parsed to find it (a nested copy of the same
+# key and value is the only way to match the text but not the field).
+SEAL_CANDIDATES: Final = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +433,28 @@ async def hash_at(session: AsyncSession, sequence: int) -> str | None:
 
 async def any_after(session: AsyncSession, sequence: int) -> bool:
     return bool((await session.execute(select(exists().where(entries.c.sequence > sequence)))).scalar())
+
+
+async def newest_about(
+    session: AsyncSession, *, subject: str, types: tuple[str, ...], data: tuple[str, str] | None, scope_unit: str | None
+) -> Any | None:
+    """The newest entry about ``subject`` of one of ``types`` whose event data, if ``data`` = (field, value)
+    is given, has that value at its top level. The subject index narrows the rows; the text match on the
+    canonical payload narrows them further; the JSON is parsed here, not in SQL, so that a tampered,
+    unparsable payload is skipped instead of failing the query."""
+    stmt = select(entries).where(entries.c.subject == subject, entries.c.type.in_(types))
+    if scope_unit is not None:
+        stmt = stmt.where(entries.c.unit_code == scope_unit)
+    if data is None:
+        return (await session.execute(stmt.order_by(entries.c.sequence.desc()).limit(1))).first()
+    needle = canonical_json({data[0]: data[1]})[1:-1]  # "field":"value", as the canonical payload writes it
+    stmt = stmt.where(entries.c.payload.contains(needle, autoescape=True)).order_by(entries.c.sequence.desc())
+    for row in (await session.execute(stmt.limit(SEAL_CANDIDATES))).all():
+        with contextlib.suppress(ValueError):
+            payload = json.loads(row.payload)
+            if isinstance(payload, dict) and payload.get(data[0]) == data[1]:
+                return row
+    return None
 
 
 async def last_of_type(session: AsyncSession, event_type: str) -> Any | None:

@@ -6,11 +6,12 @@ Who may read (Decision 2699 Art. 8-9; least privilege):
 - ``unit_account``: entries whose unit concerned is its own unit (its requests, allocations, stock,
   account, sign-ins, refusals, exports), and the export of those; no verification (it recomputes
   everyone's entries);
-- ``qlcl_officer``: nothing. Officers perform most of the actions the log records (reviews,
-  allocations, handovers); oversight of those actions is the auditors' and administrators' job, and an
-  officer's own working views (a request's history, a serial's history, the stock ledger) live in the
-  requests and inventory services. A refusal is a 403 ``role_required`` and, like every 403, is itself
-  published as ``security.access_denied.v1`` and ends up in this log.
+- ``qlcl_officer``: nothing but seals (``GET /seal``: a fact's sequence and hashes, no content), so that
+  the records they print (a blank handover record) carry them. Officers perform most of the actions the
+  log records (reviews, allocations, handovers); oversight of those actions is the auditors' and
+  administrators' job, and an officer's own working views (a request's history, a serial's history, the
+  stock ledger) live in the requests and inventory services. A refusal is a 403 ``role_required`` and,
+  like every 403, is itself published as ``security.access_denied.v1`` and ends up in this log.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from phoi_kit.openapi import problem_responses
 from phoi_kit.params import IsoDateTime
 
 from phoi_audit.adapters import entries as repo
-from phoi_audit.api.schemas import EntryOut, EntryPage, HeadOut, VerifyOut
+from phoi_audit.api.schemas import EntryOut, EntryPage, HeadOut, SealOut, VerifyOut
 from phoi_audit.domain import Checkpoint
 from phoi_audit.service.export import stream_csv
 from phoi_audit.service.verification import verify_chain
@@ -41,6 +42,7 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 READERS: Final = (Role.AUDITOR, Role.QLCL_ADMIN, Role.UNIT_ACCOUNT)
 VERIFIERS: Final = (Role.AUDITOR, Role.QLCL_ADMIN)
+SEAL_READERS: Final = (*READERS, Role.QLCL_OFFICER)
 PAGE_DEFAULT: Final = 50
 PAGE_MAX: Final = 500
 MAX_SEQUENCE: Final = 2**63 - 1  # PostgreSQL bigint
@@ -206,6 +208,37 @@ async def get_entry(
     if row is None or (scope is not None and row.unit_code != scope):
         raise NotFound("No such audit entry.")
     return EntryOut.from_row(row)
+
+
+@router.get(
+    "/seal",
+    summary="Where a fact sits in the chain (sequence and hashes, no content), for printed records",
+    description="The newest entry about `subject` of one of the given event types (and, with `field` and "
+    "`value`, whose event data has that value at its top level, e.g. `field=movement_id`). Readers of the "
+    "log and QLCL officers may ask; a unit account only about its own unit's entries. 404 `seal_not_found`: "
+    "not recorded (yet: events reach the log a moment after the action).",
+    responses=problem_responses(403, 404, 422),
+)
+async def get_seal(
+    user: User,
+    uow: UoW,
+    subject: Annotated[str, Query(min_length=1, max_length=200, description="Subject of the fact.")],
+    types: Annotated[
+        list[Annotated[str, Query(pattern=r"^[a-z][a-z0-9_.]*$", max_length=100)]],
+        Query(alias="type", min_length=1, max_length=10, description="Event type; repeat for several."),
+    ],
+    field: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="A field of the data.")] = None,
+    value: Annotated[str | None, Query(min_length=1, max_length=200, description="Its value.")] = None,
+) -> SealOut:
+    user.require(*SEAL_READERS)
+    if (field is None) != (value is None):
+        raise Unprocessable("Give both `field` and `value`, or neither.", code="invalid_data_filter")
+    scope = None if user.has_any((*VERIFIERS, Role.QLCL_OFFICER)) else _reader_scope(user)
+    data = (field, value) if field is not None and value is not None else None
+    row = await repo.newest_about(uow.session, subject=subject, types=tuple(types), data=data, scope_unit=scope)
+    if row is None:
+        raise NotFound("This fact is not in the audit log (yet).", code="seal_not_found")
+    return SealOut.from_row(row)
 
 
 @router.get("/verify", summary="Recompute the hash chain (whole or a range)", responses=problem_responses(403, 422))

@@ -60,6 +60,31 @@ class EntryOut(BaseModel):
         )
 
 
+class SealOut(BaseModel):
+    """Where one fact sits in the chain, without its content: what a printed record carries so that the
+    paper on file can be matched to the log (and its hash checked by verification)."""
+
+    sequence: int = Field(description="Position of the entry in the chain.")
+    hash: str = Field(description="The entry's hash.")
+    prev_hash: str = Field(description="The previous entry's hash.")
+    event_id: uuid.UUID = Field(description="Id of the recorded event.")
+    type: str = Field(description="Event type.")
+    subject: str | None = Field(description="Aggregate the event is about.")
+    occurred_at: datetime = Field(description="When the event happened.")
+
+    @classmethod
+    def from_row(cls, row: Any) -> SealOut:
+        return cls(
+            sequence=row.sequence,
+            hash=row.hash,
+            prev_hash=row.prev_hash,
+            event_id=row.event_id,
+            type=row.type,
+            subject=row.subject,
+            occurred_at=row.occurred_at,
+        )
+
+
 class EntryPage(BaseModel):
     items: list[EntryOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")

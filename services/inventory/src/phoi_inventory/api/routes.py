@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from phoi_kit.errors import NotFound, Unprocessable
 from phoi_kit.openapi import Responses, problem_responses
 from phoi_kit.pagination import decode_cursor, encode_cursor
 from phoi_kit.params import IsoDate
+from phoi_kit.uow import UnitOfWork
 from phoi_kit.versioning import IfMatchRequiredByService, set_etag
 from phoi_kit.vietnam import today_in_vietnam
 
@@ -64,6 +66,7 @@ from phoi_inventory.service.context import user_context
 from phoi_inventory.service.movements import Movements
 from phoi_inventory.service.reads import Reads
 from phoi_inventory.service.reports import report_json, to_csv, to_xlsx
+from phoi_inventory.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
 
@@ -315,16 +318,36 @@ async def record_movement(body: MovementIn, user: User, uow: UoW, settings: AppS
     if occurred_on > today_in_vietnam(ctx.at):
         raise Unprocessable("occurred_on is in the future.", code="occurred_on_invalid")
     recorded = await Movements(uow, settings).record(request, ctx, occurred_on=occurred_on)
-    lines = recorded.lines
+    return _movement_out(recorded.movement_id, recorded.lines, form_type, holder_unit=recorded.holder_unit)
+
+
+@router.get(
+    "/movements/{movement_id}",
+    tags=["stock"],
+    summary="One recorded movement (as POST /movements answered it), e.g. to print its destruction record",
+    responses=_problems(401, 403, 404),
+)
+async def get_movement(movement_id: uuid.UUID, user: User, uow: UoW, settings: AppSettings) -> MovementOut:
+    require_reader(user)
+    reads = Reads(uow, settings)
+    lines = await reads.movement(user, movement_id)
+    form_type = await reads.form_type(lines[0].movement.form_type)
+    return _movement_out(movement_id, lines, form_type, holder_unit=lines[0].movement.unit)
+
+
+def _movement_out(
+    movement_id: uuid.UUID, lines: Sequence[LedgerLine | Any], form_type: FormType, *, holder_unit: str | None
+) -> MovementOut:
+    movements = [line.movement if isinstance(line, LedgerLine) else line for line in lines]
     return MovementOut(
-        movement_id=recorded.movement_id,
-        kind=body.kind,
-        form_type=body.form_type,
-        holder_unit=recorded.holder_unit,
-        to_state=lines[0].to_state.value,
-        quantity=sum(m.quantity for m in lines),
-        ranges=[RangeOut.of(r, form_type) for r in merge_ranges(m.serials for m in lines)],
-        lines=[_line_out(m, form_type) for m in lines],
+        movement_id=movement_id,
+        kind=movements[0].kind.value,
+        form_type=form_type.code,
+        holder_unit=holder_unit,
+        to_state=movements[0].to_state.value,
+        quantity=sum(m.quantity for m in movements),
+        ranges=[RangeOut.of(r, form_type) for r in merge_ranges(m.serials for m in movements)],
+        lines=[_line_out(line, form_type) for line in lines],
     )
 
 
@@ -481,7 +504,8 @@ async def get_serial(form_type: str, serial: str, user: User, uow: UoW, settings
     summary="Usage report per unit and period (JSON, or a CSV / XLSX download)",
     description="Opening balance, received, used, spoiled, lost, destroyed, returned, closing balance, each "
     "with its inclusive serial ranges, per form type. `from` and `to` are inclusive dates (Vietnam time). "
-    "A download (`format=csv|xlsx`) publishes `data.exported.v1`.",
+    "A download (`format=csv|xlsx`, or JSON with `record_as=pdf` for a printed copy) publishes "
+    "`data.exported.v1`.",
     responses={
         **_problems(401, 403, 404, 422),
         200: {
@@ -503,37 +527,39 @@ async def usage_report(
     unit_code: str | None = None,
     form_type: str | None = None,
     format: Literal["json", "csv", "xlsx"] = "json",
+    record_as: Annotated[
+        Literal["pdf"] | None,
+        Query(description="With JSON: the caller prints it as this file (the portal's PDF), so it is an export."),
+    ] = None,
 ) -> Any:
     require_reader(user)
     report_set = await Reads(uow, settings).usage(
         user, unit_code=unit_code, form_type=form_type, period_from=period_from, period_to=period_to
     )
+    filters = {"unit_code": report_set.unit_code, "from": period_from.isoformat(), "to": period_to.isoformat()}
+    if form_type is not None:
+        filters["form_type"] = form_type
     if format == "json":
+        body = report_json(report_set)
+        export_id = None
+        if record_as is not None:
+            export_id = _record_export(uow, settings, filters, file_format=record_as, rows=len(body))
         return UsageReportOut(
             unit_code=report_set.unit_code,
             period=PeriodOut(from_=period_from, to=period_to),
             generated_at=report_set.generated_at,
-            form_types=report_json(report_set),
+            form_types=body,
+            export_id=export_id,
         )
+    if record_as is not None:
+        raise Unprocessable("record_as goes with format=json only.", code="record_as_needs_json", field="record_as")
     if format == "csv":
         content, rows = to_csv(report_set)
         media = "text/csv; charset=utf-8"
     else:
         content, rows = to_xlsx(report_set)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    filters = {"unit_code": report_set.unit_code, "from": period_from.isoformat(), "to": period_to.isoformat()}
-    if form_type is not None:
-        filters["form_type"] = form_type
-    uow.publish(
-        DataExported(
-            export_id=uuid.uuid4(),
-            service=settings.service_name,
-            report_kind="usage_report",
-            format=format,
-            filters=filters,
-            row_count=rows,
-        )
-    )
+    _record_export(uow, settings, filters, file_format=format, rows=rows)
     unit = re.sub(r"[^A-Za-z0-9._-]", "_", report_set.unit_code)
     name = f"bao-cao-su-dung-phoi_{unit}_{period_from:%Y%m%d}-{period_to:%Y%m%d}.{format}"
     return Response(
@@ -541,6 +567,28 @@ async def usage_report(
         media_type=media,
         headers={"Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"},
     )
+
+
+def _record_export(
+    uow: UnitOfWork,
+    settings: Settings,
+    filters: dict[str, str],
+    *,
+    file_format: Literal["csv", "xlsx", "pdf"],
+    rows: int,
+) -> uuid.UUID:
+    export_id = uuid.uuid4()
+    uow.publish(
+        DataExported(
+            export_id=export_id,
+            service=settings.service_name,
+            report_kind="usage_report",
+            format=file_format,
+            filters=filters,
+            row_count=rows,
+        )
+    )
+    return export_id
 
 
 __all__ = ["router"]

@@ -347,3 +347,6 @@ class UsageReportOut(BaseModel):
     period: PeriodOut
     generated_at: datetime
     form_types: list[dict[str, object]]
+    export_id: uuid.UUID | None = Field(
+        default=None, description="With `record_as`: the export recorded (`data.exported.v1`, its subject)."
+    )

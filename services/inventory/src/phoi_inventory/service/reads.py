@@ -19,7 +19,7 @@ from phoi_kit.vietnam import vietnam_day_end, vietnam_day_start
 from phoi_inventory.adapters.allocations import AllocationRecord, AllocationRepository
 from phoi_inventory.adapters.catalogue import FormTypeRepository, form_type_of
 from phoi_inventory.adapters.queries import LedgerLine, Queries, StockGroup
-from phoi_inventory.domain import Block, FormType, InvalidPeriodError, usage_report
+from phoi_inventory.domain import MANUAL_KINDS, Block, FormType, InvalidPeriodError, usage_report
 from phoi_inventory.service.context import now
 from phoi_inventory.service.reports import UsageReportSet, sorted_reports
 from phoi_inventory.settings import Settings
@@ -105,6 +105,14 @@ class Reads:
         if record is None or (user.is_unit and record.row.unit_code != user.unit_code):
             raise NotFound("No such allocation.", code="allocation_not_found")
         return record
+
+    async def movement(self, user: CurrentUser, movement_id: uuid.UUID) -> list[LedgerLine]:
+        """The ledger lines of one recorded movement; another unit's answers as if it did not exist."""
+        lines = await self.queries.operation_lines(movement_id)
+        manual = [line for line in lines if line.movement.kind in MANUAL_KINDS]
+        if not manual or (user.is_unit and any(line.movement.unit != user.unit_code for line in manual)):
+            raise NotFound("No such movement.", code="movement_not_found")
+        return manual
 
     async def usage(
         self,
