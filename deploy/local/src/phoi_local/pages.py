@@ -37,6 +37,18 @@ def kept(page: str, field: str, value: str) -> bool:
     return tag is not None and (f'value="{escaped}"' in tag.group(0) or tag.group(2) == escaped)
 
 
+def pdf_text(content: bytes) -> str:
+    """The text of a PDF as a reader (or a search) extracts it: NFC, whitespace runs as one space."""
+    import io
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(content))
+    text = " ".join(page.extract_text() or "" for page in reader.pages)
+    return unicodedata.normalize("NFC", re.sub(r"\s+", " ", text))
+
+
 def post(
     client: httpx.Client,
     form_path: str,

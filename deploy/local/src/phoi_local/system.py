@@ -172,6 +172,9 @@ def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, l
                 f"{name.upper()}_CONSUMER_GROUP_ID": f"{prefix}{name}",
                 f"{name.upper()}_LOGIN_EVENTS_POLL_SECONDS": "1",
                 "PORTAL_PUBLIC_URL": urls["PHOI_PORTAL_URL"],
+                # a printed usage report waits for its export's audit entry: never give up early on a busy
+                # machine, so the tests can insist the paper is sealed
+                "PORTAL_RECORD_SEAL_WAIT_SECONDS": "60",
             }
             started[name] = start_service(
                 name,

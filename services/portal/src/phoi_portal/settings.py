@@ -36,6 +36,9 @@ class Settings(ServiceSettings):
     inventory_url: str = _url("INVENTORY", "http://127.0.0.1:8003")
     audit_url: str = _url("AUDIT", "http://127.0.0.1:8004")
     api_timeout_seconds: float = Field(15.0, gt=0)
+    # A printed usage report carries the seal of its own export, which reaches the audit log a moment
+    # after it is recorded: wait up to this long for it, then print the export's reference instead.
+    record_seal_wait_seconds: float = 5.0
 
     # Session lifetime (Decision 2699 Art. 8 asks accounts be kept safe): idle and absolute limits.
     session_idle_minutes: int = Field(30, ge=1)

@@ -11,6 +11,7 @@ from phoi_portal.web.pages import (
     incidents,
     public,
     receipts,
+    records,
     reports,
     requests,
     review,
@@ -32,4 +33,5 @@ routers = [
     audit.router,
     review.router,
     central.router,
+    records.router,
 ]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi.responses import Response
 from phoi_kit.auth import Role
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
 
 from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.domain.session import Session
@@ -20,14 +18,6 @@ AdminSession = Annotated[Session, role(Role.QLCL_ADMIN)]
 
 SHORT = 255
 LONG = 4000
-
-
-def uuid_of(value: str) -> str:
-    """An id from the path; anything else is a plain 404 page."""
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise HTTPException(404) from None
 
 
 def version_of(form: FormData) -> int | None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 
 from phoi_portal.adapters.services import ApiProblem, ServiceName
 from phoi_portal.domain.session import Session
@@ -17,6 +19,15 @@ from phoi_portal.web.state import portal
 # A form shown again with its error messages is a page like any other: 200. (A 4xx document would make
 # browsers log a console error for what is the normal way of telling an official what to correct.)
 FORM_ERRORS_STATUS = 200
+CENTRAL_STOCK = "QLCL"  # inventory's code for the blanks in QLCL's custody
+
+
+def uuid_of(value: str) -> str:
+    """An id from the path; anything else is a plain 404 page."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise HTTPException(404) from None
 
 
 def page_router() -> APIRouter:

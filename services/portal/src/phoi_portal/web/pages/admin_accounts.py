@@ -25,10 +25,9 @@ from phoi_portal.web.pages._admin import (
     check_text,
     no_store,
     place_problem,
-    uuid_of,
     version_of,
 )
-from phoi_portal.web.pages._common import FORM_ERRORS_STATUS, Api, FormErrors, page_router, text
+from phoi_portal.web.pages._common import FORM_ERRORS_STATUS, Api, FormErrors, page_router, text, uuid_of
 from phoi_portal.web.templating import render
 
 router = page_router()

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.web import i18n
 from phoi_portal.web.pages._common import (
+    CENTRAL_STOCK,
     FORM_ERRORS_STATUS,
     Api,
     FormErrors,
@@ -41,7 +42,7 @@ MAX_SERIAL = 2**63 - 2
 
 @router.get("/central/stock")
 async def central_stock(request: Request, session: OfficerSession) -> Response:
-    items = (await Api(request, session).get("inventory", "/api/v1/stock", unit_code="QLCL"))["items"]
+    items = (await Api(request, session).get("inventory", "/api/v1/stock", unit_code=CENTRAL_STOCK))["items"]
     return render(request, "officer/stock.html", items=items)
 
 

@@ -19,9 +19,10 @@ from phoi_portal.web.pages._common import (
     has_control_chars,
     page_router,
     text,
+    uuid_of,
     whole_number,
 )
-from phoi_portal.web.pages.requests import _uuid, labelled
+from phoi_portal.web.pages.requests import labelled
 from phoi_portal.web.templating import render
 
 router = page_router()
@@ -45,7 +46,7 @@ def parse_vn_date(value: str) -> date | None:
 @router.get("/requests/{request_id}/receipt")
 async def receipt_form(request: Request, session: UnitSession, request_id: str) -> Response:
     api = Api(request, session)
-    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}"))
+    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{uuid_of(request_id)}"))
     form = {
         "received_on": _today(),
         "lines": {ln["line_id"]: {"accepted": str(ln["allocated_quantity"]), "note": ""} for ln in item["lines"]},
@@ -57,7 +58,7 @@ async def receipt_form(request: Request, session: UnitSession, request_id: str) 
 async def confirm_receipt(request: Request, session: UnitSession, request_id: str) -> Response:
     _ = i18n.gettext
     api = Api(request, session)
-    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}"))
+    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{uuid_of(request_id)}"))
     form = await request.form()
     errors = FormErrors()
     received = parse_vn_date(text(form, "received_on"))

@@ -16,6 +16,7 @@ from phoi_portal.web.deps import SignedIn
 from phoi_portal.web.i18n import VIETNAM
 from phoi_portal.web.pages._common import FORM_ERRORS_STATUS, Api, FormErrors, page_router
 from phoi_portal.web.pages.receipts import parse_vn_date
+from phoi_portal.web.pages.records import printed_usage_report
 from phoi_portal.web.pages.stock import _serial
 from phoi_portal.web.state import portal
 from phoi_portal.web.templating import render
@@ -86,13 +87,17 @@ async def usage(
 async def usage_download(
     request: Request, session: SignedIn, fmt: str, start: str, end: str, unit: str | None = None
 ) -> Response:
-    if fmt not in ("csv", "xlsx"):
-        return render(request, "error.html", status_code=404, kind="not_found")
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    """The report as a file: CSV and XLSX from inventory, or the printed report (PDF) drawn here."""
     errors = FormErrors()
     chosen = _unit_of(session, unit, errors)
-    if errors:
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        errors.add("start", "")
+    if fmt not in ("csv", "xlsx", "pdf") or errors:
         return render(request, "error.html", status_code=404, kind="not_found")
+    if fmt == "pdf":
+        return await printed_usage_report(request, session, first, last, chosen)
     params = {"from": first.isoformat(), "to": last.isoformat(), "format": fmt}
     upstream = await portal(request).services.call(
         "inventory",

@@ -25,6 +25,7 @@ from phoi_portal.web.pages._common import (
     has_control_chars,
     page_router,
     text,
+    uuid_of,
     whole_number,
 )
 from phoi_portal.web.state import portal
@@ -116,7 +117,7 @@ async def _attach_then_show(api: Api, saved: dict[str, Any], letter: Any) -> Res
 @router.get("/requests/{request_id}")
 async def request_detail(request: Request, session: SignedIn, request_id: str, done: str | None = None) -> Response:
     api = Api(request, session)
-    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}"))
+    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{uuid_of(request_id)}"))
     history = await api.get("requests", f"/api/v1/requests/{item['id']}/history")
     return render(request, "requests/detail.html", item=item, history=history["items"], notice=done)
 
@@ -126,7 +127,7 @@ async def edit_request(
     request: Request, session: UnitSession, request_id: str, letter_error: str | None = None
 ) -> Response:
     api = Api(request, session)
-    item = await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}")
+    item = await api.get("requests", f"/api/v1/requests/{uuid_of(request_id)}")
     errors = FormErrors()
     if letter_error:
         errors.add("letter", i18n.problem_message(letter_error))
@@ -143,7 +144,7 @@ async def edit_request(
 @router.post("/requests/{request_id}/edit")
 async def save_request(request: Request, session: UnitSession, request_id: str) -> Response:
     api = Api(request, session)
-    item = await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}")
+    item = await api.get("requests", f"/api/v1/requests/{uuid_of(request_id)}")
     form = await request.form()
     values, body, errors = _read_request_form(form)
     version = whole_number(text(form, "version")) or item["version"]
@@ -183,9 +184,9 @@ async def _act(request: Request, session: Session, request_id: str, action: str)
     version = whole_number(text(form, "version"))
     api = Api(request, session)
     try:
-        await api.send("requests", "POST", f"/api/v1/requests/{_uuid(request_id)}/{action}", json={}, version=version)
+        await api.send("requests", "POST", f"/api/v1/requests/{uuid_of(request_id)}/{action}", json={}, version=version)
     except ApiProblem as problem:
-        item = await labelled(api, await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}"))
+        item = await labelled(api, await api.get("requests", f"/api/v1/requests/{uuid_of(request_id)}"))
         history = await api.get("requests", f"/api/v1/requests/{item['id']}/history")
         errors = FormErrors(general=[i18n.problem_message(problem.code, problem.detail)])
         return render(
@@ -201,7 +202,7 @@ async def _act(request: Request, session: Session, request_id: str, action: str)
 
 @router.get("/requests/{request_id}/attachments/{attachment_id}")
 async def download_letter(request: Request, session: SignedIn, request_id: str, attachment_id: str) -> Response:
-    path = f"/api/v1/requests/{_uuid(request_id)}/attachments/{_uuid(attachment_id)}"
+    path = f"/api/v1/requests/{uuid_of(request_id)}/attachments/{uuid_of(attachment_id)}"
     upstream = await portal(request).services.call("requests", "GET", path, token=session.tokens.access_token)
     headers = {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "content-disposition")}
     media_type = upstream.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -237,17 +238,6 @@ async def labelled(api: Api, item: dict[str, Any]) -> dict[str, Any]:
 
 def serial_label(form_type: dict[str, Any], serial: int) -> str:
     return f"{form_type['serial_prefix']}{serial:0{int(form_type['digits'])}d}"
-
-
-def _uuid(value: str) -> str:
-    import uuid
-
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        from starlette.exceptions import HTTPException
-
-        raise HTTPException(404) from None
 
 
 def _blank_form() -> dict[str, Any]:

@@ -26,9 +26,10 @@ from phoi_portal.web.pages._common import (
     has_control_chars,
     page_router,
     text,
+    uuid_of,
     whole_number,
 )
-from phoi_portal.web.pages.requests import STATUSES, _uuid, labelled
+from phoi_portal.web.pages.requests import STATUSES, labelled
 from phoi_portal.web.templating import render
 
 router = page_router()
@@ -71,7 +72,7 @@ async def review_queue(
 
 async def _context(api: Api, request_id: str) -> dict[str, Any]:
     """The request, its history, and per requested form type the unit's stock and last 12 months' usage."""
-    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}"))
+    item = await labelled(api, await api.get("requests", f"/api/v1/requests/{uuid_of(request_id)}"))
     today = datetime.now(VIETNAM).date()
     start = today - timedelta(days=365)
     history, stock, usage = await asyncio.gather(
@@ -158,7 +159,7 @@ def _field_names(item: dict[str, Any]) -> dict[str, str]:
 @router.post("/review/{request_id}")
 async def decide(request: Request, session: OfficerSession, request_id: str) -> Response:
     api = Api(request, session)
-    item = await api.get("requests", f"/api/v1/requests/{_uuid(request_id)}")
+    item = await api.get("requests", f"/api/v1/requests/{uuid_of(request_id)}")
     form = await request.form()
     values, body, errors = _read_decision(form, item)
     version = whole_number(text(form, "version")) or item["version"]

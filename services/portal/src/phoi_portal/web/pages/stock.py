@@ -18,6 +18,7 @@ from phoi_portal.web.pages._common import (
     has_control_chars,
     page_router,
     text,
+    uuid_of,
     whole_number,
 )
 from phoi_portal.web.templating import render
@@ -33,13 +34,17 @@ DOCUMENT_MESSAGES = {
     "destroy": N_("Enter the destruction record reference."),
     "return": N_("Enter the reference of the handover note."),
 }
+NOTE_LIMIT = 4000
 SERIAL_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
 @router.get("/stock")
-async def stock(request: Request, session: SignedIn) -> Response:
+async def stock(request: Request, session: SignedIn, movement: str | None = None) -> Response:
     items = (await Api(request, session).get("inventory", "/api/v1/stock"))["items"]
-    return render(request, "stock/stock.html", items=items)
+    destruction = None
+    if request.query_params.get("done") == "destroy" and movement:
+        destruction = uuid_of(movement)  # offered right after recording it: print the destruction record
+    return render(request, "stock/stock.html", items=items, destruction=destruction)
 
 
 async def _held(api: Api) -> list[dict[str, Any]]:
@@ -58,7 +63,8 @@ async def movement_form(request: Request, session: UnitSession, kind: str | None
 async def record_movement(request: Request, session: UnitSession) -> Response:
     api = Api(request, session)
     form = await request.form()
-    values = {n: text(form, n) for n in ("kind", "form_type", "first", "last", "register_entry_first", "document_ref")}
+    names = ("kind", "form_type", "first", "last", "register_entry_first", "document_ref", "note")
+    values = {n: text(form, n) for n in names}
     errors = FormErrors()
     body = _movement_body(values, errors)
     if not errors:
@@ -67,10 +73,17 @@ async def record_movement(request: Request, session: UnitSession) -> Response:
         except ApiProblem as problem:
             errors.from_problem(
                 problem,
-                {"document_ref": "document_ref", "items": "first", "items.0.first": "first", "form_type": "form_type"},
+                {
+                    "document_ref": "document_ref",
+                    "items": "first",
+                    "items.0.first": "first",
+                    "form_type": "form_type",
+                    "note": "note",
+                },
             )
         else:
-            return RedirectResponse(f"/stock?done={values['kind']}&count={moved['quantity']}", status_code=303)
+            done = f"done={values['kind']}&count={moved['quantity']}&movement={moved['movement_id']}"
+            return RedirectResponse(f"/stock?{done}", status_code=303)
     held = await _held(api)
     return render(
         request,
@@ -112,6 +125,8 @@ def _movement_body(values: dict[str, str], errors: FormErrors) -> dict[str, Any]
         errors.add("document_ref", _(DOCUMENT_MESSAGES[values["kind"]]))
     if has_control_chars(values["document_ref"]) or len(values["document_ref"]) > 255:
         errors.add("document_ref", _("Remove the special characters from this field."))
+    if has_control_chars(values["note"]) or len(values["note"]) > NOTE_LIMIT:
+        errors.add("note", _("Keep the note under 4,000 characters, without special characters."))
     item: dict[str, Any] = {"first": first, "last": last}
     if values["kind"] == "use":
         item["register_entry_first"] = entry
@@ -120,4 +135,5 @@ def _movement_body(values: dict[str, str], errors: FormErrors) -> dict[str, Any]
         "form_type": values["form_type"],
         "items": [item],
         "document_ref": values["document_ref"] or None,
+        "note": values["note"] or None,
     }

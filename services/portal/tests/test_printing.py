@@ -1,0 +1,215 @@
+"""The printed records: each is rendered to PDF, its text extracted again and read back.
+
+Extraction proves what an official (or a search on the file server) finds in the file: every Vietnamese
+word with its diacritics (the embedded font carries its Unicode map), the numbers, the inclusive serial
+ranges and the audit seal. The QR code is decoded from the drawing's own matrix by re-encoding.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+from phoi_local.pages import pdf_text
+from phoi_portal.printing import records
+from phoi_portal.printing.document import Seal, render
+from pypdf import PdfReader
+
+HASH = "3f" * 32
+SEAL = Seal(url="https://phoi.example.vn/audit/entries/4821", reference="x", sequence=4821, hash=HASH)
+UNIT = {"code": "SGD-HNI", "name": "Sở Giáo dục và Đào tạo Hà Nội", "head": {"name": "Nguyễn Văn An"}}
+FORM_TYPES = {"TN-THPT": {"code": "TN-THPT", "name_vi": "Bằng tốt nghiệp trung học phổ thông"}}
+
+
+def text_of(pdf: bytes) -> tuple[str, PdfReader]:
+    return pdf_text(pdf), PdfReader(io.BytesIO(pdf))
+
+
+def assert_a4_with_fonts_embedded(reader: PdfReader) -> None:
+    for page in reader.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width), round(height)) == (595, 842)  # A4 in points
+        fonts: Any = page["/Resources"]["/Font"]  # type: ignore[index]
+        for ref in fonts.values():
+            descriptor = ref.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            assert "/FontFile2" in descriptor  # the TrueType program is in the file, not borrowed from the reader
+
+
+def assert_sealed(text: str) -> None:
+    assert "Đối chiếu nhật ký kiểm toán" in text
+    assert "Số thứ tự trong nhật ký: 4821" in text
+    assert HASH[:32] in text
+    assert HASH[32:] in text
+    assert SEAL.url in text  # printed under the QR code too, for whoever cannot scan it
+
+
+def allocated_request() -> dict[str, Any]:
+    ranges = [
+        {"first": 1, "last": 1200, "count": 1200, "first_label": "TN0000001", "last_label": "TN0001200"},
+        {"first": 1501, "last": 1800, "count": 300, "first_label": "TN0001501", "last_label": "TN0001800"},
+    ]
+    return {
+        "id": "6f1c1b7e-8a52-4d1e-9a3f-0c2b7d9e1a11",
+        "unit_code": "SGD-HNI",
+        "academic_year": "2025-2026",
+        "exam_session": "Kỳ thi tốt nghiệp THPT",
+        "lines": [{"form_type_code": "TN-THPT", "quantity": 2000, "allocated_ranges": ranges}],
+    }
+
+
+def test_blank_handover_record_lists_parties_ranges_and_total() -> None:
+    record = records.handover_record(
+        allocated_request(), unit=UNIT, form_types=FORM_TYPES, dated=date(2026, 5, 4), seal=SEAL
+    )
+    text, reader = text_of(render(record))
+    assert_a4_with_fonts_embedded(reader)
+    for expected in (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Hà Nội, ngày 04 tháng 05 năm 2026",
+        "BIÊN BẢN BÀN GIAO PHÔI VĂN BẰNG, CHỨNG CHỈ",
+        "Cục Quản lý chất lượng, Bộ Giáo dục và Đào tạo",
+        "Sở Giáo dục và Đào tạo Hà Nội (mã SGD-HNI)",
+        "Bằng tốt nghiệp trung học phổ thông (TN-THPT)",
+        "TN0000001",
+        "TN0001200",
+        "TN0001501",
+        "TN0001800",
+        "1.200",
+        "Tổng cộng",
+        "1.500 phôi",
+        "ĐẠI DIỆN BÊN GIAO",
+        "ĐẠI DIỆN BÊN NHẬN",
+    ):
+        assert expected in text, expected
+    assert_sealed(text)
+
+
+def test_account_slip_never_carries_a_password() -> None:
+    account = {
+        "kind": "unit",
+        "role": "unit_account",
+        "unit_code": "SGD-HNI",
+        "username": "sgd-hni",
+        "holder": {"name": "Trần Thị Bình", "position": "Phó Chánh Văn phòng"},
+        "temporary_password": "must-never-print",
+    }
+    record = records.account_slip(account, unit=UNIT, held_from=date(2026, 9, 1), handed_over=True, seal=SEAL)
+    text, reader = text_of(render(record))
+    assert_a4_with_fonts_embedded(reader)
+    for expected in (
+        "PHIẾU BÀN GIAO TÀI KHOẢN",
+        "bàn giao cho người phụ trách mới (Điều 8.4)",
+        "sgd-hni",
+        "Trần Thị Bình, Phó Chánh Văn phòng",
+        "Tài khoản đơn vị",
+        "01/09/2026",
+        "THỦ TRƯỞNG ĐƠN VỊ",
+    ):
+        assert expected in text, expected
+    assert "must-never-print" not in text
+    assert_sealed(text)
+
+
+def tally(count: int, *ranges: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "count": count,
+        "ranges": [
+            {"first": a, "last": b, "count": b - a + 1, "first_label": f"TN{a:07d}", "last_label": f"TN{b:07d}"}
+            for a, b in ranges
+        ],
+    }
+
+
+def test_usage_report_counts_and_ranges_per_category() -> None:
+    report = {
+        "unit_code": "SGD-HNI",
+        "period": {"from": "2026-01-01", "to": "2026-06-30"},
+        "form_types": [
+            {
+                "form_type": "TN-THPT",
+                "opening": tally(0),
+                "received": tally(1500, (1, 1500)),
+                "used": tally(1180, (1, 1180)),
+                "spoiled": tally(3, (1181, 1183)),
+                "lost": tally(0),
+                "destroyed": tally(2, (1184, 1185)),
+                "returned": tally(0),
+                "closing": tally(315, (1186, 1500)),
+            }
+        ],
+    }
+    record = records.usage_report(report, unit=UNIT, form_types=FORM_TYPES, dated=date(2026, 7, 2), seal=SEAL)
+    text, reader = text_of(render(record))
+    assert_a4_with_fonts_embedded(reader)
+    for expected in (
+        "BÁO CÁO TÌNH HÌNH SỬ DỤNG PHÔI VĂN BẰNG, CHỨNG CHỈ",
+        "Từ ngày 01/01/2026 đến ngày 30/06/2026",
+        "Tồn đầu kỳ",
+        "Tồn cuối kỳ",
+        "1.180",
+        "TN0001181",
+        "TN0001183",
+        "TN0001186",
+        "TN0001500",
+    ):
+        assert expected in text, expected
+    assert_sealed(text)
+
+
+def test_destruction_record_and_an_unsealed_paper_names_its_reference() -> None:
+    movement: dict[str, Any] = {
+        "movement_id": "0b0e8f7a-2d7c-4f5e-8d11-5f7c1b2a3c4d",
+        "kind": "destroy",
+        "form_type": "TN-THPT",
+        "holder_unit": "SGD-HNI",
+        "quantity": 3,
+        "ranges": [
+            {"first": 1184, "last": 1185, "count": 2, "first_label": "TN0001184", "last_label": "TN0001185"},
+            {"first": 1190, "last": 1190, "count": 1, "first_label": "TN0001190", "last_label": "TN0001190"},
+        ],
+        "lines": [
+            {
+                "reason": "destroyed_spoiled",
+                "note": "Phôi bị rách; cắt hủy bằng máy hủy giấy",
+                "document_ref": "BB-HỦY-2026/03",
+                "occurred_on": "2026-07-15",
+            }
+        ],
+    }
+    pending = Seal(url="https://phoi.example.vn/audit/entries?subject=SGD-HNI", reference=movement["movement_id"])
+    record = records.destruction_record(movement, unit=UNIT, form_type=FORM_TYPES["TN-THPT"], seal=pending)
+    text, reader = text_of(render(record))
+    assert_a4_with_fonts_embedded(reader)
+    for expected in (
+        "BIÊN BẢN HỦY PHÔI VĂN BẰNG, CHỨNG CHỈ",
+        "Phôi hỏng (in hỏng, viết sai, rách nát)",
+        "Phôi bị rách; cắt hủy bằng máy hủy giấy",
+        "BB-HỦY-2026/03",
+        "15/07/2026",
+        "TN0001184",
+        "TN0001190",
+        "3 phôi",
+        "CHỦ TỊCH HỘI ĐỒNG",
+        f"Mã tra cứu: {movement['movement_id']}",
+    ):
+        assert expected in text, expected
+    assert "Số thứ tự trong nhật ký" not in text
+
+
+def test_a_long_record_breaks_pages_and_repeats_the_table_heading() -> None:
+    rows = 400
+    item = allocated_request()
+    item["lines"][0]["allocated_ranges"] = [
+        {"first": 10 * n + 1, "last": 10 * n + 5, "count": 5, "first_label": f"A{n}", "last_label": f"B{n}"}
+        for n in range(rows)
+    ]
+    record = records.handover_record(item, unit=None, form_types={}, dated=date(2026, 5, 4), seal=SEAL)
+    text, reader = text_of(render(record))
+    assert len(reader.pages) > 5
+    pages_with_rows = [p for p in reader.pages if "B" in (p.extract_text() or "")]
+    assert all("Từ số hiệu" in (p.extract_text() or "") for p in pages_with_rows[:-1])  # heading repeated
+    assert f"A{rows - 1}" in text
+    assert f"Trang {len(reader.pages)}/{len(reader.pages)}" in text
+    assert_sealed(text)
