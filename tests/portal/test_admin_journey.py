@@ -10,14 +10,12 @@ screenshot.
 
 from __future__ import annotations
 
-import html
 import secrets
-import time
 from typing import Any
 
 import pytest
 from phoi_local.browser import new_context
-from phoi_local.pages import Visit, expect_signed_out, first_sign_in
+from phoi_local.pages import Visit, expect_signed_out, first_sign_in, hand_over, issue_unit_account, register_unit
 from phoi_local.system import Stack
 from playwright.sync_api import Page, expect
 
@@ -69,96 +67,6 @@ def test_the_administrator_issues_hands_over_and_handles_an_incident(
     page.get_by_role("link", name="Hoạt động đăng nhập").click()
     expect(page.get_by_test_id("events")).to_contain_text(unit_user)
     visit("sign-in-activity")
-
-
-def register_unit(page: Page, visit: Visit, code: str) -> None:
-    page.get_by_role("link", name="Đơn vị", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Đơn vị")
-    visit("units")
-    page.get_by_role("link", name="Thêm đơn vị").click()
-    visit("unit-new")
-    page.get_by_role("button", name="Thêm đơn vị").click()
-    expect(page.get_by_test_id("error-summary")).to_contain_text("Hãy nhập mã đơn vị")
-    visit("unit-new-errors")
-    page.get_by_label("Mã đơn vị").fill(code)
-    page.get_by_label("Cơ sở giáo dục").check()
-    page.get_by_label("Tên", exact=True).fill(f"Trường THPT Chu Văn An {code}")
-    page.get_by_label("Tỉnh, thành phố (không bắt buộc)").fill("Hà Nội")
-    page.get_by_label("Họ và tên (không bắt buộc)").fill("Phạm Văn Hiệu")
-    page.get_by_label("Chức vụ (không bắt buộc)").fill("Hiệu trưởng")
-    page.get_by_role("button", name="Thêm đơn vị").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("Đã thêm đơn vị")
-    expect(page.get_by_test_id("unit-status")).to_contain_text("Đang hoạt động")
-    visit("unit")
-
-
-def issue_unit_account(page: Page, visit: Visit, code: str) -> tuple[str, str]:
-    """The password is on the result page and its slip, once; the reprint leaves it out."""
-    page.get_by_role("link", name="Cấp tài khoản cho đơn vị").click()
-    expect(page.get_by_label("Mã đơn vị (tài khoản đơn vị)")).to_have_value(code)
-    visit("account-new")
-    page.get_by_label("Họ và tên", exact=True).fill("Nguyễn Thị Hoa")
-    page.get_by_label("Chức vụ (không bắt buộc)").fill("Văn thư")
-    page.get_by_role("button", name="Cấp tài khoản").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Đã cấp tài khoản")
-    password = page.get_by_test_id("temporary-password").inner_text()
-    username = page.get_by_test_id("username").inner_text()
-    expect(page.get_by_test_id("slip-password")).to_have_text(password)
-    visit("account-issued")
-    page.emulate_media(media="print")  # the slip as printed: A4, no menu, the password on it
-    expect(page.get_by_role("navigation", name="Menu chính")).to_be_hidden()
-    expect(page.get_by_test_id("temporary-password")).to_be_hidden()
-    expect(page.get_by_test_id("slip")).to_contain_text("đổi mật khẩu ngay khi nhận")
-    expect(page.get_by_test_id("slip-password")).to_have_text(password)
-    visit("slip-printed")
-    page.emulate_media(media="screen")
-    page.get_by_role("link", name="Đến trang tài khoản").click()
-    expect(page.get_by_test_id("holder")).to_contain_text("Nguyễn Thị Hoa")
-    content = page.content()
-    assert password not in content
-    assert html.escape(password) not in content
-    visit("account")
-    page.get_by_role("link", name="In lại phiếu bàn giao").click()
-    expect(page.get_by_test_id("slip-no-password")).to_be_visible()
-    content = page.content()
-    assert password not in content
-    assert html.escape(password) not in content
-    visit("slip-reprint")
-    page.get_by_role("link", name="Quay lại tài khoản").click()
-    return username, password
-
-
-def hand_over(page: Page, visit: Visit) -> str:
-    """Article 8.4: a new holder and a new temporary password, shown once. The holder's first sign-in
-    changes the account (identity reads it from Keycloak's log within a second or so): the page is read
-    again once it says so, as the administrator would before handing over."""
-    deadline = time.monotonic() + 15
-    while "Đang hoạt động" not in page.get_by_test_id("account-status").inner_text():
-        assert time.monotonic() < deadline, "the first sign-in never showed on the account page"
-        page.wait_for_timeout(300)
-        page.reload()
-    page.get_by_role("link", name="Bàn giao cho người giữ mới").click()
-    visit("handover")
-    page.get_by_label("Họ và tên người giữ mới").fill("Vũ Minh Tuấn")
-    page.get_by_label("Email (không bắt buộc)").fill("khong-hop-le")
-    page.get_by_role("button", name="Bàn giao tài khoản").click()
-    expect(page.get_by_test_id("error-summary")).to_contain_text("Hãy nhập địa chỉ email")
-    expect(page.get_by_label("Họ và tên người giữ mới")).to_have_value("Vũ Minh Tuấn")
-    visit("handover-errors")
-    page.get_by_label("Email (không bắt buộc)").fill("tuan.vm@example.vn")
-    page.get_by_label("Lý do (không bắt buộc)").fill("Người giữ trước chuyển công tác (công văn 12/THPT)")
-    page.get_by_role("button", name="Bàn giao tài khoản").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Đã bàn giao tài khoản")
-    password = page.get_by_test_id("temporary-password").inner_text()
-    visit("handed-over")
-    page.get_by_role("link", name="Đến trang tài khoản").click()
-    expect(page.get_by_test_id("holders")).to_contain_text("Nguyễn Thị Hoa")
-    expect(page.get_by_test_id("holders")).to_contain_text("Vũ Minh Tuấn")
-    content = page.content()
-    assert password not in content
-    assert html.escape(password) not in content
-    visit("account-after-handover")
-    return password
 
 
 def report_from_the_public_page(page: Page, visit: Visit, stack: Stack, username: str) -> str:

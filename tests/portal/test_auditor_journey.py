@@ -10,13 +10,11 @@ trail of one of the request's serials. Every page is checked with axe-core and s
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import pytest
-from phoi_local.pages import Visit, first_sign_in
+from phoi_local.pages import Visit, export_audit_entries, first_sign_in, verify_audit_chain
 from phoi_local.procutil import wait_until
 from phoi_local.system import FORM_TYPE, Stack, portal_client, portal_request
 from playwright.sync_api import Page, expect
@@ -38,7 +36,7 @@ def test_an_auditor_follows_a_request_through_the_audit_log(
     follow_the_request_to_its_story(page, visit, stack, request_id)
     open_an_entry(page, visit, stack)
     export_the_story(page, visit, stack, username, request_id, tmp_path)
-    verify_the_chain(page, visit)
+    verify_audit_chain(page, visit)
     find_a_serials_trail(page, visit, request_id, first_serial)
 
 
@@ -108,14 +106,7 @@ def open_an_entry(page: Page, visit: Visit, stack: Stack) -> None:
 
 
 def export_the_story(page: Page, visit: Visit, stack: Stack, username: str, request_id: str, tmp_path: Path) -> None:
-    with page.expect_download() as download:
-        page.get_by_role("link", name="Xuất các mục này ra tệp CSV").click()
-    expect(page.locator("[data-export-status]")).to_contain_text("Đã xuất xong")
-    visit("audit-exported")
-    saved = tmp_path / "nhat-ky.csv"
-    download.value.save_as(saved)
-    assert download.value.suggested_filename.startswith("nhat-ky-kiem-toan_")
-    rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+    rows = export_audit_entries(page, visit, tmp_path / "nhat-ky.csv")
     assert set(STORY) <= {row["type"] for row in rows}
     assert {row["subject"] for row in rows} == {request_id}
 
@@ -127,17 +118,6 @@ def export_the_story(page: Page, visit: Visit, stack: Stack, username: str, requ
         )
 
     wait_until(audited, timeout=30, what="the export recorded in the audit log", interval=0.2)
-
-
-def verify_the_chain(page: Page, visit: Visit) -> None:
-    page.get_by_role("navigation", name="Menu chính").get_by_role("link", name="Kiểm tra nhật ký").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Kiểm tra tính toàn vẹn của nhật ký")
-    visit("verify")
-    page.get_by_role("button", name="Kiểm tra toàn bộ nhật ký").click()
-    result = page.get_by_test_id("verify-result")
-    expect(result).to_contain_text("Nhật ký kiểm toán còn nguyên vẹn")
-    expect(result).to_contain_text("Nguyên vẹn đến mục")
-    visit("verify-intact")
 
 
 def find_a_serials_trail(page: Page, visit: Visit, request_id: str, first_serial: int) -> None:

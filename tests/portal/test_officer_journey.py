@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from phoi_local.pages import Visit, first_sign_in, reload_until
-from phoi_local.system import FORM_TYPE, Stack, portal_client, portal_request
+from phoi_local.pages import Visit, first_sign_in, record_batch, review_and_approve, see_waiting_then_refill
+from phoi_local.system import Stack, portal_client, portal_request
 from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -36,11 +36,11 @@ def test_an_officer_reviews_approves_and_refills_the_stock(
         review_and_approve(page, visit, first, approve="30", reason="Duyệt theo số học sinh dự kiến tốt nghiệp")
         expect(page.get_by_test_id("allocated")).to_contain_text("(30)", timeout=30_000)
         visit("review-allocated")
-        second = portal_request(unit_client, central_free(stack) + 25, submit=True)
+        second = portal_request(unit_client, stack.central_free() + 25, submit=True)
         review_and_approve(page, visit, second, approve=None, reason="")
         expect(page.get_by_test_id("shortfall")).to_contain_text("25", timeout=30_000)
         visit("review-waiting")
-        see_waiting_then_refill(page, visit, stack, second)
+        see_waiting_then_refill(page, visit, stack, second, 25)
         check_usage_and_serial(page, visit, unit)
     finally:
         unit_client.close()
@@ -50,82 +50,6 @@ def sign_in_first_time(page: Page, visit: Visit, stack: Stack, username: str, te
     first_sign_in(page, stack, username, temporary, NEW_PASSWORD)
     expect(page.get_by_test_id("who")).to_contain_text("Trần Văn Bình")
     visit("officer-dashboard")
-
-
-def record_batch(
-    page: Page, visit: Visit, stack: Stack, quantity: int, received_on: str, *, waited_for: bool = False
-) -> None:
-    """Through the portal's form: a mistake first (the message beside the field), then the batch. A batch
-    a request `waited_for` goes to it at once, so it is not in the vault."""
-    first, last = stack.next_serials(quantity)
-    page.get_by_role("link", name="Lô in", exact=True).click()
-    visit("print-batches")
-    page.get_by_role("link", name="Ghi nhận lô in").first.click()
-    page.get_by_label("Loại phôi").select_option(FORM_TYPE)
-    page.get_by_label("Số hiệu đầu").fill(str(first))
-    page.get_by_label("Số hiệu cuối").fill(str(last))
-    page.get_by_label("Nhà in").fill("Nhà in Tiến Bộ")
-    page.get_by_label("Số hợp đồng").fill("HĐ-15/2026/QLCL")
-    page.get_by_label("Ngày nhận").fill("31/13/2026")
-    page.get_by_role("button", name="Ghi nhận lô in").click()
-    expect(page.locator("#received_on-error")).to_contain_text("Hãy nhập ngày nhận theo dạng dd/mm/yyyy.")
-    expect(page.get_by_label("Nhà in")).to_have_value("Nhà in Tiến Bộ")
-    visit("print-batch-error")
-    page.get_by_label("Ngày nhận").fill(received_on)
-    page.get_by_role("button", name="Ghi nhận lô in").click()
-    expect(page.get_by_test_id("notice")).to_contain_text(f"thêm {quantity} phôi")
-    expect(page.get_by_test_id("print-batches")).to_contain_text(f"PT{first:07d} – PT{last:07d}")
-    visit("print-batch-recorded")
-    page.get_by_role("link", name="Kho trung tâm").click()
-    vault = expect(page.get_by_test_id("central-stock"))
-    if waited_for:
-        vault.not_to_contain_text(f"PT{last:07d}")
-    else:
-        vault.to_contain_text(f"PT{last:07d}")
-    visit("central-stock")
-
-
-def review_and_approve(page: Page, visit: Visit, request_id: str, *, approve: str | None, reason: str) -> None:
-    """From the queue (oldest first): the request, its letter, the unit's stock and usage; then approve."""
-    page.get_by_role("link", name="Xem xét đề nghị", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Đề nghị cần xem xét")
-    visit("review-queue")
-    page.locator(f'a[href="/review/{request_id}"]').click()
-    expect(page.get_by_test_id("letters")).to_contain_text("cong-van-de-nghi.pdf")
-    expect(page.get_by_test_id("context")).to_contain_text(FORM_TYPE)
-    visit("review")
-    page.get_by_label("Phê duyệt", exact=True).check()
-    if approve is not None:
-        page.locator("input[id^=approved-]").fill(approve)
-        page.get_by_role("button", name="Ghi nhận quyết định").click()
-        expect(page.locator("#reason-error")).to_contain_text("Hãy nêu lý do duyệt ít phôi hơn")
-        expect(page.locator("input[id^=approved-]")).to_have_value(approve)
-        visit("review-error")
-        page.get_by_label("Lý do hoặc ý kiến").fill(reason)
-    page.get_by_role("button", name="Ghi nhận quyết định").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("Đề nghị đã được phê duyệt")
-
-
-def central_free(stack: Stack) -> int:
-    """Blanks of the form type in the vault, not allocated (other tests share the system)."""
-    items = stack.api(
-        "inventory", "GET", "/api/v1/stock", stack.officer, params={"unit_code": "QLCL", "form_type": FORM_TYPE}
-    ).json()["items"]
-    return sum(i["count"] for i in items if i["state"] == "central")
-
-
-def see_waiting_then_refill(page: Page, visit: Visit, stack: Stack, request_id: str) -> None:
-    page.get_by_role("link", name="Cấp phát", exact=True).click()
-    expect(page.locator(f'[data-testid=waiting] tr[data-request="{request_id}"]')).to_contain_text("25")
-    visit("allocations-waiting")
-    record_batch(page, visit, stack, 25, "02/12/2026", waited_for=True)
-    page.get_by_role("link", name="Cấp phát", exact=True).click()
-    reload_until(page, page.locator(f'[data-testid=allocated] tr[data-request="{request_id}"]'), within=30)
-    expect(page.locator(f'[data-testid=waiting] tr[data-request="{request_id}"]')).to_have_count(0)
-    visit("allocations-done")
-    page.locator(f'[data-testid=allocated] tr[data-request="{request_id}"] a').first.click()
-    expect(page.get_by_test_id("status")).to_contain_text("Đã cấp số hiệu")
-    visit("review-second-allocated")
 
 
 def check_usage_and_serial(page: Page, visit: Visit, unit: str) -> None:

@@ -14,8 +14,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from phoi_local.pages import Visit, expect_signed_out, first_sign_in, reload_until, sign_in
-from phoi_local.system import FORM_TYPE, PDF, Stack
+from phoi_local.pages import (
+    Visit,
+    confirm_receipt,
+    create_and_submit,
+    expect_signed_out,
+    first_sign_in,
+    record_movement,
+    reload_until,
+    report_takeover,
+    sign_in,
+)
+from phoi_local.system import FORM_TYPE, Stack
 from playwright.sync_api import Page, expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,33 +44,11 @@ def test_a_new_unit_account_does_its_whole_job(
     expect(page.get_by_test_id("who")).to_contain_text("Nguyễn Thị Hoa")
     expect(page.get_by_test_id("who")).to_contain_text(unit)
     visit("dashboard-empty")
-    create_and_submit(page, visit, tmp_path)
+    create_and_submit(page, visit, 300, "Dự kiến 298 học sinh tốt nghiệp")
     labels = see_ranges_and_confirm_receipt(page, visit, stack, unit)
     record_three_blanks(page, visit, labels)
     check_reports(page, visit, labels, tmp_path)
     report_takeover_and_be_signed_out_everywhere(page, visit, stack, username)
-
-
-def create_and_submit(page: Page, visit: Visit, tmp_path: Path) -> None:
-    """A new request with its signed letter, saved as a draft, then submitted."""
-    page.get_by_role("link", name="Tạo đề nghị mới").first.click()
-    visit("request-new")
-    page.get_by_label("Năm học").fill("2025-2026")
-    page.get_by_label("Kỳ thi (không bắt buộc)").fill("Kỳ thi tốt nghiệp THPT năm 2026")
-    page.locator("#line-0-form_type").select_option(FORM_TYPE)
-    page.locator("#line-0-quantity").fill("300")
-    page.locator("#line-0-justification").fill("Dự kiến 298 học sinh tốt nghiệp")
-    letter = tmp_path / "cong-van-de-nghi.pdf"
-    letter.write_bytes(PDF)
-    page.locator("#letter").set_input_files(letter)
-    page.get_by_role("button", name="Lưu đề nghị").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("lưu nháp")
-    expect(page.get_by_test_id("status")).to_contain_text("Bản nháp")
-    expect(page.get_by_role("link", name="cong-van-de-nghi.pdf")).to_be_visible()
-    visit("request-draft")
-    page.get_by_role("button", name="Gửi Cục QLCL").click()
-    expect(page.get_by_test_id("status")).to_contain_text("Đã gửi, chờ xét duyệt")
-    visit("request-submitted")
 
 
 def see_ranges_and_confirm_receipt(page: Page, visit: Visit, stack: Stack, unit: str) -> list[str]:
@@ -75,18 +63,14 @@ def see_ranges_and_confirm_receipt(page: Page, visit: Visit, stack: Stack, unit:
     labels = [f"PT{first + i:07d}" for i in range(4)]
     expect(page.get_by_test_id("lines")).to_contain_text(f"{labels[0]} – PT{first + 249:07d}")
     visit("request-allocated")
-    page.get_by_role("link", name="Xác nhận đã nhận phôi").click()
-    visit("receipt")
-    page.get_by_role("button", name="Xác nhận đã nhận phôi").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("Đã xác nhận nhận phôi")
-    expect(page.get_by_test_id("status")).to_contain_text("Đã nhận")
+    confirm_receipt(page, visit)
     return labels
 
 
 def record_three_blanks(page: Page, visit: Visit, labels: list[str]) -> None:
-    record(page, visit, "use", labels[0], register_entry="1", document="Sổ gốc 01/2026", name="movement-use")
-    record(page, visit, "spoil", labels[1], document="BB-HỎNG-01")
-    record(page, visit, "lose", labels[2], document="BB-CA-2026/15")
+    record_movement(page, visit, "use", labels[0], register_entry="1", document="Sổ gốc 01/2026", name="movement-use")
+    record_movement(page, visit, "spoil", labels[1], document="BB-HỎNG-01")
+    record_movement(page, visit, "lose", labels[2], document="BB-CA-2026/15")
     stock_table = page.get_by_test_id("stock")
     expect(stock_table.locator("tr[data-state=at_unit]")).to_contain_text("247")
     visit("stock")
@@ -128,13 +112,7 @@ def report_takeover_and_be_signed_out_everywhere(page: Page, visit: Visit, stack
     second = other.new_page()
     sign_in(second, stack, username, NEW_PASSWORD)
     expect(second.get_by_role("heading", level=1)).to_have_text("Tổng quan")
-    page.get_by_role("link", name="Báo cáo sự cố truy cập").click()
-    visit("incident")
-    page.get_by_label("Tôi nghi ngờ người khác đang sử dụng tài khoản của tôi").check()
-    page.get_by_label("Mô tả sự việc").fill("Có người đăng nhập lúc 2 giờ sáng, tôi không làm việc đó.")
-    page.get_by_role("button", name="Gửi báo cáo").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Bạn đã đăng xuất")
-    visit("signed-out")
+    report_takeover(page, visit, "Có người đăng nhập lúc 2 giờ sáng, tôi không làm việc đó.")
     expect_signed_out(second, stack, within=5)
     other.close()
 
@@ -196,22 +174,6 @@ def test_a_shorter_pass_in_english(stack: Stack, browser_page: Page, a11y_check:
     visit("signed-out-button")
     page.goto(stack.portal + "/dashboard")
     expect(page.locator("#password")).to_be_visible()
-
-
-def record(
-    page: Page, visit: Visit, kind: str, serial: str, *, register_entry: str = "", document: str = "", name: str = ""
-) -> None:
-    page.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/")[2] + "/movements/new")
-    if name:
-        visit(name)
-    page.locator(f"#kind-{kind}").check()
-    page.get_by_label("Số hiệu đầu").fill(serial)
-    if register_entry:
-        page.locator("#register_entry_first").fill(register_entry)
-    if document:
-        page.locator("#document_ref").fill(document)
-    page.get_by_role("button", name="Ghi nhận").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("Đã ghi nhận: 1 phôi")
 
 
 def test_the_holder_changes_the_password_from_the_account_page(

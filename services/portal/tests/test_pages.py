@@ -74,6 +74,25 @@ def test_no_waiting_notice_before_approval_or_once_allocated(status: str, alloca
     assert f'data-testid="{WAITING}"' not in _detail(_request(status, allocation_status))
 
 
+@pytest.mark.parametrize(
+    ("status", "allocation_status", "seconds"),
+    [("approved", "allocating", "3"), ("waiting_for_stock", "waiting_for_stock", "60")],
+)
+def test_a_request_at_work_is_watched_in_the_background_not_refreshed_on_a_timer(
+    status: str, allocation_status: str, seconds: str
+) -> None:
+    """A timed refresh of the whole page fails WCAG 2.2.1 (axe: meta-refresh); portal.js looks again at
+    the status, marked with data-watch, and shows the page anew only once it has changed."""
+    page = _detail(_request(status, allocation_status))
+    assert "http-equiv" not in page
+    assert f'id="request-status" data-testid="status" data-watch="{seconds}"' in page
+
+
+@pytest.mark.parametrize(("status", "allocation_status"), [("submitted", None), ("allocated", "allocated")])
+def test_a_request_not_at_work_is_not_watched(status: str, allocation_status: str | None) -> None:
+    assert "data-watch" not in _detail(_request(status, allocation_status))
+
+
 def _form_type(code: str, name_vi: str, name_en: str | None, digits: int | None) -> dict[str, Any]:
     """A form type as the requests service's GET /api/v1/form-types answers it (inventory's field names)."""
     return {

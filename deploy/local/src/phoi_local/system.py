@@ -130,6 +130,13 @@ class Stack:
         body = account.json()
         return body["username"], body["temporary_password"]
 
+    def central_free(self) -> int:
+        """Blanks of the form type in QLCL's vault, not allocated (other tests share the system)."""
+        items = self.api(
+            "inventory", "GET", "/api/v1/stock", self.officer, params={"unit_code": "QLCL", "form_type": FORM_TYPE}
+        ).json()["items"]
+        return sum(i["count"] for i in items if i["state"] == "central")
+
     def next_serials(self, quantity: int) -> tuple[int, int]:
         """Serials no batch has used yet (for a batch recorded through the portal rather than `print_batch`)."""
         first = self.counter["serial"]
