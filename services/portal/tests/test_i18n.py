@@ -20,8 +20,13 @@ METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
 
 
 def catalogue(locale: str) -> dict[tuple[str | None, str], str]:
+    """(context, id) → text; a plural message by its singular id, with its first form."""
     with (PORTAL / "translations" / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        return {(m.context, str(m.id)): str(m.string) for m in read_po(f) if m.id}
+        return {(m.context, _first(m.id)): _first(m.string) for m in read_po(f) if m.id}
+
+
+def _first(value: object) -> str:
+    return str(value[0] if isinstance(value, tuple | list) else value or "")
 
 
 def source_messages() -> set[str]:
