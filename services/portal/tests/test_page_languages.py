@@ -21,7 +21,7 @@ from phoi_kit.auth import Role
 from phoi_portal.domain.session import Session, Tokens
 from phoi_portal.web import i18n
 from phoi_portal.web.nav import menu_for
-from phoi_portal.web.pages import admin_accounts, admin_incidents, admin_units, central, review
+from phoi_portal.web.pages import admin_accounts, admin_incidents, admin_units, central, review, stock
 from phoi_portal.web.pages._admin import check_reason
 from phoi_portal.web.pages._common import FormErrors
 from phoi_portal.web.pages.audit import EVENT_LABELS, event_type_options, read_filters, readable_key
@@ -238,6 +238,19 @@ def _empty() -> str:
     return i18n.gettext("The audit log has no entries yet: there is nothing to verify.")
 
 
+def _movement(**values: str) -> FormErrors:
+    errors = FormErrors()
+    stock._movement_body(
+        dict.fromkeys(("kind", "form_type", "first", "last", "register_entry_first"), "") | values, errors
+    )
+    return errors
+
+
+MOVEMENT_ERRORS: tuple[ErrorCheck, ...] = (
+    lambda: _movement(kind="?", first="?", last="?", document_ref="\x00"),
+    *(lambda kind=kind: _movement(kind=kind, document_ref="") for kind in stock.KINDS),
+)
+
 ACTIONS = ("lock", "unlock", "disable")
 
 
@@ -364,6 +377,13 @@ PAGES: dict[str, Page] = {
             "form_type_options": [("THPT", "THPT — Upper-secondary diploma blank")],
             **_errors(*BATCH_ERRORS),
         },
+    ),
+    "blanks on hand": Page("stock/stock.html", Role.QLCL_OFFICER, lambda: {"items": STOCK}, done={"done": "1"}),
+    # The unit's form among the stock pages (the unit's other pages had their own English pass)
+    "movement": Page(
+        "stock/movement.html",
+        Role.UNIT_ACCOUNT,
+        lambda: {"held": STOCK, "form": {"kind": "use"}, "kinds": stock.KINDS, **_errors(*MOVEMENT_ERRORS)},
     ),
     # The QLCL administrator's pages
     "units": Page(
