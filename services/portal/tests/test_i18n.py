@@ -97,3 +97,13 @@ def test_problem_message_falls_back_to_a_plain_sentence() -> None:
         assert i18n.problem_message("no_such_code") == "Không thực hiện được yêu cầu."
     finally:
         i18n.locale_var.reset(token)
+
+
+def test_the_english_catalogue_holds_no_vietnamese() -> None:
+    """Its ordinary messages are empty (the id is the text) and its problem texts are English."""
+    english = catalogue("en")
+    ordinary = sorted(m for (context, m), text in english.items() if context is None and text)
+    assert not ordinary, f"the English id is the text, leave these empty: {ordinary}"
+    vietnamese = re.compile(r"[đĐăâêôơưĂÂÊÔƠƯ\u0300-\u0323\u1ea0-\u1ef9]")
+    left = sorted(code for (context, code), text in english.items() if context == "problem" and vietnamese.search(text))
+    assert not left, f"Vietnamese in the English problem texts: {left}"
