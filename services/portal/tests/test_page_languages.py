@@ -32,6 +32,7 @@ from starlette.datastructures import FormData
 # Attributes a reader meets as text: tooltips, labels for screen readers, and the messages scripts show.
 READ_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "data-progress", "data-done", "data-failed"}
 READ_ATTRIBUTES |= {"data-running"}
+CODE = re.compile(r"^[a-z0-9_.*@-]+$")
 TWO_ENGLISH_WORDS = re.compile(r"\b[A-Za-z][a-z]+ [a-z]{2,}\b")
 # Proper names English keeps in Vietnamese: the examples of how a name is written.
 KEPT_NAMES = ("Nguyễn Văn An", "Trường THPT Chu Văn An")
@@ -580,7 +581,7 @@ PAGES: dict[str, Page] = {
 # --- reading a page as its reader does ------------------------------------------------------------------------
 
 # Messages and labels are the page's own words even where a context carries them, never data.
-NOT_DATA = {"errors", "error_summary", "labels"}
+NOT_DATA = {"errors", "error_summary", "labels", "menu"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -672,8 +673,9 @@ def rendered(page: Page) -> Rendered:
     html_vi, context_vi = _in("vi", page)
     data = set(_strings(context_en)) & set(_strings(context_vi))
     data |= {context_en["user"].full_name, *KEPT_NAMES}
-    # Short values (codes, "x") would cut words apart: data long enough to be read as words only.
-    words = sorted((d for d in data if len(d) > 2), key=len, reverse=True)
+    # Codes ("approve", "unit") and short values would cut the page's own words apart: they are single
+    # ASCII tokens, which neither check looks at, so only data that reads as text is cut out.
+    words = sorted((d for d in data if len(d) > 2 and not CODE.match(d)), key=len, reverse=True)
     return Rendered(_texts("en", html_en, words), _texts("vi", html_vi, words))
 
 
