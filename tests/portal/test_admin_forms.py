@@ -106,7 +106,7 @@ def test_unit_edit_and_status_forms(system_stack: Stack, admin: httpx.Client) ->
     make_unit(admin, code)
     refused = post(admin, f"/admin/units/{code}/edit", {"name": "", "province": "Đà Nẵng", "head_contact": "x" * 300})
     assert field_error(refused.text, "name") == "Hãy nhập tên đơn vị."
-    assert field_error(refused.text, "head_contact") == "Nội dung quá dài: tối đa 255 ký tự."
+    assert field_error(refused.text, "head_contact") == "Hãy nhập không quá 255 ký tự."
     assert kept(refused.text, "province", "Đà Nẵng")
 
     # Changed meanwhile (an old version): said plainly, nothing overwritten.
@@ -307,7 +307,7 @@ def test_incident_resolve_form_refuses_bad_input(system_stack: Stack, admin: htt
     path = f"/admin/incidents/{incident_id}"
     refused = post(admin, path, {"action": "", "resolution": "   "}, action=f"{path}/resolve")
     assert field_error(refused.text, "action") == "Hãy chọn cách xử lý tài khoản."
-    assert field_error(refused.text, "resolution") == "Hãy ghi những gì đã tìm hiểu và đã làm."
+    assert field_error(refused.text, "resolution") == "Hãy ghi kết quả xác minh và những việc đã làm."
     assert "Phần mềm báo lỗi" in refused.text
     impossible = post(admin, path, {"action": "keep_locked", "resolution": "Đã kiểm tra"}, action=f"{path}/resolve")
     assert 'data-testid="error-summary"' in impossible.text

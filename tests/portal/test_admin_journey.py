@@ -98,7 +98,9 @@ def handle_the_incident(page: Page, visit: Visit, reference: str, username: str)
     expect(page.get_by_test_id("error-summary")).to_contain_text("Hãy chọn cách xử lý tài khoản")
     visit("incident-errors")
     page.get_by_label("Giữ nguyên trạng thái khóa").check()
-    page.get_by_label("Những gì đã tìm hiểu và đã làm").fill("Đã gọi điện cho nhà trường; giữ khóa đến khi bàn giao.")
+    page.get_by_label("Kết quả xác minh và những việc đã làm").fill(
+        "Đã gọi điện cho nhà trường; giữ khóa đến khi bàn giao."
+    )
     page.get_by_role("button", name="Xử lý xong sự cố").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Đã xử lý xong sự cố")
     expect(page.get_by_test_id("resolution")).to_contain_text("giữ khóa đến khi bàn giao")

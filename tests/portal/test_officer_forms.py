@@ -51,7 +51,7 @@ def test_print_batch_form_refuses_bad_input_then_records_a_batch(system_stack: S
     assert field_error(page, "form_type") == "Hãy chọn loại phôi."
     assert field_error(page, "first_serial") == "Hãy nhập số hiệu đầu tiên của lô là số nguyên, ví dụ 1."
     assert field_error(page, "printer") == "Hãy nhập tên nhà in."
-    assert field_error(page, "received_on") == "Hãy nhập ngày nhận theo dạng dd/mm/yyyy."
+    assert field_error(page, "received_on") == "Hãy nhập ngày nhận theo dạng ngày/tháng/năm, ví dụ 31/05/2026."
     assert kept(page, "first_serial", "mười")
     assert kept(page, "contract_ref", "HĐ-01/2026")
     backwards = post(officer, "/central/print-batches/new", {**bad, "first_serial": "9", "form_type": FORM_TYPE}).text
@@ -137,7 +137,7 @@ def test_review_refuses_bad_decisions_beside_the_field(system_stack: Stack, offi
     assert 'name="version"' in review
 
     page = post(officer, path, {"decision": "approve", line: "31", "reason": ""}).text
-    assert field_error(page, line) == "Chỉ được duyệt tối đa 30 phôi như số đề nghị."
+    assert field_error(page, line) == "Không được duyệt quá 30 phôi, là số phôi đơn vị đề nghị."
     assert kept(page, line, "31")
     page = post(officer, path, {"decision": "approve", line: "ba mươi"}).text
     assert field_error(page, line) == "Hãy nhập số phôi được duyệt là số nguyên."

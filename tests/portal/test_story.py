@@ -241,7 +241,7 @@ def resolve_with_a_new_password(page: Page, visit: Visit, code: str, username: s
     expect(page.locator(".summary").first).to_contain_text(username)
     visit("incident")
     page.get_by_label("Cấp mật khẩu tạm thời mới và mở khóa").check()
-    page.get_by_label("Những gì đã tìm hiểu và đã làm").fill("Đã xác minh với nhà trường; cấp mật khẩu mới.")
+    page.get_by_label("Kết quả xác minh và những việc đã làm").fill("Đã xác minh với nhà trường; cấp mật khẩu mới.")
     page.get_by_role("button", name="Xử lý xong sự cố").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Đã cấp mật khẩu tạm thời mới")
     password = page.get_by_test_id("temporary-password").inner_text()

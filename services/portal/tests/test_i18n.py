@@ -20,8 +20,13 @@ METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
 
 
 def catalogue(locale: str) -> dict[tuple[str | None, str], str]:
+    """(context, id) → text; a plural message by its singular id, with its first form."""
     with (PORTAL / "translations" / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        return {(m.context, str(m.id)): str(m.string) for m in read_po(f) if m.id}
+        return {(m.context, _first(m.id)): _first(m.string) for m in read_po(f) if m.id}
+
+
+def _first(value: object) -> str:
+    return str(value[0] if isinstance(value, tuple | list) else value or "")
 
 
 def source_messages() -> set[str]:
@@ -92,3 +97,13 @@ def test_problem_message_falls_back_to_a_plain_sentence() -> None:
         assert i18n.problem_message("no_such_code") == "Không thực hiện được yêu cầu."
     finally:
         i18n.locale_var.reset(token)
+
+
+def test_the_english_catalogue_holds_no_vietnamese() -> None:
+    """Its ordinary messages are empty (the id is the text) and its problem texts are English."""
+    english = catalogue("en")
+    ordinary = sorted(m for (context, m), text in english.items() if context is None and text)
+    assert not ordinary, f"the English id is the text, leave these empty: {ordinary}"
+    vietnamese = re.compile(r"[đĐăâêôơưĂÂÊÔƠƯ\u0300-\u0323\u1ea0-\u1ef9]")
+    left = sorted(code for (context, code), text in english.items() if context == "problem" and vietnamese.search(text))
+    assert not left, f"Vietnamese in the English problem texts: {left}"

@@ -334,7 +334,9 @@ def record_batch(
     page.get_by_label("Số hợp đồng").fill("HĐ-15/2026/QLCL")
     page.get_by_label("Ngày nhận").fill("31/13/2026")
     page.get_by_role("button", name="Ghi nhận lô in").click()
-    expect(page.locator("#received_on-error")).to_contain_text("Hãy nhập ngày nhận theo dạng dd/mm/yyyy.")
+    expect(page.locator("#received_on-error")).to_contain_text(
+        "Hãy nhập ngày nhận theo dạng ngày/tháng/năm, ví dụ 31/05/2026."
+    )
     expect(page.get_by_label("Nhà in")).to_have_value("Nhà in Tiến Bộ")
     visit("print-batch-error")
     page.get_by_label("Ngày nhận").fill(received_on)
@@ -371,7 +373,7 @@ def review_and_approve(page: Page, visit: Visit, request_id: str, *, approve: st
         visit("review-error")
         page.get_by_label("Lý do hoặc ý kiến").fill(reason)
     page.get_by_role("button", name="Ghi nhận quyết định").click()
-    expect(page.get_by_test_id("notice")).to_contain_text("Đề nghị đã được phê duyệt")
+    expect(page.get_by_test_id("notice")).to_contain_text("Đã phê duyệt đề nghị")
 
 
 def see_waiting_then_refill(page: Page, visit: Visit, stack: Stack, request_id: str, shortfall: int) -> None:

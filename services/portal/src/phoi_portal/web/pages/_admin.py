@@ -40,7 +40,7 @@ def check_text(errors: FormErrors, name: str, value: str, *, required: str | Non
     elif has_control_chars(value):
         errors.add(name, _("Remove the special characters from this field."))
     elif len(value) > limit:
-        errors.add(name, _("This is too long: at most %(limit)s characters.") % {"limit": limit})
+        errors.add(name, _("Enter at most %(n)s characters.") % {"n": limit})
 
 
 def check_reason(errors: FormErrors, value: str, *, required: bool = True) -> None:

@@ -263,7 +263,7 @@ def _holder(values: dict[str, Any], errors: FormErrors) -> dict[str, Any]:
     if values["holder_email"] and not EMAIL.match(values["holder_email"]):
         errors.add("holder_email", _("Enter an email address like name@example.vn."))
     if values["holder_phone"] and not PHONE.match(values["holder_phone"]):
-        errors.add("holder_phone", _("Enter a phone number of digits, for example 024 3869 4000."))
+        errors.add("holder_phone", _("Enter a phone number in digits, for example 024 3869 4000."))
     return {
         "name": values["holder_name"],
         "position": values["holder_position"] or None,

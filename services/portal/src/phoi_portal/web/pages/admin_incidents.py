@@ -91,7 +91,9 @@ async def resolve(request: Request, session: AdminSession, incident_id: str) -> 
     errors = FormErrors()
     if values["action"] not in ACTIONS:
         errors.add("action", _("Choose what to do with the account."))
-    check_text(errors, "resolution", values["resolution"], required=_("Say what was found and done."), limit=LONG)
+    check_text(
+        errors, "resolution", values["resolution"], required=_("Say what you found and what you did."), limit=LONG
+    )
     if not errors:
         body = {"action": values["action"], "resolution": values["resolution"]}
         path = f"/api/v1/incidents/{uuid_of(incident_id)}/resolve"
@@ -130,7 +132,7 @@ async def lock_account(request: Request, session: AdminSession, incident_id: str
 
 
 def _no_account() -> str:
-    return i18n.gettext("This report names no account of the directory.")
+    return i18n.gettext("This report names no existing account: there is no account to lock.")
 
 
 @router.get("/admin/sign-ins")

@@ -261,7 +261,7 @@ PAYLOAD_LABELS: Final[dict[str, str]] = {
     "row_count": i18n.N_("Rows"),
     "unit_code": i18n.N_("Unit"),
     "user_id": i18n.N_("User id"),
-    "username": i18n.N_("User name"),
+    "username": i18n.N_("Username"),
 }
 
 

@@ -132,7 +132,7 @@ def _read_decision(form: FormData, item: dict[str, Any]) -> tuple[dict[str, Any]
         elif quantity > ln["quantity"]:
             errors.add(
                 f"approved-{ln['line_id']}",
-                _("Approve at most the %(n)s blanks requested.") % {"n": i18n.format_number(ln["quantity"])},
+                _("Approve no more than the %(n)s requested.") % {"n": i18n.format_number(ln["quantity"])},
             )
         else:
             lowered = lowered or quantity < ln["quantity"]

@@ -120,7 +120,7 @@ def _movement_body(values: dict[str, str], errors: FormErrors) -> dict[str, Any]
         errors.add("last", _("Enter the last serial number, or leave it empty for a single blank."))
     entry = whole_number(values["register_entry_first"]) if values["register_entry_first"] else None
     if values["kind"] == "use" and (entry is None or entry <= 0):
-        errors.add("register_entry_first", _("Enter the register entry number (số vào sổ gốc) of the first blank."))
+        errors.add("register_entry_first", _("Enter the register entry number of the first blank."))
     if values["kind"] in DOCUMENT_MESSAGES and not values["document_ref"]:
         errors.add("document_ref", _(DOCUMENT_MESSAGES[values["kind"]]))
     if has_control_chars(values["document_ref"]) or len(values["document_ref"]) > 255:
