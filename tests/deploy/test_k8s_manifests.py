@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import re
-import shutil
-import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -205,77 +202,6 @@ def metric_names(expr: str) -> set[str]:
             continue
         names.add(word)
     return names
-
-
-# ---------------------------------------------------------------------------------------------
-# rendering
-
-
-def find_renderer() -> list[str] | None:
-    """`kustomize build` or `kubectl kustomize`, with the load restrictor the README documents."""
-    candidates = []
-    if os.environ.get("KUSTOMIZE"):
-        candidates.append([os.environ["KUSTOMIZE"], "build"])
-    if shutil.which("kustomize"):
-        candidates.append(["kustomize", "build"])
-    if shutil.which("kubectl"):
-        candidates.append(["kubectl", "kustomize"])
-    for cmd in candidates:
-        probe = subprocess.run([*cmd, "--help"], capture_output=True, text=True, timeout=60, check=False)
-        if probe.returncode == 0 and "load-restrictor" in probe.stdout + probe.stderr:
-            return [*cmd, "--load-restrictor", "LoadRestrictionsNone"]
-    return None
-
-
-@pytest.fixture(scope="session")
-def deploy_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """deploy/ as it is; while realm-phoi.json is not written yet, a copy with a stub realm."""
-    if REALM.exists():
-        return DEPLOY
-    copy = tmp_path_factory.mktemp("deploy") / "deploy"
-    shutil.copytree(K8S, copy / "k8s")
-    (copy / "keycloak").mkdir(parents=True)
-    (copy / "keycloak" / "realm-phoi.json").write_text(json.dumps({"realm": "phoi", "enabled": True}))
-    return copy
-
-
-@pytest.fixture(scope="session")
-def renderer() -> list[str]:
-    cmd = find_renderer()
-    if cmd is None:
-        pytest.skip(
-            "no kustomize renderer: neither `kustomize` nor `kubectl` (with kustomize v5 built in) is on "
-            "PATH; only the pure-Python checks ran (test_pure_python_*)"
-        )
-    return cmd
-
-
-_cache: dict[str, list[Obj]] = {}
-
-
-def render(renderer: list[str], deploy_root: Path, target: str) -> list[Obj]:
-    if target not in _cache:
-        out = subprocess.run(
-            [*renderer, str(deploy_root / "k8s" / target)], capture_output=True, text=True, timeout=120, check=False
-        )
-        assert out.returncode == 0, f"rendering {target} failed:\n{out.stderr}"
-        _cache[target] = [d for d in yaml.safe_load_all(out.stdout) if d]
-    return _cache[target]
-
-
-@pytest.fixture(params=TARGETS, ids=lambda t: t.replace("overlays/", ""))
-def rendered(request: pytest.FixtureRequest, renderer: list[str], deploy_root: Path) -> list[Obj]:
-    return render(renderer, deploy_root, request.param)
-
-
-@pytest.fixture
-def production(renderer: list[str], deploy_root: Path) -> list[Obj]:
-    return render(renderer, deploy_root, "overlays/production")
-
-
-@pytest.fixture
-def staging(renderer: list[str], deploy_root: Path) -> list[Obj]:
-    return render(renderer, deploy_root, "overlays/staging")
 
 
 def index(objs: list[Obj]) -> dict[tuple[str, str], Obj]:
@@ -658,9 +584,9 @@ def test_overlay_sizes(staging: list[Obj], production: list[Obj]) -> None:
     ],
 )
 def test_overlay_hosts_and_tls(
-    renderer: list[str], deploy_root: Path, overlay: str, portal_host: str, sso_host: str
+    render: Callable[[str], list[Obj]], overlay: str, portal_host: str, sso_host: str
 ) -> None:
-    objs = render(renderer, deploy_root, f"overlays/{overlay}")
+    objs = render(f"overlays/{overlay}")
     idx = index(objs)
     for name, host in (("portal", portal_host), ("keycloak", sso_host)):
         ing = idx[("Ingress", name)]
