@@ -625,7 +625,9 @@ def test_overlay_hosts_and_tls(
 def test_realm_configmap_is_the_realm_file(rendered: list[Obj], deploy_root: Path) -> None:
     cms = [o for o in of_kind(rendered, "ConfigMap") if o["metadata"]["name"].startswith("keycloak-realm")]
     assert len(cms) == 1
-    realm_file = deploy_root / "keycloak" / "realm-phoi.json"
+    # Production imports the generated realm without loopback redirect URIs (test_realms.py).
+    production = cms[0]["metadata"]["labels"].get("phoi.moet.gov.vn/environment") == "production"
+    realm_file = deploy_root / "keycloak" / ("realm-phoi.production.json" if production else "realm-phoi.json")
     assert cms[0]["data"]["realm-phoi.json"] == realm_file.read_text()
     sts = index(rendered)[("StatefulSet", "keycloak")]
     container = sts["spec"]["template"]["spec"]["containers"][0]
