@@ -23,6 +23,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from phoi_local.monitoring import metric_names, panel_exprs
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
@@ -180,28 +181,6 @@ def pod_spec(obj: Obj) -> Obj | None:
 
 def all_containers(spec: Obj) -> list[Obj]:
     return list(spec.get("initContainers") or []) + list(spec["containers"])
-
-
-_PROMQL_KEYWORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
-    "offset", "inf", "nan", "atan2",
-}  # fmt: skip
-
-
-def metric_names(expr: str) -> set[str]:
-    """Metric names in a PromQL expression (not functions, keywords, labels or template variables)."""
-    s = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    s = re.sub(r"\{[^{}]*\}", "", s)
-    s = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", " ", s)
-    s = re.sub(r"\[[^\]]*\]", "", s)
-    s = re.sub(r"\$\{[^}]*\}|\$\w+", "", s)
-    names = set()
-    for m in re.finditer(r"(?<![\w.])([A-Za-z_:][A-Za-z0-9_:]*)\s*(\()?", s):
-        word, call = m.group(1), m.group(2)
-        if call or word.lower() in _PROMQL_KEYWORDS:
-            continue
-        names.add(word)
-    return names
 
 
 def index(objs: list[Obj]) -> dict[tuple[str, str], Obj]:
@@ -667,16 +646,6 @@ def dashboards(objs: list[Obj]) -> dict[str, Obj]:
             assert key.endswith(".json")
             out[cm["metadata"]["name"]] = json.loads(text)
     return out
-
-
-def panel_exprs(dashboard: Obj) -> Iterator[str]:
-    def walk(panels: list[Obj]) -> Iterator[str]:
-        for p in panels:
-            for t in p.get("targets", []):
-                yield t["expr"]
-            yield from walk(p.get("panels", []))
-
-    yield from walk(dashboard["panels"])
 
 
 def test_dashboards(rendered: list[Obj]) -> None:
