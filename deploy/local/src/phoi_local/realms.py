@@ -28,7 +28,7 @@ def is_production_uri(uri: str) -> bool:
 
 
 def production_realm(realm: dict[str, Any]) -> dict[str, Any]:
-    out = json.loads(json.dumps(realm))
+    out: dict[str, Any] = json.loads(json.dumps(realm))
     for client in out.get("clients", []):
         for key in ("redirectUris", "webOrigins"):
             if key in client:
