@@ -3,12 +3,13 @@
 Renderer: `kubectl kustomize` (kustomize v5 built into kubectl) or a standalone `kustomize build`,
 always with `--load-restrictor LoadRestrictionsNone`, because the Keycloak realm is generated from
 deploy/keycloak/realm-phoi.json, outside the kustomization roots (deploy/k8s/README.md, same command).
-Without a renderer the rendering tests skip with the reason, and the pure-Python checks below
-(follow every kustomization.yaml's resources, validate each object) still run.
+The rendering fixtures are in conftest.py here. Without a renderer the rendering tests skip with the
+reason (under `make k8s-check` they fail), and the pure-Python checks below (follow every
+kustomization.yaml's resources, validate each object) still run.
 
 Built-in kinds are validated with kubernetes-validate against Kubernetes 1.30 in strict mode (unknown
 fields fail); custom resources (Strimzi, CloudNativePG, Barman Cloud, Prometheus operator) must have
-apiVersion, kind, metadata.name and spec.
+apiVersion, kind, metadata.name and spec here, and match their CRD schemas in test_custom_resources.py.
 """
 
 from __future__ import annotations
