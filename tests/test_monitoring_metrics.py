@@ -1,6 +1,7 @@
 """Every metric a Grafana dashboard or an alert rule uses exists: in the real /metrics of the running
 services (the whole system as `make run` starts it), as a recording rule, or from a platform component
-named below by prefix. And every dashboard is a Grafana dashboard that loads as meant."""
+named below by prefix; every label they filter or group on is one the metric has; and every dashboard
+is a Grafana dashboard that loads as meant."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from phoi_local import monitoring
 from phoi_local.system import SERVICES, Stack
+from prometheus_client.metrics import MetricWrapperBase
 
 # Series that no PHOI service exports, by prefix, and who does.
 PLATFORM = {
@@ -101,3 +103,62 @@ def test_exposed_names_follow_the_exposition_types() -> None:
         '# HELP g x\n# TYPE g gauge\ng{service="s"} 1.0\n'
     )
     assert monitoring.exposed_names(text) >= {"a_total", "h_bucket", "h_sum", "h_count", "g"}
+
+
+# Labels Prometheus adds to every series it scrapes through a ServiceMonitor (`service` is also the
+# services' own label, kept by honorLabels).
+TARGET_LABELS = {"namespace", "pod", "instance", "job", "container", "endpoint", "service"}
+
+
+def declared_labels() -> dict[str, set[str]]:
+    """Label names of every metric the services define, by series name, from the metric objects."""
+    import phoi_audit.metrics
+    import phoi_inventory.metrics
+    import phoi_kit.metrics
+
+    labels: dict[str, set[str]] = {}
+    for module in (phoi_kit.metrics, phoi_audit.metrics, phoi_inventory.metrics):
+        for metric in vars(module).values():
+            if isinstance(metric, MetricWrapperBase):
+                names = set(metric._labelnames)  # no public accessor; stable since prometheus_client 0.4
+                kind = str(metric._type)
+                suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(kind, [""])
+                base = metric._name
+                for suffix in suffixes:
+                    labels[base + suffix] = names | ({"le"} if suffix == "_bucket" else set())
+    return labels
+
+
+def exprs_in_use() -> list[tuple[str, str]]:
+    """(where, expression) of every dashboard target, query variable and rule."""
+    out = [(r.get("alert") or r["record"], r["expr"]) for r in monitoring.rules()]
+    for path in sorted(monitoring.DASHBOARDS.glob("*.json")):
+        board = json.loads(path.read_text())
+        out += [(path.name, e) for e in monitoring.panel_exprs(board)]
+        out += [(path.name, v["definition"]) for v in board["templating"]["list"] if v["type"] == "query"]
+    return out
+
+
+def test_every_label_filtered_or_grouped_on_exists() -> None:
+    """A dashboard grouping by a label the metric does not have shows one flat line, silently."""
+    declared = declared_labels()
+    assert "http_requests_total" in declared
+    wrong = []
+    for where, expr in exprs_in_use():
+        ours = {m for m in monitoring.metric_names(expr) if platform_reason(m) is None}
+        for metric, labels in monitoring.selector_labels(expr).items():
+            if metric in declared and labels - declared[metric] - TARGET_LABELS:
+                wrong.append((where, metric, labels - declared[metric] - TARGET_LABELS))
+        if ours and ours == monitoring.metric_names(expr):
+            available = set().union(*(declared.get(m, set()) for m in ours)) | TARGET_LABELS
+            if monitoring.grouping_labels(expr) - available:
+                wrong.append((where, expr, monitoring.grouping_labels(expr) - available))
+    assert not wrong
+
+
+def test_label_parsers() -> None:
+    assert monitoring.selector_labels('sum by (a) (rate(m{x=~"1", y!="2"}[5m])) / n{z="3"}') == {
+        "m": {"x", "y"},
+        "n": {"z"},
+    }
+    assert monitoring.grouping_labels("sum by (service, le) (x) / sum without(pod) (y)") == {"service", "le", "pod"}

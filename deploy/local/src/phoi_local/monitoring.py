@@ -120,3 +120,22 @@ def dashboard_problems(board: Obj) -> list[str]:
         if not targets or not all(t.get("expr") for t in targets) or len(set(ref_ids)) != len(ref_ids):
             problems.append(f"{where}: needs targets, each with an expr and its own refId")
     return problems
+
+
+def selector_labels(expr: str) -> dict[str, set[str]]:
+    """Label names each metric's selector filters on: `m{a="x", b=~"y"}` -> {"m": {"a", "b"}}."""
+    out: dict[str, set[str]] = {}
+    for m in re.finditer(r"([A-Za-z_:][A-Za-z0-9_:]*)\{([^{}]*)\}", expr):
+        labels = set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=~|!~|!=|=)", m.group(2)))
+        out.setdefault(m.group(1), set()).update(labels)
+    return out
+
+
+def grouping_labels(expr: str) -> set[str]:
+    """Label names of the `by (...)` and `without (...)` clauses."""
+    return {
+        label.strip()
+        for clause in re.findall(r"\b(?:by|without)\s*\(([^()]*)\)", expr)
+        for label in clause.split(",")
+        if label.strip()
+    }
