@@ -8,13 +8,14 @@ LOCAL_PACKAGES := contracts libs/kit deploy/local services/identity services/req
                   services/inventory services/audit services/portal
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint bench lock schemas clean help
+.PHONY: install run test lint bench lock schemas clean help k8s-check
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make run    - start the whole system on this machine with demo data"
 	@echo "make test   - run the whole test suite against real PostgreSQL, broker and Keycloak stand-in"
 	@echo "make lint   - ruff + mypy"
+	@echo "make k8s-check - render deploy/k8s, validate against the Kubernetes and CRD schemas and deploy/images.yaml"
 	@echo "make bench  - benchmarks (JSON on stdout)"
 	@echo "make lock   - recompile requirements.lock from requirements.in"
 	@echo "make schemas - regenerate contracts/schemas and contracts/asyncapi.yaml"
@@ -42,6 +43,11 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/pytest
+
+# The cluster check: renders every overlay (kubectl kustomize, which the machine has) and validates it;
+# without a renderer it fails instead of skipping (tests/deploy/conftest.py).
+k8s-check: $(INSTALLED)
+	PHOI_K8S_CHECK=1 $(BIN)/pytest -p no:cacheprovider tests/deploy
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -3,29 +3,28 @@
 Renderer: `kubectl kustomize` (kustomize v5 built into kubectl) or a standalone `kustomize build`,
 always with `--load-restrictor LoadRestrictionsNone`, because the Keycloak realm is generated from
 deploy/keycloak/realm-phoi.json, outside the kustomization roots (deploy/k8s/README.md, same command).
-Without a renderer the rendering tests skip with the reason, and the pure-Python checks below
-(follow every kustomization.yaml's resources, validate each object) still run.
+The rendering fixtures are in conftest.py here. Without a renderer the rendering tests skip with the
+reason (under `make k8s-check` they fail), and the pure-Python checks below (follow every
+kustomization.yaml's resources, validate each object) still run.
 
 Built-in kinds are validated with kubernetes-validate against Kubernetes 1.30 in strict mode (unknown
 fields fail); custom resources (Strimzi, CloudNativePG, Barman Cloud, Prometheus operator) must have
-apiVersion, kind, metadata.name and spec.
+apiVersion, kind, metadata.name and spec here, and match their CRD schemas in test_custom_resources.py.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import os
 import re
-import shutil
-import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
+from phoi_local.monitoring import metric_names, panel_exprs
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
@@ -183,99 +182,6 @@ def pod_spec(obj: Obj) -> Obj | None:
 
 def all_containers(spec: Obj) -> list[Obj]:
     return list(spec.get("initContainers") or []) + list(spec["containers"])
-
-
-_PROMQL_KEYWORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
-    "offset", "inf", "nan", "atan2",
-}  # fmt: skip
-
-
-def metric_names(expr: str) -> set[str]:
-    """Metric names in a PromQL expression (not functions, keywords, labels or template variables)."""
-    s = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    s = re.sub(r"\{[^{}]*\}", "", s)
-    s = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)", " ", s)
-    s = re.sub(r"\[[^\]]*\]", "", s)
-    s = re.sub(r"\$\{[^}]*\}|\$\w+", "", s)
-    names = set()
-    for m in re.finditer(r"(?<![\w.])([A-Za-z_:][A-Za-z0-9_:]*)\s*(\()?", s):
-        word, call = m.group(1), m.group(2)
-        if call or word.lower() in _PROMQL_KEYWORDS:
-            continue
-        names.add(word)
-    return names
-
-
-# ---------------------------------------------------------------------------------------------
-# rendering
-
-
-def find_renderer() -> list[str] | None:
-    """`kustomize build` or `kubectl kustomize`, with the load restrictor the README documents."""
-    candidates = []
-    if os.environ.get("KUSTOMIZE"):
-        candidates.append([os.environ["KUSTOMIZE"], "build"])
-    if shutil.which("kustomize"):
-        candidates.append(["kustomize", "build"])
-    if shutil.which("kubectl"):
-        candidates.append(["kubectl", "kustomize"])
-    for cmd in candidates:
-        probe = subprocess.run([*cmd, "--help"], capture_output=True, text=True, timeout=60, check=False)
-        if probe.returncode == 0 and "load-restrictor" in probe.stdout + probe.stderr:
-            return [*cmd, "--load-restrictor", "LoadRestrictionsNone"]
-    return None
-
-
-@pytest.fixture(scope="session")
-def deploy_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """deploy/ as it is; while realm-phoi.json is not written yet, a copy with a stub realm."""
-    if REALM.exists():
-        return DEPLOY
-    copy = tmp_path_factory.mktemp("deploy") / "deploy"
-    shutil.copytree(K8S, copy / "k8s")
-    (copy / "keycloak").mkdir(parents=True)
-    (copy / "keycloak" / "realm-phoi.json").write_text(json.dumps({"realm": "phoi", "enabled": True}))
-    return copy
-
-
-@pytest.fixture(scope="session")
-def renderer() -> list[str]:
-    cmd = find_renderer()
-    if cmd is None:
-        pytest.skip(
-            "no kustomize renderer: neither `kustomize` nor `kubectl` (with kustomize v5 built in) is on "
-            "PATH; only the pure-Python checks ran (test_pure_python_*)"
-        )
-    return cmd
-
-
-_cache: dict[str, list[Obj]] = {}
-
-
-def render(renderer: list[str], deploy_root: Path, target: str) -> list[Obj]:
-    if target not in _cache:
-        out = subprocess.run(
-            [*renderer, str(deploy_root / "k8s" / target)], capture_output=True, text=True, timeout=120, check=False
-        )
-        assert out.returncode == 0, f"rendering {target} failed:\n{out.stderr}"
-        _cache[target] = [d for d in yaml.safe_load_all(out.stdout) if d]
-    return _cache[target]
-
-
-@pytest.fixture(params=TARGETS, ids=lambda t: t.replace("overlays/", ""))
-def rendered(request: pytest.FixtureRequest, renderer: list[str], deploy_root: Path) -> list[Obj]:
-    return render(renderer, deploy_root, request.param)
-
-
-@pytest.fixture
-def production(renderer: list[str], deploy_root: Path) -> list[Obj]:
-    return render(renderer, deploy_root, "overlays/production")
-
-
-@pytest.fixture
-def staging(renderer: list[str], deploy_root: Path) -> list[Obj]:
-    return render(renderer, deploy_root, "overlays/staging")
 
 
 def index(objs: list[Obj]) -> dict[tuple[str, str], Obj]:
@@ -658,9 +564,9 @@ def test_overlay_sizes(staging: list[Obj], production: list[Obj]) -> None:
     ],
 )
 def test_overlay_hosts_and_tls(
-    renderer: list[str], deploy_root: Path, overlay: str, portal_host: str, sso_host: str
+    render: Callable[[str], list[Obj]], overlay: str, portal_host: str, sso_host: str
 ) -> None:
-    objs = render(renderer, deploy_root, f"overlays/{overlay}")
+    objs = render(f"overlays/{overlay}")
     idx = index(objs)
     for name, host in (("portal", portal_host), ("keycloak", sso_host)):
         ing = idx[("Ingress", name)]
@@ -699,7 +605,9 @@ def test_overlay_hosts_and_tls(
 def test_realm_configmap_is_the_realm_file(rendered: list[Obj], deploy_root: Path) -> None:
     cms = [o for o in of_kind(rendered, "ConfigMap") if o["metadata"]["name"].startswith("keycloak-realm")]
     assert len(cms) == 1
-    realm_file = deploy_root / "keycloak" / "realm-phoi.json"
+    # Production imports the generated realm without loopback redirect URIs (test_realms.py).
+    production = cms[0]["metadata"]["labels"].get("phoi.moet.gov.vn/environment") == "production"
+    realm_file = deploy_root / "keycloak" / ("realm-phoi.production.json" if production else "realm-phoi.json")
     assert cms[0]["data"]["realm-phoi.json"] == realm_file.read_text()
     sts = index(rendered)[("StatefulSet", "keycloak")]
     container = sts["spec"]["template"]["spec"]["containers"][0]
@@ -739,16 +647,6 @@ def dashboards(objs: list[Obj]) -> dict[str, Obj]:
             assert key.endswith(".json")
             out[cm["metadata"]["name"]] = json.loads(text)
     return out
-
-
-def panel_exprs(dashboard: Obj) -> Iterator[str]:
-    def walk(panels: list[Obj]) -> Iterator[str]:
-        for p in panels:
-            for t in p.get("targets", []):
-                yield t["expr"]
-            yield from walk(p.get("panels", []))
-
-    yield from walk(dashboard["panels"])
 
 
 def test_dashboards(rendered: list[Obj]) -> None:
