@@ -50,14 +50,6 @@ def ensure_tools() -> None:
     subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
 
 
-def pip_ca_bundle() -> str | None:
-    """The CA bundle this machine's pip trusts, for the build's pip (a TLS-inspecting egress needs it)."""
-    for name in ("PIP_CA_BUNDLE", "PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
-        if (value := os.environ.get(name)) and Path(value).is_file():
-            return value
-    return None
-
-
 @pytest.fixture(scope="module")
 def summary() -> Iterator[dict[str, Any]]:
     report: dict[str, Any] = {"base": BASE, "seconds": {}, "images": {}}
@@ -76,8 +68,6 @@ def images(summary: dict[str, Any]) -> dict[str, str]:
     summary["seconds"]["base"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
     env = {**os.environ, "BASE": BASE, "VERSION": VERSION, "BUILDER": "buildah"}
-    if bundle := pip_ca_bundle():
-        env["PIP_CA_BUNDLE"] = bundle
     subprocess.run([str(IMAGES / "build.sh"), *SERVICES], check=True, env=env)
     summary["seconds"]["build"] = round(time.monotonic() - started, 1)
     return {service: f"localhost/phoi/{service}:{VERSION}" for service in SERVICES}
