@@ -117,8 +117,21 @@ def test_every_image_is_slim_unprivileged_and_labelled(
             "print((m.MIGRATIONS / 'env.py').is_file(), [t for t in ('gcc', 'cc', 'pip', 'pip3') if shutil.which(t)])"
         )
         assert inside(name, "python", "-c", probe).stdout.split("\n")[0] == "True []", service
+        if service == "portal":
+            assert portal_files(name) == {"vendor": ["axe-core", "fonts", "fonts.css"], "templates": True}
         size = sum(layer["size"] for layer in json.loads(config["Manifest"])["layers"])  # uncompressed
         summary["images"][f"phoi/{service}"] = {"bytes": size, "MB": round(size / 1e6, 1)}
+
+
+def portal_files(name: str) -> dict[str, Any]:
+    """What the portal serves from its package: the vendored assets (git-ignored) and the templates."""
+    probe = (
+        "import json, phoi_portal.main as m, phoi_portal.web.templating as t; "
+        "print(json.dumps({'vendor': sorted(p.name for p in (m.STATIC / 'vendor').iterdir() if p.name[0] != '.'), "
+        "'templates': any(t.TEMPLATES.rglob('*.html'))}))"
+    )
+    files: dict[str, Any] = json.loads(inside(name, "python", "-c", probe).stdout)
+    return files
 
 
 def readyz(url: str) -> bool:
