@@ -8,7 +8,7 @@ LOCAL_PACKAGES := contracts libs/kit deploy/local services/identity services/req
                   services/inventory services/audit services/portal
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run test lint bench lock schemas clean help k8s-check
+.PHONY: install run test lint bench lock schemas clean help k8s-check images image-test
 .DEFAULT_GOAL := help
 
 help:
@@ -19,6 +19,8 @@ help:
 	@echo "make bench  - benchmarks (JSON on stdout)"
 	@echo "make lock   - recompile requirements.lock from requirements.in"
 	@echo "make schemas - regenerate contracts/schemas and contracts/asyncapi.yaml"
+	@echo "make images - build phoi/<service> images (Docker, else buildah; BASE=... picks the base image)"
+	@echo "make image-test - build the images on a debootstrapped base with buildah, migrate and serve (slow)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +65,14 @@ schemas: $(INSTALLED)
 lock: | $(BIN)/uv
 	$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --no-header \
 		requirements.in -o requirements.lock
+
+# The portal's assets come from the build context: make install fetched and verified them.
+images: $(INSTALLED)
+	deploy/images/build.sh
+
+# Slow (minutes, buildah and debootstrap): not in `make test`; .ci/run calls it after.
+image-test: $(INSTALLED)
+	time $(BIN)/pytest deploy/images/tests -p no:cacheprovider -s --timeout=1500
 
 clean:
 	rm -rf $(VENV) .local

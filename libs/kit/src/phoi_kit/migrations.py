@@ -2,6 +2,7 @@
 
 - `run_env(metadata)` is the whole body of a service's `migrations/env.py`.
 - `create_kit_schema()` is called from a service's first revision: the kit's tables and triggers.
+- `locate(__file__)` (in `phoi_<service>.migrate`) finds the service's alembic scripts.
 - `upgrade(migrations_dir, url)` applies a service's migrations; `python -m phoi_<service>.migrate`
   wraps it (that is what the Kubernetes migration Job runs: migrations never run at app start).
 """
@@ -69,6 +70,14 @@ def run_env(metadata: MetaData, *, env_var: str) -> None:
             context.run_migrations()
     else:
         asyncio.run(_run_online(url, metadata))
+
+
+def locate(migrate_module: str) -> Path:
+    """A service's alembic scripts: inside the installed package, where the wheel (the image) carries them,
+    else `services/<service>/migrations` beside `src/` in the source tree (the editable install)."""
+    package = Path(migrate_module).resolve().parent
+    packaged = package / "migrations"
+    return packaged if (packaged / "env.py").is_file() else package.parents[1] / "migrations"
 
 
 def alembic_config(migrations_dir: Path, url: str | None = None) -> Config:

@@ -1,12 +1,11 @@
 """`python -m phoi_portal.migrate [revision]`: what the Kubernetes migration Job runs."""
 
-from pathlib import Path
-
 from phoi_kit.cli import migrate
+from phoi_kit.migrations import locate
 
 from phoi_portal.settings import Settings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = locate(__file__)
 
 if __name__ == "__main__":
     migrate(MIGRATIONS, Settings())
