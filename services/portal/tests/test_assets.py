@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 from phoi_portal import assets
 from phoi_portal.assets import AssetError
+from phoi_portal.printing import document as printing
 from playwright.sync_api import Page, Route
 
 FONT_CSS = """/* demo-vietnamese-400-normal */
@@ -204,8 +205,12 @@ def test_links_are_not_extracted(tmp_path: Path) -> None:
 def test_the_repository_lock_pins_every_asset_the_portal_serves() -> None:
     packages = {p.name: p for p in assets.load_lock()}
 
-    # Each earns its place: the font on every page, axe-core in the browser tests. No page needs more.
-    assert set(packages) == {"@fontsource/be-vietnam-pro", "axe-core"}
+    # Each earns its place: the font on every page, Tinos in every printed record (embedded in the PDF,
+    # never loaded by a page), axe-core in the browser tests. No page needs more.
+    assert set(packages) == {"@fontsource/be-vietnam-pro", "@expo-google-fonts/tinos", "axe-core"}
+    pdf_fonts = {Path(target).name for target in packages["@expo-google-fonts/tinos"].files.values()}
+    assert pdf_fonts == {"Tinos-Regular.ttf", "Tinos-Bold.ttf", "Tinos-Italic.ttf", "LICENSE"}
+    assert {f.name for f in printing.FONT_DIR.iterdir()} >= pdf_fonts - {"LICENSE"}
     templates = Path(assets.__file__).parent / "templates"
     used = {m for t in templates.rglob("*.html") for m in re.findall(r'/static/vendor/([^"]+)', t.read_text())}
     assert used == {"fonts.css"}, "pages load only the generated font stylesheet from vendor/"

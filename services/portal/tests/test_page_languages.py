@@ -242,13 +242,13 @@ def _empty() -> str:
 def _movement(**values: str) -> FormErrors:
     errors = FormErrors()
     stock._movement_body(
-        dict.fromkeys(("kind", "form_type", "first", "last", "register_entry_first"), "") | values, errors
+        dict.fromkeys(("kind", "form_type", "first", "last", "register_entry_first", "note"), "") | values, errors
     )
     return errors
 
 
 MOVEMENT_ERRORS: tuple[ErrorCheck, ...] = (
-    lambda: _movement(kind="?", first="?", last="?", document_ref="\x00"),
+    lambda: _movement(kind="?", first="?", last="?", document_ref="\x00", note="\x00"),
     *(lambda kind=kind: _movement(kind=kind, document_ref="") for kind in stock.KINDS),
 )
 
