@@ -65,7 +65,7 @@ def outside_repository(path: Path, repo: Path = REPO_ROOT) -> Path:
 
 
 @dataclass
-class _Fence:
+class WriteFence:
     """One open REPEATABLE READ transaction per database, holding the write fence and the exported snapshot."""
 
     connections: dict[str, asyncpg.Connection]
@@ -76,7 +76,7 @@ class _Fence:
             await connection.close()  # ends the transaction: the locks go, the writers go on
 
 
-async def _fence(databases: Mapping[str, str], timeout: float) -> _Fence:
+async def fence_writes(databases: Mapping[str, str], timeout: float) -> WriteFence:
     """Lock the fenced tables of every database, then export a snapshot of each. NOWAIT and start over on a
     conflict: a writer holding one table and wanting the other must never deadlock with us."""
     deadline = time.monotonic() + timeout
@@ -92,14 +92,14 @@ async def _fence(databases: Mapping[str, str], timeout: float) -> _Fence:
                 if present:
                     await connection.execute(f"LOCK TABLE {', '.join(present)} IN EXCLUSIVE MODE NOWAIT")
             snapshots = {key: await c.fetchval("SELECT pg_export_snapshot()") for key, c in connections.items()}
-            return _Fence(connections, snapshots)
+            return WriteFence(connections, snapshots)
         except asyncpg.LockNotAvailableError:
-            await _Fence(connections, {}).release()
+            await WriteFence(connections, {}).release()
             if time.monotonic() > deadline:
                 raise BackupError("the databases stayed busy: could not fence their writes") from None
             await asyncio.sleep(0.05)  # back off, then try the whole fence again
         except BaseException:
-            await _Fence(connections, {}).release()
+            await WriteFence(connections, {}).release()
             raise
 
 
@@ -167,7 +167,7 @@ def backup(
 async def _dump_all(
     databases: Mapping[str, str], folder: Path, keycloak_state: Path | None, fence_timeout: float
 ) -> Counts:
-    fence = await _fence(databases, fence_timeout)
+    fence = await fence_writes(databases, fence_timeout)
     try:
         counts = {key: await table_counts(connection) for key, connection in fence.connections.items()}
         for key, url in databases.items():
