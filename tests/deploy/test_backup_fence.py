@@ -5,7 +5,7 @@ with a clear error when the databases stay busy."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -18,7 +18,7 @@ TABLES = (
 
 
 @pytest.fixture
-async def databases(make_database: Callable[[str], str]) -> AsyncIterator[dict[str, str]]:
+async def databases(make_database: Callable[[str], str]) -> dict[str, str]:
     urls = {"producer": make_database("fence"), "consumer": make_database("fence")}
     for url in urls.values():
         connection = await asyncpg.connect(url)
@@ -27,7 +27,7 @@ async def databases(make_database: Callable[[str], str]) -> AsyncIterator[dict[s
                 await connection.execute(statement)
         finally:
             await connection.close()
-    yield urls
+    return urls
 
 
 async def test_while_the_fence_holds_no_change_commits_and_reads_go_on(databases: dict[str, str]) -> None:
