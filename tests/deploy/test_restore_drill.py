@@ -25,6 +25,7 @@ import httpx
 import pytest
 from keycloak import KeycloakAuthenticationError
 from phoi_contracts import topics
+from phoi_identity.domain.sign_in import PUBLISHED_TYPES
 from phoi_kit.db import libpq_url
 from phoi_kit.kafka import ensure_topics, with_dead_letters
 from phoi_local.backup import BackupError, Counts, backup, database_counts, read_manifest, restore
@@ -38,6 +39,7 @@ from phoi_local.testing import token_issuer
 pytestmark = [pytest.mark.slow]
 
 UNIT = "SGD-DRILL"
+POLL = 0.2  # seconds between looks: each look costs connections and CPU the services need (two cores)
 
 
 @pytest.fixture
@@ -60,7 +62,7 @@ def test_the_restored_system_is_the_backed_up_one_and_works_on(
         unit = token_for("unit_account", UNIT).headers
         stack.print_batch(400)
         allocate(stack, unit, 150)
-        before = settled(databases)
+        before = settled(databases, keycloak)
         stock_before, head_before = stock(stack), verified_head(stack)
 
         folder = backup(databases, tmp_path / "backups", keycloak_state=standin.state_dir)
@@ -72,7 +74,7 @@ def test_the_restored_system_is_the_backed_up_one_and_works_on(
         stack.print_batch(100)
         allocate(stack, unit, 50)
         late_unit, late_user, late_password = stack.new_unit_account()
-        assert settled(databases) != before
+        assert settled(databases, keycloak) != before
 
         for service in stack.services.values():
             service.stop()
@@ -84,8 +86,10 @@ def test_the_restored_system_is_the_backed_up_one_and_works_on(
 
         # Every remembered event went out again and reached the audit log, which recorded none of them twice.
         # (at least once: a redelivery within the replay counts twice, and is deduplicated all the same).
-        wait_until(lambda: duplicates_seen_by_audit(stack) >= sum(replayed.values()), timeout=60, what="replay")
-        assert settled(databases) == before
+        wait_until(
+            lambda: duplicates_seen_by_audit(stack) >= sum(replayed.values()), timeout=60, what="replay", interval=POLL
+        )
+        assert settled(databases, keycloak) == before
         assert verified_head(stack) == head_before
         assert stock(stack) == stock_before
         assert stack.api("identity", "GET", f"/api/v1/units/{late_unit}", stack.admin).status_code == 404
@@ -94,7 +98,7 @@ def test_the_restored_system_is_the_backed_up_one_and_works_on(
 
         # And it works on: new events are published, consumed and chained.
         stack.print_batch(30)
-        after = settled(databases)
+        after = settled(databases, keycloak)
         assert after["inventory"]["print_batches"] == before["inventory"]["print_batches"] + 1
         assert verified_head(stack)["sequence"] > head_before["sequence"]
         for service in stack.services.values():
@@ -151,30 +155,33 @@ def allocate(stack: Stack, unit: dict[str, str], quantity: int) -> None:
     )
     assert submitted.status_code == 200, submitted.text
     stack.approve(submitted.json(), [quantity])
-    wait_until(lambda: status_of(stack, request["id"]) == "allocated", timeout=60, what="request allocated")
+    wait_until(lambda: is_allocated(stack, request["id"]), timeout=60, what="request allocated", interval=POLL)
 
 
-def status_of(stack: Stack, request_id: str) -> str:
-    status: str = stack.api("requests", "GET", f"/api/v1/requests/{request_id}", stack.officer).json()["status"]
-    return status
+def is_allocated(stack: Stack, request_id: str) -> bool:
+    response = stack.api("requests", "GET", f"/api/v1/requests/{request_id}", stack.officer)
+    return bool(response.json()["status"] == "allocated")
 
 
 # --- what is compared -----------------------------------------------------------------------------------------
 
 
-def settled(databases: dict[str, str]) -> Counts:
-    """Rows per table per database once the system is at rest: every outbox row published, and the audit log has
-    consumed every event any service published (it consumes all topics)."""
+def settled(databases: dict[str, str], keycloak: KeycloakTarget) -> Counts:
+    """Rows per table per database once the system is at rest: identity has read every sign-in Keycloak recorded,
+    every outbox row is published, and the audit log has consumed every event any service published (it consumes
+    all topics)."""
+    admin = keycloak.admin()
 
     def at_rest() -> bool:
-        pending, published, audited = asyncio.run(_flow(databases))
-        return pending == 0 and audited == published
+        newest = max((e["time"] for e in admin.get_events({"type": sorted(PUBLISHED_TYPES), "max": 10_000})), default=0)
+        pending, published, audited, read_up_to = asyncio.run(_flow(databases))
+        return read_up_to >= newest and pending == 0 and audited == published
 
-    wait_until(at_rest, timeout=60, what="every event published and audited")
+    wait_until(at_rest, timeout=60, what="every event published and audited", interval=POLL)
     return asyncio.run(database_counts(databases))
 
 
-async def _flow(databases: dict[str, str]) -> tuple[int, int, int]:
+async def _flow(databases: dict[str, str]) -> tuple[int, int, int, int]:
     pending = published = 0
     for url in databases.values():
         connection = await asyncpg.connect(url)
@@ -186,12 +193,17 @@ async def _flow(databases: dict[str, str]) -> tuple[int, int, int]:
             pending, published = pending + row["pending"], published + row["total"]
         finally:
             await connection.close()
-    connection = await asyncpg.connect(databases["audit"])
+    audited = await _value(databases["audit"], "SELECT count(*) FROM processed_events")
+    read_up_to = await _value(databases["identity"], "SELECT coalesce(max(high_water_ms), 0) FROM login_event_cursor")
+    return pending, published, audited, read_up_to
+
+
+async def _value(url: str, query: str) -> int:
+    connection = await asyncpg.connect(url)
     try:
-        audited = int(await connection.fetchval("SELECT count(*) FROM processed_events"))
+        return int(await connection.fetchval(query))
     finally:
         await connection.close()
-    return pending, published, audited
 
 
 def verified_head(stack: Stack) -> dict[str, Any]:
