@@ -11,8 +11,10 @@ applying one twice, and the services must serve and carry new work again.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import uuid
@@ -31,7 +33,7 @@ from phoi_kit.kafka import ensure_topics, with_dead_letters
 from phoi_local.backup import BackupError, Counts, backup, database_counts, read_manifest, restore
 from phoi_local.keycloak.process import StandinProcess
 from phoi_local.keycloak.testing import KeycloakTarget
-from phoi_local.procutil import wait_until
+from phoi_local.procutil import free_port, wait_until
 from phoi_local.stack import REPO_ROOT, replay_databases
 from phoi_local.system import PDF, Stack, running_system
 from phoi_local.testing import token_issuer
@@ -117,6 +119,19 @@ def test_backups_are_never_written_inside_the_repository(tmp_path: Path) -> None
     assert refused.returncode == 2
     assert "inside the repository" in refused.stderr
     assert not inside.exists()
+
+
+def test_restore_refuses_a_stack_that_is_still_running(tmp_path: Path) -> None:
+    ports = {name: free_port() for name in ("PHOI_PG_PORT", "PHOI_BROKER_PORT", "KEYCLOAK_STANDIN_PORT")}
+    ports |= {f"{name.upper()}_PORT": free_port() for name in ("identity", "requests", "inventory", "audit", "portal")}
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "PHOI_LOCAL_DIR": str(tmp_path / "state")}
+    with socket.create_server(("127.0.0.1", ports["AUDIT_PORT"])):  # as if the audit service still answered
+        command = [sys.executable, "-m", "phoi_local", "restore", str(tmp_path / "no-backup")]
+        refused = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert refused.returncode == 2
+    assert "stop the stack first" in refused.stderr
+    assert "audit" in refused.stderr
+    assert not (tmp_path / "state").exists()  # nothing was started or written
 
 
 # --- the workflow ---------------------------------------------------------------------------------------------
