@@ -56,7 +56,7 @@ def test_every_custom_resource_matches_its_crd(rendered: list[Obj]) -> None:
 
 
 def test_no_keycloak_operator_resources(rendered: list[Obj]) -> None:
-    """Keycloak runs as a StatefulSet (docs/DECISIONS.md, D45): no half-adopted operator resources."""
+    """Keycloak runs as a StatefulSet (docs/DECISIONS.md, D40): no half-adopted operator resources."""
     assert not [o for o in rendered if o["apiVersion"].startswith("k8s.keycloak.org/")]
 
 

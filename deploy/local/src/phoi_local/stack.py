@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,15 +121,19 @@ async def prepare_topics(bootstrap: str) -> None:
 async def replay_outboxes(config: StackConfig, retention: timedelta = timedelta(days=30)) -> dict[str, int]:
     """After the broker lost its log (memory storage restarts empty; a lost cluster in production),
     mark every retained outbox row pending again so the relays re-publish it, in order."""
+    urls = {s.name: config.database_url(s) for s in DATABASE_SERVICES if s.installed()}
+    return await replay_databases(urls, retention)
+
+
+async def replay_databases(urls: Mapping[str, str], retention: timedelta = timedelta(days=30)) -> dict[str, int]:
+    """`replay_outboxes` for the databases `urls` ({service: URL}): rows re-marked per service."""
     since = datetime.now(UTC) - retention
     replayed: dict[str, int] = {}
-    for service in DATABASE_SERVICES:
-        if not service.installed():
-            continue
-        database = Database(config.database_url(service), pool_size=1)
+    for name, url in urls.items():
+        database = Database(url, pool_size=1)
         try:
             if await count_published(database):
-                replayed[service.name] = await replay(database, since)
+                replayed[name] = await replay(database, since)
         finally:
             await database.dispose()
     return replayed
