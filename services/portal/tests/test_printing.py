@@ -12,14 +12,9 @@ from datetime import date
 from typing import Any
 
 from phoi_local.pages import pdf_text
-from phoi_portal.printing import records
+from phoi_portal.printing import records, specimens
 from phoi_portal.printing.document import Seal, render
 from pypdf import PdfReader
-
-HASH = "3f" * 32
-SEAL = Seal(url="https://phoi.example.vn/audit/entries/4821", reference="x", sequence=4821, hash=HASH)
-UNIT = {"code": "SGD-HNI", "name": "Sở Giáo dục và Đào tạo Hà Nội", "head": {"name": "Nguyễn Văn An"}}
-FORM_TYPES = {"TN-THPT": {"code": "TN-THPT", "name_vi": "Bằng tốt nghiệp trung học phổ thông"}}
 
 
 def text_of(pdf: bytes) -> tuple[str, PdfReader]:
@@ -39,30 +34,13 @@ def assert_a4_with_fonts_embedded(reader: PdfReader) -> None:
 def assert_sealed(text: str) -> None:
     assert "Đối chiếu nhật ký kiểm toán" in text
     assert "Số thứ tự trong nhật ký: 4821" in text
-    assert HASH[:32] in text
-    assert HASH[32:] in text
-    assert SEAL.url in text  # printed under the QR code too, for whoever cannot scan it
-
-
-def allocated_request() -> dict[str, Any]:
-    ranges = [
-        {"first": 1, "last": 1200, "count": 1200, "first_label": "TN0000001", "last_label": "TN0001200"},
-        {"first": 1501, "last": 1800, "count": 300, "first_label": "TN0001501", "last_label": "TN0001800"},
-    ]
-    return {
-        "id": "6f1c1b7e-8a52-4d1e-9a3f-0c2b7d9e1a11",
-        "unit_code": "SGD-HNI",
-        "academic_year": "2025-2026",
-        "exam_session": "Kỳ thi tốt nghiệp THPT",
-        "lines": [{"form_type_code": "TN-THPT", "quantity": 2000, "allocated_ranges": ranges}],
-    }
+    assert specimens.HASH[:32] in text
+    assert specimens.HASH[32:] in text
+    assert specimens.SEAL.url in text  # printed under the QR code too, for whoever cannot scan it
 
 
 def test_blank_handover_record_lists_parties_ranges_and_total() -> None:
-    record = records.handover_record(
-        allocated_request(), unit=UNIT, form_types=FORM_TYPES, dated=date(2026, 5, 4), seal=SEAL
-    )
-    text, reader = text_of(render(record))
+    text, reader = text_of(render(specimens.specimens()["bien-ban-ban-giao-phoi"]))
     assert_a4_with_fonts_embedded(reader)
     for expected in (
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
@@ -87,16 +65,7 @@ def test_blank_handover_record_lists_parties_ranges_and_total() -> None:
 
 
 def test_account_slip_never_carries_a_password() -> None:
-    account = {
-        "kind": "unit",
-        "role": "unit_account",
-        "unit_code": "SGD-HNI",
-        "username": "sgd-hni",
-        "holder": {"name": "Trần Thị Bình", "position": "Phó Chánh Văn phòng"},
-        "temporary_password": "must-never-print",
-    }
-    record = records.account_slip(account, unit=UNIT, held_from=date(2026, 9, 1), handed_over=True, seal=SEAL)
-    text, reader = text_of(render(record))
+    text, reader = text_of(render(specimens.specimens()["phieu-ban-giao-tai-khoan"]))
     assert_a4_with_fonts_embedded(reader)
     for expected in (
         "PHIẾU BÀN GIAO TÀI KHOẢN",
@@ -108,39 +77,12 @@ def test_account_slip_never_carries_a_password() -> None:
         "THỦ TRƯỞNG ĐƠN VỊ",
     ):
         assert expected in text, expected
-    assert "must-never-print" not in text
+    assert specimens.TEMPORARY_PASSWORD not in text
     assert_sealed(text)
 
 
-def tally(count: int, *ranges: tuple[int, int]) -> dict[str, Any]:
-    return {
-        "count": count,
-        "ranges": [
-            {"first": a, "last": b, "count": b - a + 1, "first_label": f"TN{a:07d}", "last_label": f"TN{b:07d}"}
-            for a, b in ranges
-        ],
-    }
-
-
 def test_usage_report_counts_and_ranges_per_category() -> None:
-    report = {
-        "unit_code": "SGD-HNI",
-        "period": {"from": "2026-01-01", "to": "2026-06-30"},
-        "form_types": [
-            {
-                "form_type": "TN-THPT",
-                "opening": tally(0),
-                "received": tally(1500, (1, 1500)),
-                "used": tally(1180, (1, 1180)),
-                "spoiled": tally(3, (1181, 1183)),
-                "lost": tally(0),
-                "destroyed": tally(2, (1184, 1185)),
-                "returned": tally(0),
-                "closing": tally(315, (1186, 1500)),
-            }
-        ],
-    }
-    record = records.usage_report(report, unit=UNIT, form_types=FORM_TYPES, dated=date(2026, 7, 2), seal=SEAL)
+    record = specimens.specimens()["bao-cao-su-dung-phoi"]
     text, reader = text_of(render(record))
     assert_a4_with_fonts_embedded(reader)
     for expected in (
@@ -159,27 +101,9 @@ def test_usage_report_counts_and_ranges_per_category() -> None:
 
 
 def test_destruction_record_and_an_unsealed_paper_names_its_reference() -> None:
-    movement: dict[str, Any] = {
-        "movement_id": "0b0e8f7a-2d7c-4f5e-8d11-5f7c1b2a3c4d",
-        "kind": "destroy",
-        "form_type": "TN-THPT",
-        "holder_unit": "SGD-HNI",
-        "quantity": 3,
-        "ranges": [
-            {"first": 1184, "last": 1185, "count": 2, "first_label": "TN0001184", "last_label": "TN0001185"},
-            {"first": 1190, "last": 1190, "count": 1, "first_label": "TN0001190", "last_label": "TN0001190"},
-        ],
-        "lines": [
-            {
-                "reason": "destroyed_spoiled",
-                "note": "Phôi bị rách; cắt hủy bằng máy hủy giấy",
-                "document_ref": "BB-HỦY-2026/03",
-                "occurred_on": "2026-07-15",
-            }
-        ],
-    }
+    movement = specimens.destroy_movement()
     pending = Seal(url="https://phoi.example.vn/audit/entries?subject=SGD-HNI", reference=movement["movement_id"])
-    record = records.destruction_record(movement, unit=UNIT, form_type=FORM_TYPES["TN-THPT"], seal=pending)
+    record = specimens.specimens(pending)["bien-ban-huy-phoi"]
     text, reader = text_of(render(record))
     assert_a4_with_fonts_embedded(reader)
     for expected in (
@@ -200,12 +124,12 @@ def test_destruction_record_and_an_unsealed_paper_names_its_reference() -> None:
 
 def test_a_long_record_breaks_pages_and_repeats_the_table_heading() -> None:
     rows = 400
-    item = allocated_request()
+    item = specimens.allocated_request()
     item["lines"][0]["allocated_ranges"] = [
         {"first": 10 * n + 1, "last": 10 * n + 5, "count": 5, "first_label": f"A{n}", "last_label": f"B{n}"}
         for n in range(rows)
     ]
-    record = records.handover_record(item, unit=None, form_types={}, dated=date(2026, 5, 4), seal=SEAL)
+    record = records.handover_record(item, unit=None, form_types={}, dated=date(2026, 5, 4), seal=specimens.SEAL)
     text, reader = text_of(render(record))
     assert len(reader.pages) > 5
     pages_with_rows = [p for p in reader.pages if "B" in (p.extract_text() or "")]
