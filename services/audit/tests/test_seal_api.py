@@ -39,7 +39,7 @@ async def test_a_seal_names_the_newest_matching_entry_and_only_its_place_in_the_
         assert (body["hash"], body["prev_hash"]) == (by_seq[3]["hash"], by_seq[2]["hash"])
         assert not {"payload", "actor"} & body.keys()  # no content: officers do not read the log
 
-        first = (await seal("auditor", subject="SGD-HNI", type=[MOVED], field="movement_id", value="m-1")).json()
+        first = (await seal("auditor", subject="SGD-HNI", type=[MOVED], data="movement_id:m-1")).json()
         assert first["sequence"] == 4
         assert (await seal("auditor", subject="SGD-HNI", type=[MOVED])).json()["sequence"] == 6
 
@@ -58,8 +58,8 @@ async def test_bad_seal_queries_are_problems(audit_api: Any, tokens: Any) -> Non
         for params, status, code in (
             ({"subject": "x"}, 422, "validation_failed"),  # no type
             ({"subject": "x", "type": "Not A Type"}, 422, "validation_failed"),
-            ({"subject": "x", "type": "a.b.v1", "field": "movement_id"}, 422, "invalid_data_filter"),
-            ({"subject": "x", "type": "a.b.v1", "field": "Bad-Field", "value": "1"}, 422, "validation_failed"),
+            ({"subject": "x", "type": "a.b.v1", "data": "movement_id"}, 422, "validation_failed"),  # no value
+            ({"subject": "x", "type": "a.b.v1", "data": "Bad-Field:1"}, 422, "validation_failed"),
         ):
             response = await svc.client.get("/api/v1/seal", params=params, headers=auditor)
             assert (response.status_code, response.json()["code"]) == (status, code), params

@@ -213,8 +213,8 @@ async def get_entry(
 @router.get(
     "/seal",
     summary="Where a fact sits in the chain (sequence and hashes, no content), for printed records",
-    description="The newest entry about `subject` of one of the given event types (and, with `field` and "
-    "`value`, whose event data has that value at its top level, e.g. `field=movement_id`). Readers of the "
+    description="The newest entry about `subject` of one of the given event types (and, with `data=field:value`, "
+    "whose event data has that value at its top level, e.g. `data=movement_id:<uuid>`). Readers of the "
     "log and QLCL officers may ask; a unit account only about its own unit's entries. 404 `seal_not_found`: "
     "not recorded (yet: events reach the log a moment after the action).",
     responses=problem_responses(403, 404, 422),
@@ -227,15 +227,19 @@ async def get_seal(
         list[Annotated[str, Query(pattern=r"^[a-z][a-z0-9_.]*$", max_length=100)]],
         Query(alias="type", min_length=1, max_length=10, description="Event type; repeat for several."),
     ],
-    field: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="A field of the data.")] = None,
-    value: Annotated[str | None, Query(min_length=1, max_length=200, description="Its value.")] = None,
+    data: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z][a-z0-9_]{0,39}:.{1,200}$",
+            description="`field:value`: a top-level field of the event data and its value (`movement_id:<uuid>`).",
+        ),
+    ] = None,
 ) -> SealOut:
     user.require(*SEAL_READERS)
-    if (field is None) != (value is None):
-        raise Unprocessable("Give both `field` and `value`, or neither.", code="invalid_data_filter")
     scope = None if user.has_any((*VERIFIERS, Role.QLCL_OFFICER)) else _reader_scope(user)
-    data = (field, value) if field is not None and value is not None else None
-    row = await repo.newest_about(uow.session, subject=subject, types=tuple(types), data=data, scope_unit=scope)
+    field, _, value = (data or "").partition(":")
+    match = (field, value) if data else None
+    row = await repo.newest_about(uow.session, subject=subject, types=tuple(types), data=match, scope_unit=scope)
     if row is None:
         raise NotFound("This fact is not in the audit log (yet).", code="seal_not_found")
     return SealOut.from_row(row)

@@ -116,7 +116,7 @@ async def _seal(
     moment later; the route waits that long for it, then prints the reference instead of the seal."""
     params: dict[str, Any] = {"subject": subject, "type": list(types)}
     if field is not None:
-        params |= {"field": field[0], "value": field[1]}
+        params["data"] = f"{field[0]}:{field[1]}"
     base = portal(api.request).settings.public_url.rstrip("/")
     deadline = time.monotonic() + wait
     while True:
