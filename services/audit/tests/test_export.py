@@ -225,7 +225,7 @@ async def test_exporting_20000_entries_streams_in_flat_memory(
     Materialising the result instead (``.all()``) fails both: one fetch before anything is sent, and
     ~33 MB more memory (about 1.7 KB a row, against 0.6 KB of CSV)."""
     auditor = token_for("auditor")
-    async with audit() as svc:
+    async with audit(background=False) as svc:
         await bulk_load(svc.runtime.database, ROWS, payload_size=200)
 
         events: list[str] = []
