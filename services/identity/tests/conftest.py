@@ -26,7 +26,8 @@ REDIRECT = "http://127.0.0.1:8000/auth/callback"
 
 @pytest.fixture
 def identity(service_app: Any) -> Callable[..., Any]:
-    """`async with identity(**settings) as svc:` — the identity service on a fresh database."""
+    """`async with identity(**settings) as svc:` — the identity service on a fresh database;
+    `identity(background=False)`: without bus, relay or consumer (``service_app``)."""
 
     def _run(**overrides: Any) -> Any:
         return service_app("identity", **{**QUIET, **overrides})
