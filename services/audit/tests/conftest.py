@@ -26,7 +26,8 @@ OFFICER = Actor(user_id="u-officer", username="qlcl.lan", role="qlcl_officer", u
 
 @pytest.fixture
 def audit(service_app: Any) -> Callable[..., Any]:
-    """``async with audit() as svc``: the audit service, background tasks off unless overridden."""
+    """``async with audit() as svc``: the audit service, background tasks off unless overridden;
+    ``audit(background=False)``: without bus, relay or consumer either (``service_app``)."""
 
     def _start(**overrides: Any) -> Any:
         return service_app("audit", **{"checkpoint_seconds": 0, "verify_seconds": 0, **overrides})

@@ -93,7 +93,7 @@ async def test_every_contract_event_type_becomes_one_entry_and_duplicates_add_no
 
 
 async def test_direct_recording_is_idempotent_and_chains(audit: Any, make_envelope: Any, record_all: Any) -> None:
-    async with audit() as svc:
+    async with audit(background=False) as svc:
         first, second = make_envelope(1), make_envelope(2)
         await record_all(svc, [first, second, first])
         await record_all(svc, [second])
@@ -109,7 +109,7 @@ async def test_direct_recording_is_idempotent_and_chains(audit: Any, make_envelo
 async def test_a_payload_that_cannot_be_hashed_as_is_is_still_recorded(
     audit: Any, make_envelope: Any, record_all: Any
 ) -> None:
-    async with audit() as svc:
+    async with audit(background=False) as svc:
         odd = Envelope(
             type="request.submitted.v1",
             source="/phoi/requests",
@@ -130,7 +130,7 @@ async def test_a_payload_that_cannot_be_hashed_as_is_is_still_recorded(
 
 
 async def test_concurrent_appenders_keep_one_unbroken_chain(audit: Any, make_envelope: Any, record_all: Any) -> None:
-    async with audit() as svc:
+    async with audit(background=False) as svc:
 
         async def writer(base: int) -> None:
             for n in range(base, base + 25):

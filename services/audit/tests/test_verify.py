@@ -163,7 +163,7 @@ async def test_tampering_with_stored_entries_is_found_at_that_sequence(
     audit: Any, record_all: Any, make_envelope: Any, superuser: Any, token_for: Any
 ) -> None:
     auditor = token_for("auditor").headers
-    async with audit() as svc, superuser(svc) as conn:
+    async with audit(background=False) as svc, superuser(svc) as conn:
         await record_all(svc, [make_envelope(n, unit="SGD-HNI" if n % 2 else "SGD-HCM") for n in range(1, N + 1)])
         intact = await verify(svc, auditor)
         assert (intact["ok"], intact["checked_count"], intact["head"]["sequence"]) == (True, N, N)
@@ -213,7 +213,7 @@ async def test_a_rewritten_history_is_caught_by_a_published_checkpoint(
     from phoi_audit.domain import chain_next
 
     admin = token_for("qlcl_admin").headers
-    async with audit() as svc, superuser(svc) as conn:
+    async with audit(background=False) as svc, superuser(svc) as conn:
         await record_all(svc, [make_envelope(n) for n in range(1, 9)])
         checkpoint = await conn.fetchrow("SELECT sequence, hash FROM audit_head")  # published, kept elsewhere
         rows = await conn.fetch("SELECT * FROM audit_entries ORDER BY sequence")
@@ -255,7 +255,7 @@ async def test_a_rewritten_history_is_caught_by_a_published_checkpoint(
 
 
 async def test_verify_access_and_parameters(audit: Any, record_all: Any, make_envelope: Any, token_for: Any) -> None:
-    async with audit() as svc:
+    async with audit(background=False) as svc:
         await record_all(svc, [make_envelope(n) for n in range(1, 4)])
         auditor = token_for("auditor").headers
         for params, code in (

@@ -26,7 +26,8 @@ REDIRECT = "http://127.0.0.1:8000/auth/callback"
 
 @pytest.fixture
 def identity(service_app: Any) -> Callable[..., Any]:
-    """`async with identity(**settings) as svc:` — the identity service on a fresh database."""
+    """`async with identity(**settings) as svc:` — the identity service on a fresh database;
+    `identity(background=False)`: without bus, relay or consumer (``service_app``)."""
 
     def _run(**overrides: Any) -> Any:
         return service_app("identity", **{**QUIET, **overrides})
@@ -47,9 +48,10 @@ def identity_api(api_app: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def admin_headers(token_for: Any) -> dict[str, str]:
-    headers: dict[str, str] = token_for("qlcl_admin").headers
-    return headers
+def admin_headers(tokens: Callable[..., dict[str, str]]) -> dict[str, str]:
+    """One QLCL administrator for the session (``tokens``): a new user per test cost two scrypt hashes in
+    the stand-in and a sign-in, and no test changes the administrator itself."""
+    return tokens("qlcl_admin")
 
 
 def unique_code(prefix: str = "T") -> str:

@@ -183,7 +183,7 @@ async def test_the_next_report_from_one_address_within_the_hour_is_refused(
 
 
 async def test_racing_reports_from_one_address_never_pass_the_limit(identity: Any, helpers: Any) -> None:
-    async with identity(public_reports_per_hour=3) as svc:
+    async with identity(public_reports_per_hour=3, background=False) as svc:
         answers = await asyncio.gather(
             *(svc.client.post(URL, json=report(), headers=forwarded("192.0.2.55")) for _ in range(8))
         )

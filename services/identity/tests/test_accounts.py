@@ -87,7 +87,7 @@ async def test_one_unit_account_per_unit(
     identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
 ) -> None:
     # service_app, not api_app: two requests race, each in a transaction of its own
-    async with identity() as svc:
+    async with identity(background=False) as svc:
         client = svc.client
         unit = await helpers.new_unit(client, admin_headers)
         await helpers.new_unit_account(client, admin_headers, unit["code"])

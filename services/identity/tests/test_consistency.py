@@ -35,7 +35,7 @@ def unreachable_keycloak(svc: Any) -> KeycloakAdapter:
 async def test_keycloak_down_writes_nothing_but_a_lock_still_holds(
     identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
 ) -> None:
-    async with identity(reconcile_grace_seconds=0) as svc:
+    async with identity(reconcile_grace_seconds=0, background=False) as svc:
         client = svc.client
         unit = await helpers.new_unit(client, admin_headers)
         account = await helpers.new_unit_account(client, admin_headers, unit["code"])
@@ -94,7 +94,7 @@ async def test_keycloak_down_writes_nothing_but_a_lock_still_holds(
 async def test_a_failed_insert_deletes_the_keycloak_user_again(
     identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
 ) -> None:
-    async with identity() as svc:
+    async with identity(background=False) as svc:
         client = svc.client
         first = await helpers.new_individual(client, admin_headers)
         admin = keycloak.admin()
@@ -125,7 +125,7 @@ async def test_a_failed_insert_deletes_the_keycloak_user_again(
 async def test_reconcile_deletes_an_orphan_left_by_a_crash(
     identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
 ) -> None:
-    async with identity() as svc:
+    async with identity(background=False) as svc:
         admin = keycloak.admin()
         # as if the process died after creating the Keycloak user and before its commit
         orphan = create_test_user(admin, role="unit_account", unit_code="SGD-HN")
@@ -155,7 +155,7 @@ async def test_reconcile_deletes_an_orphan_left_by_a_crash(
 async def test_reconcile_follows_keycloak_changes_made_behind_the_services_back(
     identity: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
 ) -> None:
-    async with identity() as svc:
+    async with identity(background=False) as svc:
         client = svc.client
         admin = keycloak.admin()
         accounts = [await helpers.new_individual(client, admin_headers) for _ in range(4)]

@@ -182,6 +182,14 @@ async def env(service_app: Any, broker: Any, tokens: Callable[..., dict[str, str
 
 
 @pytest.fixture
+async def committed_env(service_app: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
+    """The inventory service on a fresh database, committing for real (for concurrency and distinct
+    server times), without the bus, whose consumer costs seconds per test to join and leave its group."""
+    async with Env.committed(service_app, tokens, "inventory") as environment:
+        yield environment
+
+
+@pytest.fixture
 async def api_env(api_app: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
     """The same, faster: on the session's migrated database, in a transaction rolled back at the end, with
     no bus (``api_app``). Sagas are played with ``handle``."""

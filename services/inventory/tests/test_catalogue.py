@@ -117,23 +117,23 @@ async def test_bad_form_types_are_refused(api_env: Any) -> None:
     assert unauthenticated.status_code == 401
 
 
-async def test_print_batch_enters_central_stock_and_merges_with_its_neighbour(env: Any) -> None:
-    # service_app, not api_app: batches list in creation order, and inside one rolled-back transaction
+async def test_print_batch_enters_central_stock_and_merges_with_its_neighbour(committed_env: Any) -> None:
+    # committed_env, not api_env: batches list in creation order, and inside one rolled-back transaction
     # PostgreSQL's now() stamps every batch with the same time
-    ft = await env.form_type(prefix="PB")
-    batch = await env.batch(ft, 1, 50_000)
+    ft = await committed_env.form_type(prefix="PB")
+    batch = await committed_env.batch(ft, 1, 50_000)
     assert batch["quantity"] == 50_000
     assert (batch["first_label"], batch["last_label"]) == ("PB0000001", "PB0050000")
-    await env.batch(ft, 50_001, 60_000, note="Đợt 2")
-    [line] = await env.stock(form_type=ft)
+    await committed_env.batch(ft, 50_001, 60_000, note="Đợt 2")
+    [line] = await committed_env.stock(form_type=ft)
     assert (line["state"], line["holder_unit"], line["count"], line["block_count"]) == ("central", None, 60_000, 1)
     assert line["ranges"] == [
         {"first": 1, "last": 60_000, "count": 60_000, "first_label": "PB0000001", "last_label": "PB0060000"}
     ]
-    events = await env.outbox("print_batch.received.v1")
+    events = await committed_env.outbox("print_batch.received.v1")
     assert [e["data"]["serials"] for e in events] == [{"first": 1, "last": 50_000}, {"first": 50_001, "last": 60_000}]
     assert events[0]["subject"] == batch["id"]
-    ledger = await env.fetch(
+    ledger = await committed_env.fetch(
         "SELECT kind, lower(serials) AS lo, upper(serials) - 1 AS hi, balance_after FROM ledger WHERE form_type = :ft"
         " ORDER BY id",
         ft=ft,
@@ -142,9 +142,11 @@ async def test_print_batch_enters_central_stock_and_merges_with_its_neighbour(en
         ("receive_print", 1, 50_000, 50_000),
         ("receive_print", 50_001, 60_000, 60_000),
     ]
-    listed = await env.client.get("/api/v1/print-batches", params={"form_type": ft}, headers=env.auditor())
+    listed = await committed_env.client.get(
+        "/api/v1/print-batches", params={"form_type": ft}, headers=committed_env.auditor()
+    )
     assert [b["first_serial"] for b in listed.json()["items"]] == [1, 50_001]
-    assert (await env.client.get("/api/v1/print-batches", headers=env.unit())).status_code == 403
+    assert (await committed_env.client.get("/api/v1/print-batches", headers=committed_env.unit())).status_code == 403
 
 
 async def test_bad_print_batches_are_refused_and_change_nothing(api_env: Any) -> None:

@@ -45,26 +45,26 @@ async def _assert_blocks_match_the_ledger(env: Any) -> None:
         assert count == sum(b.count for b in blocks if b.form_type == ft and b.state.value == state)
 
 
-async def test_concurrent_approvals_never_share_a_serial(env: Any) -> None:
+async def test_concurrent_approvals_never_share_a_serial(committed_env: Any) -> None:
     rng = random.Random(2699)
-    ft, other = await env.form_type(), await env.form_type()
-    await env.batch(ft, 1, 20_000)
-    await env.batch(ft, 30_001, 50_000)  # a gap: allocations must skip it
-    await env.batch(other, 1, 10_000)
+    ft, other = await committed_env.form_type(), await committed_env.form_type()
+    await committed_env.batch(ft, 1, 20_000)
+    await committed_env.batch(ft, 30_001, 50_000)  # a gap: allocations must skip it
+    await committed_env.batch(other, 1, 10_000)
     approvals = [
-        env.approval(
+        committed_env.approval(
             [(ft, rng.randint(2_000, 5_000))] + ([(other, rng.randint(100, 1_500))] if n % 2 else []),
             unit=f"SGD-{n:02d}",
         )
         for n in range(16)
     ]
     duplicate = approvals[0]
-    envelopes = [env.envelope(a) for a in approvals] + [env.envelope(duplicate) for _ in range(3)]
+    envelopes = [committed_env.envelope(a) for a in approvals] + [committed_env.envelope(duplicate) for _ in range(3)]
     rng.shuffle(envelopes)
     # each handler call runs in its own session and transaction, all at once
-    await asyncio.gather(*(env.handle(e) for e in envelopes))
+    await asyncio.gather(*(committed_env.handle(e) for e in envelopes))
 
-    rows = await env.fetch(
+    rows = await committed_env.fetch(
         "SELECT a.request_id, a.status, l.form_type, l.quantity, l.ranges FROM allocations a"
         " JOIN allocation_lines l ON l.allocation_id = a.id"
     )
@@ -80,41 +80,44 @@ async def test_concurrent_approvals_never_share_a_serial(env: Any) -> None:
             assert before.last < after.first, f"{form_type}: {before} and {after} share serials"
         assert all(not (20_001 <= r.first <= 30_000 or 20_001 <= r.last <= 30_000) for r in taken)
         assert sum(r.count for r in taken) == sum(r.quantity for r in completed if r.form_type == form_type)
-    assert len(await env.outbox("allocation.completed.v1")) == len({r.request_id for r in completed})
-    await _assert_blocks_match_the_ledger(env)
+    assert len(await committed_env.outbox("allocation.completed.v1")) == len({r.request_id for r in completed})
+    await _assert_blocks_match_the_ledger(committed_env)
 
 
-async def test_movements_racing_with_approvals_and_each_other(env: Any) -> None:
-    ft = await env.form_type()
-    await env.batch(ft, 1, 10_000)
-    await env.hold(ft, 5_000)  # SGD-HN holds 1..5000
+async def test_movements_racing_with_approvals_and_each_other(committed_env: Any) -> None:
+    ft = await committed_env.form_type()
+    await committed_env.batch(ft, 1, 10_000)
+    await committed_env.hold(ft, 5_000)  # SGD-HN holds 1..5000
 
     async def spoil(first: int, last: int) -> int:
-        response = await env.move(
+        response = await committed_env.move(
             {"kind": "spoil", "form_type": ft, "items": [{"first": first, "last": last}], "document_ref": "BB"}
         )
         return int(response.status_code)
 
     disjoint = [spoil(n * 100 + 1, n * 100 + 50) for n in range(20)]
     contested = [spoil(4_001, 4_500) for _ in range(4)]
-    approvals = [env.handle(env.envelope(env.approval([(ft, 700)], unit=env.OTHER_UNIT))) for _ in range(6)]
+    approvals = [
+        committed_env.handle(committed_env.envelope(committed_env.approval([(ft, 700)], unit=committed_env.OTHER_UNIT)))
+        for _ in range(6)
+    ]
     results = await asyncio.gather(*disjoint, *contested, *approvals)
     assert results[:20] == [201] * 20
     assert sorted(results[20:24]) == [201, 409, 409, 409]  # exactly one of the racing calls wins
-    by_state = {(line["state"], line["holder_unit"]): line["count"] for line in await env.stock(form_type=ft)}
-    assert by_state[("spoiled", env.UNIT)] == 20 * 50 + 500
-    assert by_state[("allocated", env.OTHER_UNIT)] == 6 * 700
+    by_state = {(line["state"], line["holder_unit"]): line["count"] for line in await committed_env.stock(form_type=ft)}
+    assert by_state[("spoiled", committed_env.UNIT)] == 20 * 50 + 500
+    assert by_state[("allocated", committed_env.OTHER_UNIT)] == 6 * 700
     assert by_state[("central", None)] == 5_000 - 6 * 700
-    await _assert_blocks_match_the_ledger(env)
+    await _assert_blocks_match_the_ledger(committed_env)
 
 
-async def test_the_same_receipt_delivered_concurrently_is_applied_once(env: Any) -> None:
-    ft = await env.form_type()
-    await env.batch(ft, 1, 1_000)
-    approved, allocation = await env.approve([(ft, 300)])
-    receipt = env.receipt(approved, uuid.UUID(allocation["allocation_id"]))
-    await asyncio.gather(*(env.handle(env.envelope(receipt)) for _ in range(4)))
-    by_state = {(line["state"], line["holder_unit"]): line["count"] for line in await env.stock(form_type=ft)}
-    assert by_state == {("at_unit", env.UNIT): 300, ("central", None): 700}
-    assert len(await env.outbox("stock.received_by_unit.v1")) == 1
-    await _assert_blocks_match_the_ledger(env)
+async def test_the_same_receipt_delivered_concurrently_is_applied_once(committed_env: Any) -> None:
+    ft = await committed_env.form_type()
+    await committed_env.batch(ft, 1, 1_000)
+    approved, allocation = await committed_env.approve([(ft, 300)])
+    receipt = committed_env.receipt(approved, uuid.UUID(allocation["allocation_id"]))
+    await asyncio.gather(*(committed_env.handle(committed_env.envelope(receipt)) for _ in range(4)))
+    by_state = {(line["state"], line["holder_unit"]): line["count"] for line in await committed_env.stock(form_type=ft)}
+    assert by_state == {("at_unit", committed_env.UNIT): 300, ("central", None): 700}
+    assert len(await committed_env.outbox("stock.received_by_unit.v1")) == 1
+    await _assert_blocks_match_the_ledger(committed_env)

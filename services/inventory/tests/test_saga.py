@@ -90,18 +90,18 @@ async def test_approval_and_receipt_over_the_bus(env: Any) -> None:
     assert await env.snapshot() == before
 
 
-async def test_shortfall_waits_visibly_and_completes_oldest_first(env: Any) -> None:
-    ft = await env.form_type()
-    plenty = await env.form_type()
-    await env.batch(ft, 1, 100)
-    await env.batch(plenty, 1, 1_000)
-    first, a = await env.approve([(ft, 300)])
-    second, b = await env.approve([(ft, 50)], unit=env.OTHER_UNIT)
-    third, c = await env.approve([(plenty, 500)])
+async def test_shortfall_waits_visibly_and_completes_oldest_first(api_env: Any) -> None:
+    ft = await api_env.form_type()
+    plenty = await api_env.form_type()
+    await api_env.batch(ft, 1, 100)
+    await api_env.batch(plenty, 1, 1_000)
+    first, a = await api_env.approve([(ft, 300)])
+    second, b = await api_env.approve([(ft, 50)], unit=api_env.OTHER_UNIT)
+    third, c = await api_env.approve([(plenty, 500)])
     assert (a["status"], b["status"], c["status"]) == ("waiting_for_stock", "waiting_for_stock", "completed")
     assert a["lines"][0]["available_quantity"] == 100
     assert b["lines"][0]["available_quantity"] == 0  # the older request's demand is reserved
-    waiting = {e["data"]["request_id"]: e["data"] for e in await env.outbox("allocation.waiting_for_stock.v1")}
+    waiting = {e["data"]["request_id"]: e["data"] for e in await api_env.outbox("allocation.waiting_for_stock.v1")}
     assert waiting[str(first.request_id)]["lines"] == [
         {
             "line_id": str(first.lines[0].line_id),
@@ -113,13 +113,13 @@ async def test_shortfall_waits_visibly_and_completes_oldest_first(env: Any) -> N
     ]
     assert waiting[str(second.request_id)]["lines"][0]["shortfall_quantity"] == 50
     # a batch that still does not cover the oldest request changes nothing and says nothing new
-    await env.batch(ft, 101, 150)
-    assert len(await env.outbox("allocation.waiting_for_stock.v1")) == 2
+    await api_env.batch(ft, 101, 150)
+    assert len(await api_env.outbox("allocation.waiting_for_stock.v1")) == 2
     assert not [
-        e for e in await env.outbox("allocation.completed.v1") if e["data"]["request_id"] != str(third.request_id)
+        e for e in await api_env.outbox("allocation.completed.v1") if e["data"]["request_id"] != str(third.request_id)
     ]
-    await env.batch(ft, 151, 400)
-    completed = [e["data"] for e in await env.outbox("allocation.completed.v1")]
+    await api_env.batch(ft, 151, 400)
+    completed = [e["data"] for e in await api_env.outbox("allocation.completed.v1")]
     assert [d["request_id"] for d in completed] == [
         str(third.request_id),
         str(first.request_id),
@@ -127,17 +127,17 @@ async def test_shortfall_waits_visibly_and_completes_oldest_first(env: Any) -> N
     ]
     assert completed[1]["lines"][0]["ranges"] == [{"first": 1, "last": 300}]
     assert completed[2]["lines"][0]["ranges"] == [{"first": 301, "last": 350}]
-    [a] = await env.allocations(first.request_id)
+    [a] = await api_env.allocations(first.request_id)
     assert a["status"] == "completed"
     assert a["lines"][0]["available_quantity"] is None
 
 
-async def test_receipt_with_rejected_serials_returns_them_to_qlcl(env: Any) -> None:
-    ft = await env.form_type()
-    await env.batch(ft, 1, 1_000)
-    approved, allocation = await env.approve([(ft, 100), (ft, 50)])
+async def test_receipt_with_rejected_serials_returns_them_to_qlcl(api_env: Any) -> None:
+    ft = await api_env.form_type()
+    await api_env.batch(ft, 1, 1_000)
+    approved, allocation = await api_env.approve([(ft, 100), (ft, 50)])
     [line1, line2] = approved.lines
-    receipt = env.receipt(
+    receipt = api_env.receipt(
         approved,
         uuid.UUID(allocation["allocation_id"]),
         lines=[
@@ -158,52 +158,52 @@ async def test_receipt_with_rejected_serials_returns_them_to_qlcl(env: Any) -> N
             ),
         ],
     )
-    await env.handle(env.envelope(receipt))
-    by_state = {line["state"]: line for line in await env.stock(form_type=ft, unit_code=env.UNIT)}
+    await api_env.handle(api_env.envelope(receipt))
+    by_state = {line["state"]: line for line in await api_env.stock(form_type=ft, unit_code=api_env.UNIT)}
     assert [(r["first"], r["last"]) for r in by_state["at_unit"]["ranges"]] == [(1, 90), (101, 150)]
     assert [(r["first"], r["last"]) for r in by_state["returned"]["ranges"]] == [(91, 100)]
-    [received] = await env.outbox("stock.received_by_unit.v1")
+    [received] = await api_env.outbox("stock.received_by_unit.v1")
     assert [(line["quantity"], line["ranges"]) for line in received["data"]["lines"]] == [
         (90, [{"first": 1, "last": 90}]),
         (50, [{"first": 101, "last": 150}]),
     ]
-    [returned] = await env.outbox("stock.movement_recorded.v2")
+    [returned] = await api_env.outbox("stock.movement_recorded.v2")
     assert (returned["data"]["kind"], returned["data"]["from_state"], returned["data"]["to_state"]) == (
         "return",
         "at_unit",
         "returned",
     )
     assert returned["data"]["ranges"] == [{"first": 91, "last": 100}]
-    [stored] = await env.allocations(approved.request_id)
+    [stored] = await api_env.allocations(approved.request_id)
     assert [(li["accepted_quantity"], li["discrepancy_note"]) for li in stored["lines"]] == [
         (90, "10 tờ bị ẩm"),
         (45, "thiếu 5 tờ, chưa xác định số hiệu"),
     ]
     # QLCL takes the returned blanks back into the central stock
-    back = await env.move(
+    back = await api_env.move(
         {
             "kind": "receive_return",
             "form_type": ft,
-            "holder_unit": env.UNIT,
+            "holder_unit": api_env.UNIT,
             "items": [{"first": 91, "last": 100}],
             "document_ref": "BB-nhận-lại-01",
         },
-        env.officer(),
+        api_env.officer(),
     )
     assert back.status_code == 201, back.text
-    central = [line for line in await env.stock(form_type=ft, unit_code="QLCL") if line["state"] == "central"]
+    central = [line for line in await api_env.stock(form_type=ft, unit_code="QLCL") if line["state"] == "central"]
     assert [(r["first"], r["last"]) for r in central[0]["ranges"]] == [(91, 100), (151, 1_000)]
 
 
-async def test_reapproval_supersedes_stale_is_ignored_and_cancel_releases(env: Any) -> None:
-    ft = await env.form_type()
-    await env.batch(ft, 1, 1_000)
-    first = env.approval([(ft, 100)])
-    await env.handle(env.envelope(first))
-    second = env.approval([(ft, 60)], request_id=first.request_id, revision=2)
+async def test_reapproval_supersedes_stale_is_ignored_and_cancel_releases(api_env: Any) -> None:
+    ft = await api_env.form_type()
+    await api_env.batch(ft, 1, 1_000)
+    first = api_env.approval([(ft, 100)])
+    await api_env.handle(api_env.envelope(first))
+    second = api_env.approval([(ft, 60)], request_id=first.request_id, revision=2)
     second = second.model_copy(update={"lines": (first.lines[0].model_copy(update={"approved_quantity": 60}),)})
-    await env.handle(env.envelope(second))
-    [one, two] = await env.allocations(first.request_id)
+    await api_env.handle(api_env.envelope(second))
+    [one, two] = await api_env.allocations(first.request_id)
     assert (one["status"], two["status"]) == ("superseded", "completed")
     assert two["lines"][0]["ranges"][0] == {
         "first": 1,
@@ -212,44 +212,46 @@ async def test_reapproval_supersedes_stale_is_ignored_and_cancel_releases(env: A
         "first_label": "TS0000001",
         "last_label": "TS0000060",
     }
-    [released] = await env.outbox("allocation.released.v1")
+    [released] = await api_env.outbox("allocation.released.v1")
     assert released["data"]["allocation_id"] == one["allocation_id"]
     assert released["data"]["lines"][0]["ranges"] == [{"first": 1, "last": 100}]
     # revision 1 again (a late re-delivery in a new envelope): stale, nothing happens
-    before = await env.snapshot()
-    await env.handle(env.envelope(first))
-    assert await env.snapshot() == before
+    before = await api_env.snapshot()
+    await api_env.handle(api_env.envelope(first))
+    assert await api_env.snapshot() == before
 
-    await env.handle(env.envelope(RequestCancelled(request_id=first.request_id, unit_code=env.UNIT, reason="Huỷ")))
-    [_, two] = await env.allocations(first.request_id)
+    await api_env.handle(
+        api_env.envelope(RequestCancelled(request_id=first.request_id, unit_code=api_env.UNIT, reason="Huỷ"))
+    )
+    [_, two] = await api_env.allocations(first.request_id)
     assert (two["status"], two["closed_reason"]) == ("cancelled", "Huỷ")
-    [line] = await env.stock(form_type=ft)
+    [line] = await api_env.stock(form_type=ft)
     assert (line["state"], line["count"], line["block_count"]) == ("central", 1_000, 1)
-    ledger = await env.fetch("SELECT kind FROM ledger WHERE form_type = :ft ORDER BY id", ft=ft)
+    ledger = await api_env.fetch("SELECT kind FROM ledger WHERE form_type = :ft ORDER BY id", ft=ft)
     assert [r.kind for r in ledger] == ["receive_print", "allocate", "release", "allocate", "release"]
 
 
-async def test_an_approval_for_a_form_type_not_yet_defined_waits_for_its_stock(env: Any) -> None:
-    approved, allocation = await env.approve([("NOT-YET-DEFINED", 20)])
+async def test_an_approval_for_a_form_type_not_yet_defined_waits_for_its_stock(api_env: Any) -> None:
+    approved, allocation = await api_env.approve([("NOT-YET-DEFINED", 20)])
     assert allocation["status"] == "waiting_for_stock"
     assert allocation["lines"][0]["available_quantity"] == 0
-    await env.form_type("NOT-YET-DEFINED")
-    await env.batch("NOT-YET-DEFINED", 1, 100)
-    [allocation] = await env.allocations(approved.request_id)
+    await api_env.form_type("NOT-YET-DEFINED")
+    await api_env.batch("NOT-YET-DEFINED", 1, 100)
+    [allocation] = await api_env.allocations(approved.request_id)
     assert allocation["status"] == "completed"
 
 
-async def test_impossible_saga_events_raise_and_change_nothing(env: Any) -> None:
-    ft = await env.form_type()
-    await env.batch(ft, 1, 100)
-    approved, allocation = await env.approve([(ft, 500)])
+async def test_impossible_saga_events_raise_and_change_nothing(api_env: Any) -> None:
+    ft = await api_env.form_type()
+    await api_env.batch(ft, 1, 100)
+    approved, allocation = await api_env.approve([(ft, 500)])
     assert allocation["status"] == "waiting_for_stock"
-    before = await env.snapshot()
+    before = await api_env.snapshot()
     with pytest.raises(SagaError, match="nothing to receive"):
-        await env.handle(env.envelope(env.receipt(approved, uuid.UUID(allocation["allocation_id"]))))
+        await api_env.handle(api_env.envelope(api_env.receipt(approved, uuid.UUID(allocation["allocation_id"]))))
     with pytest.raises(SagaError, match="does not know"):
-        await env.handle(env.envelope(env.receipt(approved, uuid.uuid4())))
-    assert await env.snapshot() == before
+        await api_env.handle(api_env.envelope(api_env.receipt(approved, uuid.uuid4())))
+    assert await api_env.snapshot() == before
 
 
 async def test_an_impossible_event_goes_to_the_dead_letter_topic(env: Any) -> None:

@@ -243,6 +243,17 @@ async def env(service_app: Any, broker: Any, tokens: Callable[..., dict[str, str
 
 
 @pytest.fixture
+async def committed_env(service_app: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
+    """The service on a fresh database, committing for real (for concurrent requests), without the bus
+    (its consumer costs seconds per test to join and leave its group); the replica is seeded through the
+    service's own ``form_type.created`` handler."""
+    async with Env.committed(service_app, tokens, "requests") as environment:
+        for envelope in environment.form_types(*FORM_TYPES):
+            await environment.handle(envelope)
+        yield environment
+
+
+@pytest.fixture
 async def api_env(api_app: Any, tokens: Callable[..., dict[str, str]]) -> AsyncIterator[Env]:
     """The same, faster, for request → response tests: on the session's migrated database, in a transaction
     rolled back at the end, with no bus (``api_app``); the replica is seeded through the service's own

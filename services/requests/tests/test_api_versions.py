@@ -49,13 +49,15 @@ async def test_if_match_is_required_and_checked(api_env: Any) -> None:
     assert (await api_env.client.post(f"{url}/submit", headers=api_env.auditor())).status_code == 403
 
 
-async def test_two_officers_deciding_at_once_one_wins(env: Any) -> None:
-    # service_app, not api_app: the two decisions run at once, each in a transaction of its own
-    first = await env.submitted()
-    second = await env.submitted()
+async def test_two_officers_deciding_at_once_one_wins(committed_env: Any) -> None:
+    # committed_env, not api_env: the two decisions run at once, each in a transaction of its own
+    first = await committed_env.submitted()
+    second = await committed_env.submitted()
 
     async def decide(request: dict[str, Any], action: str, body: dict[str, Any]) -> Any:
-        return await env.act(request["id"], action, env.officer(), version=request["version"], body=body)
+        return await committed_env.act(
+            request["id"], action, committed_env.officer(), version=request["version"], body=body
+        )
 
     races: list[tuple[dict[str, Any], tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]] = [
         (first, ("approve", {}), ("approve", {})),
@@ -67,14 +69,16 @@ async def test_two_officers_deciding_at_once_one_wins(env: Any) -> None:
         assert codes == [200, 412], [r.text for r in results]
         loser = next(r for r in results if r.status_code == 412)
         assert loser.json()["code"] == "version_mismatch"
-        history = await env.client.get(f"/api/v1/requests/{request['id']}/history", headers=env.officer())
+        history = await committed_env.client.get(
+            f"/api/v1/requests/{request['id']}/history", headers=committed_env.officer()
+        )
         decisions = [e for e in history.json()["items"] if e["action"] in ("approve", "reject")]
         assert len(decisions) == 1
-        after = await env.read(request["id"])
+        after = await committed_env.read(request["id"])
         assert after["version"] == request["version"] + 1
 
     # the events published match: one decision per request
-    async with env.svc.runtime.database.session() as session:
+    async with committed_env.svc.runtime.database.session() as session:
         rows = await session.execute(
             text("SELECT key, type FROM outbox WHERE type IN ('request.approved.v1', 'request.rejected.v1')")
         )

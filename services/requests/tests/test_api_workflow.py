@@ -120,13 +120,13 @@ async def test_every_legal_and_illegal_user_transition_over_http(env: Any) -> No
         assert (after["status"], after["version"]) == (status.value, request["version"])
 
 
-async def test_history_records_who_when_and_why(env: Any) -> None:
-    request = await env.submitted()
-    returned = await env.act(request["id"], "return", env.officer(), body={"reason": "Thiếu chữ ký thủ trưởng"})
+async def test_history_records_who_when_and_why(api_env: Any) -> None:
+    request = await api_env.submitted()
+    returned = await api_env.act(request["id"], "return", api_env.officer(), body={"reason": "Thiếu chữ ký thủ trưởng"})
     assert returned.status_code == 200
-    resubmitted = await env.act(request["id"], "submit", env.unit(), body={"comment": "Đã bổ sung"})
+    resubmitted = await api_env.act(request["id"], "submit", api_env.unit(), body={"comment": "Đã bổ sung"})
     assert resubmitted.json()["submission_count"] == 2
-    history = await env.client.get(f"/api/v1/requests/{request['id']}/history", headers=env.auditor())
+    history = await api_env.client.get(f"/api/v1/requests/{request['id']}/history", headers=api_env.auditor())
     assert history.status_code == 200
     assert history.headers["ETag"] == f'"{resubmitted.json()["version"]}"'
     entries = history.json()["items"]
@@ -145,7 +145,7 @@ async def test_history_records_who_when_and_why(env: Any) -> None:
     assert entries[4]["actor"] == {**entries[0]["actor"], "role": "unit_account", "unit_code": "SGD-HN"}
 
     # the API describes itself
-    spec = (await env.client.get("/openapi.json")).json()
+    spec = (await api_env.client.get("/openapi.json")).json()
     for path in (
         "/api/v1/requests",
         "/api/v1/requests/counts",

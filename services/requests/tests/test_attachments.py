@@ -10,18 +10,18 @@ from sqlalchemy import text
 TEN_MIB = 10 * 1024 * 1024
 
 
-async def test_letters_are_accepted_by_content_and_downloadable(env: Any) -> None:
-    created = await env.create()
+async def test_letters_are_accepted_by_content_and_downloadable(api_env: Any) -> None:
+    created = await api_env.create()
     rid = created["id"]
     version = created["version"]
     uploaded = {}
     for filename, content, declared, detected in (
-        ("Công văn đề nghị.pdf", env.PDF, "application/pdf", "application/pdf"),
-        ("bản-chụp.png", env.PNG, "image/png", "image/png"),
-        ("scan.jpg", env.JPEG, "image/jpeg", "image/jpeg"),
-        ("unnamed", env.PNG, "application/octet-stream", "image/png"),  # generic declared type: content decides
+        ("Công văn đề nghị.pdf", api_env.PDF, "application/pdf", "application/pdf"),
+        ("bản-chụp.png", api_env.PNG, "image/png", "image/png"),
+        ("scan.jpg", api_env.JPEG, "image/jpeg", "image/jpeg"),
+        ("unnamed", api_env.PNG, "application/octet-stream", "image/png"),  # generic declared type: content decides
     ):
-        response = await env.attach(rid, content=content, filename=filename, content_type=declared, version=version)
+        response = await api_env.attach(rid, content=content, filename=filename, content_type=declared, version=version)
         assert response.status_code == 201, response.text
         version += 1
         assert response.headers["ETag"] == f'"{version}"'
@@ -30,56 +30,58 @@ async def test_letters_are_accepted_by_content_and_downloadable(env: Any) -> Non
         assert response.headers["Location"] == body["download_url"]
         uploaded[body["attachment_id"]] = (filename, content, detected)
 
-    listed = await env.client.get(f"/api/v1/requests/{rid}/attachments", headers=env.unit())
+    listed = await api_env.client.get(f"/api/v1/requests/{rid}/attachments", headers=api_env.unit())
     assert [a["attachment_id"] for a in listed.json()["items"]] == list(uploaded)
     for attachment_id, (_name, content, detected) in uploaded.items():
-        download = await env.client.get(f"/api/v1/requests/{rid}/attachments/{attachment_id}", headers=env.unit())
+        download = await api_env.client.get(
+            f"/api/v1/requests/{rid}/attachments/{attachment_id}", headers=api_env.unit()
+        )
         assert download.status_code == 200
         assert download.content == content
         assert download.headers["content-type"] == detected
         assert download.headers["content-disposition"].startswith('attachment; filename="')
         assert download.headers["x-content-type-options"] == "nosniff"
     pdf_id = next(iter(uploaded))
-    disposition = (await env.client.get(f"/api/v1/requests/{rid}/attachments/{pdf_id}", headers=env.unit())).headers[
-        "content-disposition"
-    ]
+    disposition = (
+        await api_env.client.get(f"/api/v1/requests/{rid}/attachments/{pdf_id}", headers=api_env.unit())
+    ).headers["content-disposition"]
     assert disposition == (
         'attachment; filename="Cong van de nghi.pdf"; '
         "filename*=UTF-8''C%C3%B4ng%20v%C4%83n%20%C4%91%E1%BB%81%20ngh%E1%BB%8B.pdf"
     )
 
     # removing one: 204 with the new ETag; its bytes are gone too
-    removed = await env.client.delete(
-        f"/api/v1/requests/{rid}/attachments/{pdf_id}", headers={**env.unit(), "If-Match": f'"{version}"'}
+    removed = await api_env.client.delete(
+        f"/api/v1/requests/{rid}/attachments/{pdf_id}", headers={**api_env.unit(), "If-Match": f'"{version}"'}
     )
     assert (removed.status_code, removed.headers["ETag"]) == (204, f'"{version + 1}"')
-    gone = await env.client.get(f"/api/v1/requests/{rid}/attachments/{pdf_id}", headers=env.unit())
+    gone = await api_env.client.get(f"/api/v1/requests/{rid}/attachments/{pdf_id}", headers=api_env.unit())
     assert (gone.status_code, gone.json()["code"]) == (404, "request.unknown_attachment")
-    again = await env.client.delete(
-        f"/api/v1/requests/{rid}/attachments/{pdf_id}", headers={**env.unit(), "If-Match": f'"{version + 1}"'}
+    again = await api_env.client.delete(
+        f"/api/v1/requests/{rid}/attachments/{pdf_id}", headers={**api_env.unit(), "If-Match": f'"{version + 1}"'}
     )
     assert (again.status_code, again.json()["code"]) == (422, "request.unknown_attachment")
 
     # listing requests never reads the blobs, but counts the attachments
-    listed_requests = await env.client.get("/api/v1/requests", headers=env.unit())
+    listed_requests = await api_env.client.get("/api/v1/requests", headers=api_env.unit())
     assert listed_requests.json()["items"][0]["attachment_count"] == 3
-    async with env.svc.runtime.database.session() as session:
+    async with api_env.svc.runtime.database.session() as session:
         assert (await session.execute(text("SELECT count(*) FROM attachment_contents"))).scalar_one() == 3
 
     # once submitted, attachments are frozen
-    submitted = await env.act(rid, "submit", env.unit())
+    submitted = await api_env.act(rid, "submit", api_env.unit())
     assert submitted.status_code == 200
-    late = await env.attach(rid, version=submitted.json()["version"])
+    late = await api_env.attach(rid, version=submitted.json()["version"])
     assert (late.status_code, late.json()["code"]) == (409, "request.illegal_transition")
 
 
-async def test_what_is_not_a_letter_is_refused(env: Any) -> None:
-    created = await env.create()
+async def test_what_is_not_a_letter_is_refused(api_env: Any) -> None:
+    created = await api_env.create()
     rid, version = created["id"], created["version"]
     cases = [
         # an executable renamed .pdf, declared as a PDF
         (
-            dict(content=env.EXE, filename="cong-van.pdf", content_type="application/pdf"),
+            dict(content=api_env.EXE, filename="cong-van.pdf", content_type="application/pdf"),
             415,
             "request.attachment_type_unsupported",
         ),
@@ -95,7 +97,7 @@ async def test_what_is_not_a_letter_is_refused(env: Any) -> None:
         ),
         # a real PNG that claims to be a PDF
         (
-            dict(content=env.PNG, filename="a.pdf", content_type="application/pdf"),
+            dict(content=api_env.PNG, filename="a.pdf", content_type="application/pdf"),
             415,
             "request.attachment_type_mismatch",
         ),
@@ -106,28 +108,30 @@ async def test_what_is_not_a_letter_is_refused(env: Any) -> None:
         (dict(content=b"%PDF-" + b"0" * (TEN_MIB + 100_000), filename="huge.pdf"), 413, "request.attachment_too_large"),
     ]
     for kwargs, status, code in cases:
-        response = await env.attach(rid, version=version, **kwargs)
+        response = await api_env.attach(rid, version=version, **kwargs)
         assert response.status_code == status, (code, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["code"] == code
 
-    exactly_ten = await env.attach(rid, content=b"%PDF-" + b"0" * (TEN_MIB - 5), filename="max.pdf", version=version)
+    exactly_ten = await api_env.attach(
+        rid, content=b"%PDF-" + b"0" * (TEN_MIB - 5), filename="max.pdf", version=version
+    )
     assert exactly_ten.status_code == 201, exactly_ten.text
     assert exactly_ten.json()["size_bytes"] == TEN_MIB
 
-    no_file = await env.client.post(
+    no_file = await api_env.client.post(
         f"/api/v1/requests/{rid}/attachments",
-        files={"other": ("a.pdf", env.PDF, "application/pdf")},
-        headers={**env.unit(), "If-Match": f'"{version + 1}"'},
+        files={"other": ("a.pdf", api_env.PDF, "application/pdf")},
+        headers={**api_env.unit(), "If-Match": f'"{version + 1}"'},
     )
     assert (no_file.status_code, no_file.json()["code"]) == (422, "validation_failed")
-    not_multipart = await env.client.post(
-        f"/api/v1/requests/{rid}/attachments", json={"file": "x"}, headers={**env.unit(), "If-Match": '"2"'}
+    not_multipart = await api_env.client.post(
+        f"/api/v1/requests/{rid}/attachments", json={"file": "x"}, headers={**api_env.unit(), "If-Match": '"2"'}
     )
     assert (not_multipart.status_code, not_multipart.json()["code"]) == (422, "validation_failed")
 
     # only the accepted one is stored
-    after = await env.read(rid)
+    after = await api_env.read(rid)
     assert (after["version"], len(after["attachments"])) == (version + 1, 1)
-    async with env.svc.runtime.database.session() as session:
+    async with api_env.svc.runtime.database.session() as session:
         assert (await session.execute(text("SELECT count(*) FROM attachment_contents"))).scalar_one() == 1

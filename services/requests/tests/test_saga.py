@@ -92,10 +92,10 @@ async def test_allocation_shows_the_ranges_and_the_unit_confirms_receipt(env: An
     assert receipt.lines[0].rejected_ranges == (SerialRange(first=100_500, last=100_501),)
 
 
-async def test_allocation_status_is_null_before_approval_and_after_a_rejection(env: Any) -> None:
-    submitted = await env.submitted()
+async def test_allocation_status_is_null_before_approval_and_after_a_rejection(api_env: Any) -> None:
+    submitted = await api_env.submitted()
     assert (submitted["status"], submitted["allocation_status"]) == ("submitted", None)
-    rejected = await env.act(submitted["id"], "reject", env.officer(), body={"reason": "Không đủ căn cứ"})
+    rejected = await api_env.act(submitted["id"], "reject", api_env.officer(), body={"reason": "Không đủ căn cứ"})
     assert rejected.status_code == 200, rejected.text
     assert (rejected.json()["status"], rejected.json()["allocation_status"]) == ("rejected", None)
 

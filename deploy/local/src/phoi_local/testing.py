@@ -363,6 +363,10 @@ def service_app(pg_server: DatabaseServer, broker: BrokerHandle, keycloak: Any) 
     Each call gets private topics (a random `topic_prefix`) unless `topic_prefix=` is given: pass the
     same prefix to several services to wire them together on the bus.
 
+    `background=False`: no bus, relay or consumer (nor the service jobs that honour `run_background`),
+    for tests that need real commits on a database of their own (concurrency, distinct server times)
+    but not the bus: the consumer's group join and leave cost a second or two per test.
+
     For tests that only need request → response against the database, `api_app` costs far less per test."""
     import contextlib
 
@@ -376,15 +380,19 @@ def service_app(pg_server: DatabaseServer, broker: BrokerHandle, keycloak: Any) 
         from phoi_contracts import topics
         from phoi_kit.kafka import ensure_topics, with_dead_letters
 
+        background: bool = overrides.pop("background", True)
         db_url = pg_server.create_database(f"{name}_{uuid.uuid4().hex[:8]}")
         prefix = overrides.pop("topic_prefix", None) or f"t{uuid.uuid4().hex[:8]}."
-        await ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)])
+        if background:
+            await ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)])
         migrations = importlib.import_module(f"phoi_{name}.migrate").MIGRATIONS
         await asyncio.to_thread(upgrade, migrations, db_url)
+        bootstrap = broker.bootstrap if background else NO_BROKER
         settings = _settings(
-            name, db_url, kafka_bootstrap=broker.bootstrap, keycloak_url=keycloak.base_url, prefix=prefix, **overrides
+            name, db_url, kafka_bootstrap=bootstrap, keycloak_url=keycloak.base_url, prefix=prefix, **overrides
         )
         app = importlib.import_module(f"phoi_{name}.main").create_app(settings)
+        app.state.kit.spec.run_background = background  # read when the lifespan starts
         transport = httpx.ASGITransport(app=app)
         async with (
             app.router.lifespan_context(app),

@@ -133,6 +133,16 @@ class ServiceEnv:
 
     @classmethod
     @contextlib.asynccontextmanager
+    async def committed(
+        cls, service_app: Any, headers: Callable[..., dict[str, str]], name: str, **overrides: Any
+    ) -> AsyncIterator[Self]:
+        """``async with Env.committed(service_app, tokens, "inventory") as env``: the service on a fresh
+        database of its own, every transaction committed for real, but no bus (``background=False``)."""
+        async with service_app(name, background=False, **overrides) as svc:
+            yield cls(svc=svc, producer=None, headers=headers)
+
+    @classmethod
+    @contextlib.asynccontextmanager
     async def rolled_back(
         cls, api_app: Any, headers: Callable[..., dict[str, str]], name: str, **overrides: Any
     ) -> AsyncIterator[Self]:
