@@ -77,7 +77,7 @@ def allocated(stack: Stack, unit: tuple[str, httpx.Client], quantity: int) -> di
 
 def received(stack: Stack, unit: tuple[str, httpx.Client], quantity: int) -> dict[str, Any]:
     """Allocated, then received in full through the unit's receipt form: the blanks are the unit's."""
-    _code, client = unit
+    code, client = unit
     item = allocated(stack, unit, quantity)
     line = item["lines"][0]["line_id"]
     confirmed = post(
@@ -86,6 +86,14 @@ def received(stack: Stack, unit: tuple[str, httpx.Client], quantity: int) -> dic
         {"version": str(item["version"]), "received_on": "01/03/2026", f"accepted-{line}": str(quantity)},
     )
     assert confirmed.status_code == 303, confirmed.text
+    [r] = item["lines"][0]["allocated_ranges"]
+
+    def held_by_unit() -> bool:  # the receipt reaches inventory by event: wait for the ledger to show it
+        path = f"/api/v1/serials/{FORM_TYPE}/{r['last']}"
+        state = stack.api("inventory", "GET", path, stack.officer).json()
+        return bool(state["state"] == "at_unit" and state["holder_unit"] == code)
+
+    wait_until(held_by_unit, timeout=30, what="the received blanks at the unit in inventory")
     return item
 
 

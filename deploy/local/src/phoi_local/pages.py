@@ -214,6 +214,12 @@ def issue_unit_account(page: Page, visit: Visit, code: str) -> tuple[str, str]:
     return username, password
 
 
+def assert_no_error_summary(page: Page) -> None:
+    """The page a submission led to has no error summary; if it has one, its text is the failure's message."""
+    summary = page.get_by_test_id("error-summary")
+    assert summary.count() == 0, summary.inner_text()
+
+
 def assert_not_shown(page: Page, password: str) -> None:
     """A password shown once is not on this page, as typed or as the page would escape it."""
     content = page.content()
@@ -236,7 +242,9 @@ def hand_over(page: Page, visit: Visit) -> str:
     visit("handover-errors")
     page.get_by_label("Email (không bắt buộc)").fill("tuan.vm@example.vn")
     page.get_by_label("Lý do (không bắt buộc)").fill("Người giữ trước chuyển công tác (công văn 12/THPT)")
-    page.get_by_role("button", name="Bàn giao tài khoản").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Bàn giao tài khoản").click()
+    assert_no_error_summary(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Đã bàn giao tài khoản")
     password = page.get_by_test_id("temporary-password").inner_text()
     visit("handed-over")
