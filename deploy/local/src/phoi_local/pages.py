@@ -11,6 +11,7 @@ import csv
 import html
 import io
 import re
+import secrets
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -240,7 +241,8 @@ def hand_over(page: Page, visit: Visit) -> str:
     expect(page.get_by_test_id("error-summary")).to_contain_text("Hãy nhập địa chỉ email")
     expect(page.get_by_label("Họ và tên người giữ mới")).to_have_value("Vũ Minh Tuấn")
     visit("handover-errors")
-    page.get_by_label("Email (không bắt buộc)").fill("tuan.vm@example.vn")
+    # an email belongs to one account: each journey's new holder has their own (they share the system)
+    page.get_by_label("Email (không bắt buộc)").fill(f"tuan.vm.{secrets.token_hex(3)}@example.vn")
     page.get_by_label("Lý do (không bắt buộc)").fill("Người giữ trước chuyển công tác (công văn 12/THPT)")
     with page.expect_navigation():
         page.get_by_role("button", name="Bàn giao tài khoản").click()
