@@ -2,7 +2,7 @@
 
 Renderer: `kubectl kustomize` (kustomize v5 built into kubectl) or a standalone `kustomize build`,
 always with `--load-restrictor LoadRestrictionsNone`, because the Keycloak realm is generated from
-deploy/keycloak/realm-phoi.json, outside the kustomization roots (deploy/k8s/README.md, same command).
+deploy/keycloak/realm-phoi.json, outside the kustomization roots (docs/DEPLOYMENT.md, same command).
 The rendering fixtures are in conftest.py here. Without a renderer the rendering tests skip with the
 reason (under `make k8s-check` they fail), and the pure-Python checks below (follow every
 kustomization.yaml's resources, validate each object) still run.
@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"
 REALM = DEPLOY / "keycloak" / "realm-phoi.json"
-README = K8S / "README.md"
+DEPLOYMENT_GUIDE = REPO / "docs" / "DEPLOYMENT.md"
 
 K8S_VERSION = "1.30.0"
 NAMESPACE = "phoi"
@@ -91,7 +91,7 @@ PLATFORM_METRICS = {
 KNOWN_METRICS = APP_METRICS | PLATFORM_METRICS
 
 # Secrets the manifests reference. Operator-created ones must be documented (with the command) in
-# deploy/k8s/README.md; the others are written by CloudNativePG, Strimzi or cert-manager.
+# docs/DEPLOYMENT.md; the others are written by CloudNativePG, Strimzi or cert-manager.
 SECRETS_CREATED_BY_OPERATOR = {
     "phoi-backup-s3",
     "portal-oidc-client",
@@ -404,10 +404,10 @@ def test_referenced_secrets_are_known_and_documented(rendered: list[Obj]) -> Non
         referenced |= {s["name"] for s in sa.get("imagePullSecrets", [])}
     unknown = referenced - SECRETS_CREATED_BY_OPERATOR - SECRETS_WRITTEN_BY_CONTROLLERS - {"phoi-registry"}
     assert not unknown, f"Secrets referenced but neither documented nor controller-made: {unknown}"
-    readme = README.read_text()
+    guide = DEPLOYMENT_GUIDE.read_text()
     for name in SECRETS_CREATED_BY_OPERATOR | {"phoi-registry"}:
-        assert re.search(rf"kubectl .*create secret .*\b{re.escape(name)}\b", readme), (
-            f"README lacks the kubectl command creating {name}"
+        assert re.search(rf"kubectl .*create secret .*\b{re.escape(name)}\b", guide), (
+            f"the deployment guide lacks the kubectl command creating {name}"
         )
 
 
