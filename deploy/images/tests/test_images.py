@@ -119,6 +119,7 @@ def test_every_image_is_slim_unprivileged_and_labelled(
         assert inside(name, "python", "-c", probe).stdout.split("\n")[0] == "True []", service
         if service == "portal":
             assert portal_files(name) == {"vendor": ["axe-core", "fonts", "fonts.css"], "templates": True}
+            assert prints_records(name), "the portal image cannot print its records (PDF fonts or libraries)"
         size = sum(layer["size"] for layer in json.loads(config["Manifest"])["layers"])  # uncompressed
         summary["images"][f"phoi/{service}"] = {"bytes": size, "MB": round(size / 1e6, 1)}
 
@@ -132,6 +133,15 @@ def portal_files(name: str) -> dict[str, Any]:
     )
     files: dict[str, Any] = json.loads(inside(name, "python", "-c", probe).stdout)
     return files
+
+
+def prints_records(name: str) -> bool:
+    """The portal renders every printed record in its image: fpdf2, segno and the embedded Tinos are there."""
+    probe = (
+        "from phoi_portal.printing.document import render; from phoi_portal.printing.specimens import specimens; "
+        "print(all(render(r).startswith(b'%PDF') for r in specimens().values()))"
+    )
+    return inside(name, "python", "-c", probe).stdout.strip() == "True"
 
 
 def readyz(url: str) -> bool:
