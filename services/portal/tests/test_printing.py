@@ -137,3 +137,43 @@ def test_a_long_record_breaks_pages_and_repeats_the_table_heading() -> None:
     assert f"A{rows - 1}" in text
     assert f"Trang {len(reader.pages)}/{len(reader.pages)}" in text
     assert_sealed(text)
+
+
+def glyph_boxes(pdf: bytes) -> list[list[tuple[float, float, float, float, str]]]:
+    """Per page, the box (left, bottom, right, top) and character of every printed glyph."""
+    import pypdfium2  # type: ignore[import-untyped]
+
+    document = pypdfium2.PdfDocument(pdf)
+    pages = []
+    for page in document:
+        text = page.get_textpage()
+        boxes = []
+        for index in range(text.count_chars()):
+            char = text.get_text_range(index, 1)
+            if char.strip():
+                boxes.append((*text.get_charbox(index), char))
+        pages.append(boxes)
+    return pages
+
+
+def overlapping_glyphs(boxes: list[tuple[float, float, float, float, str]]) -> list[str]:
+    """Glyphs printed over each other: one's centre inside the other's box (neighbours in a word, a
+    diacritic or an italic slant may touch the next glyph's box, never reach its centre)."""
+    found = []
+    ordered = sorted(boxes)
+    for i, (left, bottom, right, top, char) in enumerate(ordered):
+        for other_left, other_bottom, other_right, other_top, other in ordered[i + 1 :]:
+            if other_left >= right:
+                break
+            centre_x, centre_y = (other_left + other_right) / 2, (other_bottom + other_top) / 2
+            if left < centre_x < right and bottom < centre_y < top:
+                found.append(f"{char!r} at ({left:.0f}, {bottom:.0f}) under {other!r}")
+    return found
+
+
+def test_no_text_is_printed_over_other_text() -> None:
+    """A label too long for its column wraps and pushes the next row down (the destruction record's did not)."""
+    for name, record in specimens.specimens().items():
+        for number, boxes in enumerate(glyph_boxes(render(record)), start=1):
+            assert boxes, (name, number)
+            assert not overlapping_glyphs(boxes), (name, number, overlapping_glyphs(boxes)[:5])

@@ -20,7 +20,7 @@ from typing import Final, Literal
 
 import segno
 from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
+from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 from fpdf.fonts import FontFace
 
 FONT_DIR: Final = Path(__file__).resolve().parents[1] / "static" / "vendor" / "fonts" / "pdf"
@@ -161,17 +161,17 @@ def _heading(pdf: FPDF, record: Record) -> None:
 
 
 def _facts(pdf: FPDF, facts: tuple[tuple[str, str], ...]) -> None:
-    label_width = pdf.epw * 0.36
+    label_width, line = pdf.epw * 0.36, 6.5
     for label, value in facts:
-        pdf.set_font(FONT, "B", BODY_SIZE)
         pdf.set_x(LEFT)
         top = pdf.get_y()
-        pdf.multi_cell(label_width, 6.5, f"{label}:", new_x=XPos.RIGHT, new_y=YPos.TOP)
-        label_bottom = pdf.y if pdf.get_y() != top else top + 6.5
+        # a long label wraps: the row is as tall as the taller of its two cells (measured, not assumed)
+        label_lines = _lines(pdf, label_width, "B", BODY_SIZE, line, f"{label}:")
+        pdf.multi_cell(label_width, line, f"{label}:", align=Align.L, new_x=XPos.RIGHT, new_y=YPos.TOP)
         pdf.set_xy(LEFT + label_width, top)
         pdf.set_font(FONT, "", BODY_SIZE)
-        pdf.multi_cell(pdf.epw - label_width, 6.5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.set_y(max(pdf.get_y(), label_bottom))
+        pdf.multi_cell(pdf.epw - label_width, line, value, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_y(max(pdf.get_y(), top + line * label_lines))
     pdf.ln(2)
 
 
@@ -228,34 +228,43 @@ def _signatures(pdf: FPDF, signatures: tuple[Signature, ...]) -> None:
 
 def _seal(pdf: FPDF, seal: Seal) -> None:
     """The audit seal in a box at the end: QR code on the left, what it means on the right."""
-    height = QR_SIZE + 10
-    if pdf.get_y() + height > pdf.h - BOTTOM:
+    width = pdf.epw - QR_SIZE - 10
+    text = _seal_text(seal)
+    text_height = sum(_lines(pdf, width, *part) * part[2] for part in text)
+    height = max(QR_SIZE + 6, text_height + 6)  # as tall as what it holds
+    if pdf.get_y() + height > pdf.h - BOTTOM:  # the box is never split across pages
         pdf.add_page()
     top = pdf.get_y()
     pdf.set_draw_color(120, 120, 120)
     pdf.rect(LEFT, top, pdf.epw, height)
     _qr(pdf, seal.url, LEFT + 3, top + 3, QR_SIZE)
-    text_left = LEFT + QR_SIZE + 7
-    pdf.set_xy(text_left, top + 3)
-    width = pdf.epw - QR_SIZE - 10
-    pdf.set_font(FONT, "B", SMALL_SIZE + 1)
-    pdf.multi_cell(width, 5, "Đối chiếu nhật ký kiểm toán", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font(FONT, "", SMALL_SIZE)
+    pdf.set_xy(LEFT + QR_SIZE + 7, top + 3)
+    for style, size, line_height, line in text:
+        pdf.set_font(FONT, style, size)
+        pdf.multi_cell(width, line_height, line, new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_y(top + height)
+
+
+def _seal_text(seal: Seal) -> list[tuple[Literal["", "B", "I"], float, float, str]]:
+    """(style, size, line height, text) of each paragraph in the seal box."""
     if seal.sequence is not None and seal.hash is not None:
         lines = [f"Số thứ tự trong nhật ký: {seal.sequence}", "Mã băm (SHA-256):", seal.hash[:32], seal.hash[32:]]
     else:
         lines = [f"Mã tra cứu: {seal.reference}", "Sự kiện đang được ghi vào nhật ký; tra cứu theo mã này."]
-    for line in (*lines, seal.url):
-        pdf.multi_cell(width, 4.6, line, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font(FONT, "I", SMALL_SIZE - 1)
-    pdf.multi_cell(
-        width,
-        4.4,
-        "Quét mã QR hoặc mở địa chỉ trên để xem mục nhật ký (cần đăng nhập với vai trò thanh tra, kiểm tra).",
-        new_x=XPos.LEFT,
-        new_y=YPos.NEXT,
-    )
-    pdf.set_y(top + height)
+    how = "Quét mã QR hoặc mở địa chỉ trên để xem mục nhật ký (cần đăng nhập với vai trò thanh tra, kiểm tra)."
+    return [
+        ("B", SMALL_SIZE + 1, 5, "Đối chiếu nhật ký kiểm toán"),
+        *(("", SMALL_SIZE, 4.6, line) for line in (*lines, seal.url)),
+        ("I", SMALL_SIZE - 1, 4.4, how),
+    ]
+
+
+def _lines(pdf: FPDF, width: float, style: Literal["", "B", "I"], size: float, line_height: float, text: str) -> int:
+    """How many lines `text` takes in a cell `width` wide (measured by fpdf2 itself)."""
+    pdf.set_font(FONT, style, size)
+    lines = pdf.multi_cell(width, line_height, text, dry_run=True, output=MethodReturnValue.LINES)
+    assert isinstance(lines, list)  # what output=LINES returns
+    return len(lines)
 
 
 def _qr(pdf: FPDF, data: str, x: float, y: float, size: float) -> None:
