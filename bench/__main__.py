@@ -11,13 +11,14 @@ from typing import Any
 
 from phoi_kit.logging import configure_logging
 
-from bench import audit_ingest, inventory_ranges, outbox_latency, portal_pages
+from bench import audit_ingest, inventory_ranges, outbox_latency, peak_season, portal_pages
 
 BENCHMARKS: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
     "outbox_to_consumer": outbox_latency.run,
     "inventory_ranges": inventory_ranges.run,
     "audit_ingest": audit_ingest.run,
     "portal_pages": portal_pages.run,
+    "peak_season": peak_season.run,
 }
 
 

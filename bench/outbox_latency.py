@@ -37,7 +37,7 @@ class Tick(EventData):
     n: int
 
 
-async def _raw_baseline(bootstrap: str) -> dict[str, Any]:
+async def raw_produce_consume(bootstrap: str) -> dict[str, Any]:
     topic = "bench.raw"
     await ensure_topics(bootstrap, [topic], partitions=1)
     consumer = AIOKafkaConsumer(
@@ -136,7 +136,7 @@ async def run() -> dict[str, Any]:
         async with database.engine.begin() as conn:
             await conn.run_sync(install_kit_schema)
         try:
-            baseline = await _raw_baseline(infra.broker.bootstrap)
+            baseline = await raw_produce_consume(infra.broker.bootstrap)
             outbox = await _outbox_path(database, infra.broker.bootstrap)
         finally:
             await database.dispose()

@@ -20,21 +20,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import statistics
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
-from phoi_local.keycloak.process import StandinProcess
-from phoi_local.keycloak.testing import KeycloakTarget, new_password
-from phoi_local.system import Stack, portal_client, portal_request, running_system
-from phoi_local.testing import token_issuer
+from phoi_local.keycloak.testing import new_password
+from phoi_local.system import Stack, portal_client, portal_request
 
-from bench.infra import infrastructure
+from bench.infra import latency_summary, whole_system
 
 SESSIONS = int(os.environ.get("PHOI_BENCH_PORTAL_SESSIONS", "20"))
 UNITS = 4
@@ -77,14 +72,8 @@ def _sign_in_and_seed(stack: Stack) -> list[Browser]:
 
 @contextlib.contextmanager
 def _seeded_portal() -> Iterator[Seeded]:
-    with (
-        infrastructure() as infra,
-        StandinProcess() as standin,
-        tempfile.TemporaryDirectory(prefix="phoi-bench-logs-") as logs,
-    ):
-        keycloak = KeycloakTarget.for_standin(standin)
-        with running_system(infra.postgres, infra.broker, keycloak, token_issuer(keycloak), Path(logs)) as stack:
-            yield Seeded(stack.portal, _sign_in_and_seed(stack))
+    with whole_system() as (stack, _infra):
+        yield Seeded(stack.portal, _sign_in_and_seed(stack))
 
 
 def _paths(browser: Browser, round_no: int) -> list[tuple[str, str]]:
@@ -125,15 +114,7 @@ async def _phase(
 
 
 def _summary(samples_ms: list[float], seconds: float) -> dict[str, Any]:
-    cuts = statistics.quantiles(samples_ms, n=100, method="inclusive")
-    return {
-        "count": len(samples_ms),
-        "p50_ms": round(cuts[49], 2),
-        "p95_ms": round(cuts[94], 2),
-        "p99_ms": round(cuts[98], 2),
-        "max_ms": round(max(samples_ms), 2),
-        "rps": round(len(samples_ms) / seconds, 1),
-    }
+    return {**latency_summary(samples_ms), "rps": round(len(samples_ms) / seconds, 1)}
 
 
 async def _measure(seeded: Seeded) -> dict[str, Any]:

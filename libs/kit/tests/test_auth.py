@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,13 +14,10 @@ from fastapi import APIRouter
 from phoi_contracts import topics
 from phoi_contracts.envelope import Envelope
 from phoi_contracts.events.identity import AccountLocked, AccountUnlocked
-from phoi_kit.app import ServiceSpec, User, create_service_app
+from phoi_kit.app import User
 from phoi_kit.auth import Role, TokenValidator
-from phoi_kit.db import Database, asyncpg_url
+from phoi_kit.db import Database
 from phoi_kit.errors import Unauthorized
-from phoi_kit.kafka import ensure_topics, with_dead_letters
-from phoi_kit.migrations import install_kit_schema
-from phoi_kit.settings import ServiceSettings
 from phoi_local.testkit import wait_for
 from sqlalchemy import text
 
@@ -40,33 +37,9 @@ async def unit_secret(code: str, user: User) -> dict[str, str]:
 
 
 @pytest.fixture
-async def kit_service(
-    make_database: Callable[[str], str], broker: Any, keycloak: Any, unique: Callable[[str], str]
-) -> AsyncIterator[tuple[httpx.AsyncClient, Database, str]]:
-    url = make_database("auth")
-    db = Database(url)
-    async with db.engine.begin() as conn:
-        await conn.run_sync(install_kit_schema)
-    prefix = unique("t") + "."
-    await ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)])
-    settings = ServiceSettings(
-        service_name="kittest",
-        database_url=asyncpg_url(url),
-        kafka_bootstrap=broker.bootstrap,
-        keycloak_url=keycloak.base_url,
-        topic_prefix=prefix,
-        consumer_group_id=unique("g"),
-        consumer_session_timeout_ms=3000,
-        consumer_heartbeat_interval_ms=500,
-    )
-    app = create_service_app(ServiceSpec(settings=settings, title="kit test", routers=[guarded], topic=topics.AUDIT))
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://kit.test") as client,
-    ):
-        yield client, db, prefix
-    await db.dispose()
+async def kit_service(kit_app: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Database, str]]:
+    async with kit_app([guarded]) as service:
+        yield service
 
 
 async def test_token_from_phoi_cli_identifies_the_user(kit_service: Any, token_for: Any) -> None:

@@ -446,6 +446,7 @@ def join_transaction(database: Any, connection: Any) -> None:
     database.sessionmaker = async_sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    database.snapshot_reads = False
 
 
 @pytest.fixture

@@ -223,12 +223,16 @@ async def current_user(request: Request) -> CurrentUser:
     return user
 
 
+# Reads see one snapshot of the database (`Database.session`); writes keep READ COMMITTED with row locks.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def unit_of_work(
     request: Request, user: Annotated[CurrentUser, Depends(current_user)]
 ) -> AsyncIterator[UnitOfWork]:
     """The request's one transaction. It commits here, once, after the endpoint returned."""
     runtime = runtime_of(request)
-    async with runtime.database.session() as session:
+    async with runtime.database.session(snapshot=request.method in SAFE_METHODS) as session:
         uow = UnitOfWork(session, source=runtime.source, actor=user.actor, correlation_id=correlation_id_var.get())
         try:
             yield uow
