@@ -1,6 +1,7 @@
 """The QLCL officer's forms: bad input is refused beside the field in Vietnamese, what was typed is kept
 and nothing changes; two officers deciding the same request at once; the letter opens in the browser
-under a strict policy; reports and serials across units. Browser-less, on the real system."""
+under a strict policy; the letter's attachment in the history, in Vietnamese; reports and serials across
+units. Browser-less, on the real system."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from phoi_local.pages import field_error, kept, post
+from phoi_local.pages import field_error, kept, post, timeline
 from phoi_local.system import FORM_TYPE, Stack, csrf_of, portal_client, portal_request
 
 pytestmark = pytest.mark.slow
@@ -199,6 +200,20 @@ def test_the_letter_opens_inline_under_a_strict_policy(system_stack: Stack, offi
     assert letter.headers["x-content-type-options"] == "nosniff"
     page = officer.get(f"/review/{item['id']}")
     assert page.headers["content-security-policy"].startswith("default-src 'self'")  # pages keep theirs
+
+
+def test_both_sides_read_in_vietnamese_which_letter_the_unit_attached(
+    system_stack: Stack, officer: httpx.Client, unit: Any
+) -> None:
+    """The requests service says what an edit did to the letters; the portal words it, not the service."""
+    item = _submitted(system_stack, unit, 4)
+    _code, client = unit
+    for page in (client.get(f"/requests/{item['id']}"), officer.get(f"/review/{item['id']}")):
+        assert page.status_code == 200
+        shown = timeline(page.text)
+        assert "Chỉnh sửa" in shown
+        assert "Đã đính kèm tệp cong-van-de-nghi.pdf" in shown
+        assert "attached" not in shown.lower()
 
 
 def test_reports_and_serials_across_units(system_stack: Stack, officer: httpx.Client, unit: Any) -> None:

@@ -289,7 +289,15 @@ PAGES: dict[str, Page] = {
         Role.QLCL_OFFICER,
         lambda: {
             "item": _request("submitted", ["approve", "return", "reject"]),
-            "history": [{"action": "submit", "at": NOW, "actor": {"username": "sgd-hn", "unit_code": "SGD-HN"}}],
+            "history": [
+                {
+                    "action": "edit",
+                    "at": NOW,
+                    "actor": {"username": "sgd-hn", "unit_code": "SGD-HN"},
+                    "attachment": {"change": "added", "filename": "cong-van-de-nghi.pdf"},
+                },
+                {"action": "submit", "at": NOW, "actor": {"username": "sgd-hn", "unit_code": "SGD-HN"}},
+            ],
             "held": {"THPT": STOCK},
             "used": {"THPT": {c: {"count": 12} for c in ("received", "used", "spoiled", "lost")}},
             "usage_period": (datetime(2025, 3, 2), datetime(2026, 3, 2)),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from phoi_local.pages import timeline
 from phoi_portal.web import i18n
 from phoi_portal.web.templating import env
 
@@ -49,9 +50,9 @@ def english() -> Iterator[None]:
     i18n.locale_var.reset(token)
 
 
-def _detail(item: dict[str, Any]) -> str:
+def _detail(item: dict[str, Any], history: list[dict[str, Any]] | None = None) -> str:
     context: dict[str, Any] = {"user": None, "csrf_token": "t", "locale": "en", "path": "/requests/x", "notice": None}
-    return env.get_template("requests/detail.html").render(**context, item=item, history=[])
+    return env.get_template("requests/detail.html").render(**context, item=item, history=history or [])
 
 
 @pytest.mark.parametrize(
@@ -127,3 +128,41 @@ def test_form_type_choices_are_named_in_the_page_language(locale: str, thpt: str
     page = env.get_template("reports/serial.html").render(**context, form_types=FORM_TYPES)
     assert thpt in page
     assert thcs in page
+
+
+def _entry(sequence: int, action: str, **fields: Any) -> dict[str, Any]:
+    """A history entry as the requests service answers it (GET /api/v1/requests/{id}/history)."""
+    unit = {"user_id": "u-1", "username": "sa32737", "role": "unit_account", "unit_code": "SA32737"}
+    entry = {"sequence": sequence, "action": action, "from_status": "draft", "to_status": "draft", "actor": unit}
+    return {**entry, "at": "2026-12-05T07:31:00+00:00", "comment": None, "attachment": None, **fields}
+
+
+LETTERS_HISTORY = [
+    _entry(1, "create", from_status=None),
+    _entry(2, "edit", attachment={"change": "added", "filename": "cong-van-de-nghi.pdf"}),
+    _entry(3, "edit", attachment={"change": "removed", "filename": "<b>bản-cũ</b>.pdf"}, comment="Bản chưa ký"),
+]
+
+
+@pytest.mark.parametrize(
+    ("locale", "added", "removed"),
+    [
+        ("vi", "Đã đính kèm tệp cong-van-de-nghi.pdf", "Đã gỡ tệp <b>bản-cũ</b>.pdf"),
+        ("en", "Attached cong-van-de-nghi.pdf", "Removed <b>bản-cũ</b>.pdf"),
+    ],
+)
+def test_the_history_says_which_letter_an_edit_attached_or_removed_in_the_pages_language(
+    locale: str, added: str, removed: str
+) -> None:
+    token = i18n.locale_var.set(locale)
+    try:
+        page = _detail(_request("draft", None), LETTERS_HISTORY)
+    finally:
+        i18n.locale_var.reset(token)
+    shown = timeline(page)
+    assert f"05/12/2026 14:31 — sa32737 (SA32737) {added}" in shown
+    assert f"{removed} Bản chưa ký" in shown  # the person's comment, after what the edit did
+    assert "&lt;b&gt;bản-cũ&lt;/b&gt;.pdf" in page  # a filename is data: escaped
+    if locale == "vi":
+        assert "attached" not in shown.lower()
+        assert "removed" not in shown.lower()

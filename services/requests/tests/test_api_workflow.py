@@ -138,7 +138,12 @@ async def test_history_records_who_when_and_why(api_env: Any) -> None:
         ("submit", "returned", "submitted"),
     ]
     assert [e["sequence"] for e in entries] == [1, 2, 3, 4, 5]
-    assert entries[1]["comment"] == "attached công-văn-đề-nghị.pdf"
+    # what the attachment changed is said apart; the comment holds only what a person wrote
+    assert (entries[1]["attachment"], entries[1]["comment"]) == (
+        {"change": "added", "filename": "công-văn-đề-nghị.pdf"},
+        None,
+    )
+    assert [e["attachment"] for e in entries if e["sequence"] != 2] == [None] * 4
     assert entries[3]["comment"] == "Thiếu chữ ký thủ trưởng"
     assert entries[3]["actor"]["role"] == "qlcl_officer"
     assert entries[4]["comment"] == "Đã bổ sung"

@@ -61,6 +61,11 @@ async def test_letters_are_accepted_by_content_and_downloadable(api_env: Any) ->
         f"/api/v1/requests/{rid}/attachments/{pdf_id}", headers={**api_env.unit(), "If-Match": f'"{version + 1}"'}
     )
     assert (again.status_code, again.json()["code"]) == (422, "request.unknown_attachment")
+    history = (await api_env.client.get(f"/api/v1/requests/{rid}/history", headers=api_env.unit())).json()["items"]
+    assert [(e["attachment"], e["comment"]) for e in history[-2:]] == [
+        ({"change": "added", "filename": "unnamed"}, None),
+        ({"change": "removed", "filename": "Công văn đề nghị.pdf"}, None),
+    ]
 
     # listing requests never reads the blobs, but counts the attachments
     listed_requests = await api_env.client.get("/api/v1/requests", headers=api_env.unit())

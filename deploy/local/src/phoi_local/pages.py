@@ -1,9 +1,10 @@
-"""Helpers for testing the portal's pages: HTML form assertions (`field_error`, `kept`, `post` with the
-CSRF token), browser walks (`Visit`, `sign_in`, `first_sign_in`, `expect_signed_out`, `reload_until`),
-and the steps of each role that more than one walk takes (the administrator's `register_unit`,
-`issue_unit_account`, `hand_over`; the unit's `create_and_submit`, `confirm_receipt`, `record_movement`,
-`report_takeover`; the officer's `record_batch`, `review_and_approve`, `see_waiting_then_refill`; the
-auditor's `export_audit_entries`, `verify_audit_chain`)."""
+"""Helpers for testing the portal's pages: HTML form assertions (`field_error`, `kept`, `post` with the CSRF
+token), a request's history as shown (`timeline`), browser walks (`Visit`, `sign_in`, `first_sign_in`,
+`expect_signed_out`, `reload_until`), and the steps of each role that more than one walk takes (the
+administrator's `register_unit`, `issue_unit_account`, `hand_over`; the unit's `create_and_submit`,
+`confirm_receipt`, `record_movement`, `report_takeover`; the officer's `record_batch`,
+`review_and_approve`, `see_waiting_then_refill`; the auditor's `export_audit_entries`,
+`verify_audit_chain`)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ def kept(page: str, field: str, value: str) -> bool:
     escaped = html.escape(value, quote=True)
     tag = re.search(rf'<(input|textarea)[^>]*id="{re.escape(field)}"[^>]*>([^<]*)', page)
     return tag is not None and (f'value="{escaped}"' in tag.group(0) or tag.group(2) == escaped)
+
+
+def timeline(page: str) -> str:
+    """The text of a request's history as its page shows it (`data-testid="timeline"`), tags removed."""
+    found = re.search(r'<ol class="timeline" data-testid="timeline">(.*?)</ol>', page, re.S)
+    assert found, "no timeline on the page"
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(1)))).strip()
 
 
 def pdf_text(content: bytes) -> str:

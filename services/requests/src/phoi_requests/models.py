@@ -35,7 +35,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from phoi_requests.domain import Action, Role, Status
+from phoi_requests.domain import Action, AttachmentChange, Role, Status
+from phoi_requests.domain.model import MAX_FILENAME_LENGTH
 from phoi_requests.settings import ATTACHMENT_HARD_LIMIT
 
 
@@ -50,6 +51,13 @@ def _in(column: str, values: list[str]) -> str:
 STATUSES = [s.value for s in Status]
 ACTIONS = [a.value for a in Action]
 ROLES = [r.value for r in Role]
+ATTACHMENT_CHANGES = [c.value for c in AttachmentChange]
+# Both or neither (each term is true or false, never null: a null would let a row through).
+ATTACHMENT_EDIT_KNOWN = (
+    "(attachment_change IS NULL) = (attachment_filename IS NULL) "
+    f"AND (attachment_change IS NULL OR {_in('attachment_change', ATTACHMENT_CHANGES)}) "
+    f"AND (attachment_filename IS NULL OR char_length(attachment_filename) BETWEEN 1 AND {MAX_FILENAME_LENGTH})"
+)
 
 
 class RequestRow(Base):
@@ -190,7 +198,10 @@ class HistoryRow(Base):
     actor_role: Mapped[str] = mapped_column(Text)
     actor_unit_code: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)  # only what a person wrote
+    # the letter an edit added or removed; both null for any other entry
+    attachment_change: Mapped[str | None] = mapped_column(Text)
+    attachment_filename: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("sequence >= 1", name="sequence_positive"),
@@ -198,6 +209,8 @@ class HistoryRow(Base):
         CheckConstraint(_in("to_status", STATUSES), name="to_status_known"),
         CheckConstraint(f"from_status IS NULL OR {_in('from_status', STATUSES)}", name="from_status_known"),
         CheckConstraint(_in("actor_role", ROLES), name="actor_role_known"),
+        CheckConstraint(ATTACHMENT_EDIT_KNOWN, name="attachment_edit_known"),
+        CheckConstraint("attachment_change IS NULL OR action = 'edit'", name="attachment_edit_only_on_edit"),
     )
 
 

@@ -19,6 +19,8 @@ from phoi_requests.domain import (
     AllLinesZero,
     ApprovedQuantityTooHigh,
     Attachment,
+    AttachmentChange,
+    AttachmentEdit,
     AttachmentRequired,
     DiscrepancyNoteRequired,
     DuplicateAttachment,
@@ -310,6 +312,13 @@ def test_attachments() -> None:
     assert request.status is Status.SUBMITTED
     types = [e.type for e in request.pull_events()]
     assert types == ["request.updated"] * 3 + ["request.submitted"]
+    # each letter's change is said in the entry; no text is made up for the comment
+    assert [(h.attachment, h.comment) for h in request.history[-4:]] == [
+        (AttachmentEdit(AttachmentChange.ADDED, "cong-van-de-nghi.pdf"), None),
+        (AttachmentEdit(AttachmentChange.REMOVED, "cong-van-de-nghi.pdf"), None),
+        (AttachmentEdit(AttachmentChange.ADDED, "to-trinh.pdf"), None),
+        (None, None),
+    ]
 
 
 def test_attachment_values_are_validated() -> None:

@@ -23,6 +23,8 @@ from phoi_requests.domain import (
     Action,
     Actor,
     Attachment,
+    AttachmentChange,
+    AttachmentEdit,
     HistoryEntry,
     Request,
     RequestLine,
@@ -375,6 +377,8 @@ def _history_values(request_id: uuid.UUID, h: HistoryEntry) -> dict[str, object]
         "actor_unit_code": h.actor.unit_code,
         "at": h.at,
         "comment": h.comment,
+        "attachment_change": h.attachment.change.value if h.attachment else None,
+        "attachment_filename": h.attachment.filename if h.attachment else None,
     }
 
 
@@ -392,4 +396,9 @@ def _history(row: HistoryRow) -> HistoryEntry:
         ),
         at=row.at,
         comment=row.comment,
+        attachment=(
+            AttachmentEdit(AttachmentChange(row.attachment_change), row.attachment_filename)
+            if row.attachment_change and row.attachment_filename
+            else None
+        ),
     )

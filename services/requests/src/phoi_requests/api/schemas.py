@@ -21,6 +21,7 @@ from phoi_requests.domain import (
     Actor,
     AllocationStatus,
     Attachment,
+    AttachmentChange,
     HistoryEntry,
     LineInput,
     ReceiptLine,
@@ -407,6 +408,11 @@ class CountsOut(BaseModel):
     waiting_for_me: int = Field(description="How many of them wait for the caller's next step.")
 
 
+class AttachmentEditOut(BaseModel):
+    change: AttachmentChange
+    filename: str = Field(description="The letter's name when it was added or removed.")
+
+
 class HistoryEntryOut(BaseModel):
     sequence: int
     action: Action
@@ -414,7 +420,10 @@ class HistoryEntryOut(BaseModel):
     to_status: Status
     actor: ActorOut
     at: datetime
-    comment: str | None
+    comment: str | None = Field(description="What the person wrote (a reason, a note); null when they wrote nothing.")
+    attachment: AttachmentEditOut | None = Field(
+        description="An `edit` that added or removed a letter: which, by name; null for every other entry."
+    )
 
     @classmethod
     def of(cls, h: HistoryEntry) -> HistoryEntryOut:
@@ -426,6 +435,9 @@ class HistoryEntryOut(BaseModel):
             actor=ActorOut.of(h.actor),
             at=h.at,
             comment=h.comment,
+            attachment=(
+                AttachmentEditOut(change=h.attachment.change, filename=h.attachment.filename) if h.attachment else None
+            ),
         )
 
 

@@ -309,9 +309,32 @@ class Attachment:
         )
 
 
+class AttachmentChange(StrEnum):
+    """What an edit did to the request's letters."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentEdit:
+    """The letter an edit added or removed, by the name it had (it may be gone since)."""
+
+    change: AttachmentChange
+    filename: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"change": self.change.value, "filename": self.filename}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> AttachmentEdit:
+        return cls(change=AttachmentChange(raw["change"]), filename=raw["filename"])
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """One applied action: who, when, from which status to which, and why."""
+    """One applied action: who, when, from which status to which, and why. What an attachment edit changed
+    is said in ``attachment``, so ``comment`` only ever holds what a person wrote."""
 
     sequence: int  # 1-based; equals the aggregate version the action produced
     action: Action
@@ -320,6 +343,7 @@ class HistoryEntry:
     actor: Actor
     at: datetime
     comment: str | None = None
+    attachment: AttachmentEdit | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -330,6 +354,7 @@ class HistoryEntry:
             "actor": self.actor.to_dict(),
             "at": self.at.isoformat(),
             "comment": self.comment,
+            "attachment": self.attachment.to_dict() if self.attachment else None,
         }
 
     @classmethod
@@ -342,6 +367,7 @@ class HistoryEntry:
             actor=Actor.from_dict(raw["actor"]),
             at=datetime.fromisoformat(raw["at"]),
             comment=raw["comment"],
+            attachment=AttachmentEdit.from_dict(raw["attachment"]) if raw["attachment"] else None,
         )
 
 

@@ -68,6 +68,8 @@ from phoi_requests.domain.model import (
     Action,
     Actor,
     Attachment,
+    AttachmentChange,
+    AttachmentEdit,
     HistoryEntry,
     LineInput,
     Party,
@@ -299,17 +301,20 @@ class Request(InventoryOutcomes):
         new = check_attachments((*self.attachments, attachment))
         text = comment_text(comment)
         self.attachments = new
-        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]))
+        edit = AttachmentEdit(AttachmentChange.ADDED, attachment.filename)
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]), attachment=edit)
 
     def remove_attachment(
         self, actor: Actor, attachment_id: uuid.UUID, *, comment: str | None = None, **options: Unpack[Options]
     ) -> None:
         step = self._authorise(actor, Action.EDIT, options.get("expected_version"))
-        if not any(a.id == attachment_id for a in self.attachments):
+        removed = next((a for a in self.attachments if a.id == attachment_id), None)
+        if removed is None:
             raise UnknownAttachment(f"attachment {attachment_id} is not attached", field="attachment_id")
         text = comment_text(comment)
         self.attachments = tuple(a for a in self.attachments if a.id != attachment_id)
-        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]))
+        edit = AttachmentEdit(AttachmentChange.REMOVED, removed.filename)
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]), attachment=edit)
 
     # -----------------------------------------------------------------------------------------------------
     # The workflow's steps (the API's action table, ``api/actions.py``, calls these)
@@ -466,19 +471,36 @@ class Request(InventoryOutcomes):
         return Step(action, rule.to)
 
     def _finish(
-        self, step: Step, actor: Actor, options: Options, comment: str | None, event_type: str, data: EventData
+        self,
+        step: Step,
+        actor: Actor,
+        options: Options,
+        comment: str | None,
+        event_type: str,
+        data: EventData,
+        *,
+        attachment: AttachmentEdit | None = None,
     ) -> None:
         """Record an applied user command in the history and emit its event (data read after the change)."""
         when = now_or(options.get("at"))
-        self._record(step.action, step.to, actor, when, comment)
+        self._record(step.action, step.to, actor, when, comment, attachment)
         self._emit(event_type, actor, when, data(self))
 
-    def _record(self, action: Action, to: Status, actor: Actor, when: datetime, comment: str | None) -> None:
+    def _record(
+        self,
+        action: Action,
+        to: Status,
+        actor: Actor,
+        when: datetime,
+        comment: str | None,
+        attachment: AttachmentEdit | None = None,
+    ) -> None:
         previous = None if action is Action.CREATE else self.status
         self.version += 1
         self.status = to
         self.updated_at = when
-        entry = HistoryEntry(self.version, action, previous, to, actor, when, comment)  # fields in that order
+        # fields in that order
+        entry = HistoryEntry(self.version, action, previous, to, actor, when, comment, attachment)
         self.history = (*self.history, entry)
 
     def _emit(self, event_type: str, actor: Actor, when: datetime, data: dict[str, Any]) -> None:

@@ -195,9 +195,7 @@ class RequestService:
                 size_bytes=checked.size_bytes,
                 sha256=checked.sha256,
             )
-            r.add_attachment(
-                actor, attachment, comment=f"attached {attachment.filename}", expected_version=expected_version
-            )
+            r.add_attachment(actor, attachment, expected_version=expected_version)
             added.append(attachment)
 
         request = await self.act(actor, request_id, Action.EDIT, expected_version, command)
@@ -208,13 +206,7 @@ class RequestService:
         self, actor: Actor, request_id: uuid.UUID, expected_version: int | None, attachment_id: uuid.UUID
     ) -> Request:
         def command(r: Request) -> None:
-            names = {a.id: a.filename for a in r.attachments}
-            r.remove_attachment(
-                actor,
-                attachment_id,
-                comment=f"removed {names[attachment_id]}" if attachment_id in names else None,
-                expected_version=expected_version,
-            )
+            r.remove_attachment(actor, attachment_id, expected_version=expected_version)
 
         request = await self.act(actor, request_id, Action.EDIT, expected_version, command)
         await self.store.delete(attachment_id)
