@@ -41,7 +41,9 @@ async def audit_entries(client: httpx.AsyncClient, headers: dict[str, str], acto
     items: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        params = {"actor": actor, "type": "security.*", "limit": 500, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"actor": actor, "type": "security.*", "limit": 500}
+        if cursor:
+            params["cursor"] = cursor
         page = (await client.get("/api/v1/entries", params=params, headers=headers)).json()
         items += page["items"]
         cursor = page["next_cursor"]
