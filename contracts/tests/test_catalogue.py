@@ -38,6 +38,7 @@ EXPECTED_TYPES = {
     "incident.resolved.v1",
     "auth.login_succeeded.v1",
     "auth.login_failed.v1",
+    "auth.login_failed_summary.v1",
     "auth.password_updated.v1",
     "auth.logout.v1",
     # requests
@@ -62,6 +63,7 @@ EXPECTED_TYPES = {
     "stock.movement_recorded.v2",
     # any service / audit
     "security.access_denied.v1",
+    "security.access_denied_summary.v1",
     "data.exported.v1",
     "audit.checkpoint.v1",
 }
@@ -158,11 +160,13 @@ def test_types_for_topic() -> None:
         "audit.checkpoint.v1",
         "data.exported.v1",
         "security.access_denied.v1",
+        "security.access_denied_summary.v1",
     )
     requests_types = types_for_topic(topics.REQUESTS)
     assert "request.approved.v1" in requests_types
     assert "allocation.completed.v1" not in requests_types
     assert "security.access_denied.v1" in requests_types
+    assert "security.access_denied_summary.v1" in requests_types
     assert types_for_topic(topics.dead_letter(topics.REQUESTS)) == requests_types
     covered = {t for topic in topics.ALL for t in types_for_topic(topic)}
     assert covered == set(EVENT_TYPES)

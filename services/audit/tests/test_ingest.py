@@ -76,6 +76,11 @@ async def test_every_contract_event_type_becomes_one_entry_and_duplicates_add_no
         failed = recorded["auth.login_failed.v1"]
         assert (failed.actor_username, failed.unit_code) == ("sgd-hni", "SGD-HNI")
         assert recorded["security.access_denied.v1"].unit_code == "SGD-HNI"
+        # the counted summaries of a flood are about the same account and unit as the events they count
+        failures = recorded["auth.login_failed_summary.v1"]
+        assert (failures.actor_user_id, failures.actor_username, failures.unit_code) == (USER, "sgd-hni", "SGD-HNI")
+        refusals = recorded["security.access_denied_summary.v1"]
+        assert (refusals.actor_user_id, refusals.unit_code) == (USER, "SGD-HNI")
 
         # the kit's token revocation still runs for the types the audit service also records
         async with svc.runtime.database.session() as s:

@@ -284,3 +284,22 @@ def test_keycloak_events_become_contract_events() -> None:
     assert sign_in.parse(_raw(4, "UPDATE_CREDENTIAL", details={"credential_type": "otp"})) is None
     assert sign_in.parse(_raw(5, "CLIENT_LOGIN")) is None
     assert sign_in.parse(_raw(6, "REFRESH_TOKEN")) is None
+
+
+def test_failed_logins_are_counted_per_account_else_per_address_in_epoch_aligned_windows() -> None:
+    known = sign_in.parse({"type": "LOGIN_ERROR", "time": 1, "userId": "u-1", "ipAddress": "203.0.113.7", "error": "x"})
+    unknown = sign_in.parse(
+        {"type": "LOGIN_ERROR", "time": 1, "ipAddress": "203.0.113.7", "details": {"username": "ghost"}}
+    )
+    nowhere = sign_in.parse({"type": "LOGIN_ERROR", "time": 1})
+    assert known is not None
+    assert unknown is not None
+    assert nowhere is not None
+    callers = [sign_in.failure_caller(e) for e in (known, unknown, nowhere)]
+    assert callers == ["user:u-1", "address:203.0.113.7", "unknown"]
+    window = sign_in.window_of(datetime(2025, 6, 2, 8, 15, 59, 999000, tzinfo=UTC), 60)
+    assert (window.start, window.end) == (
+        datetime(2025, 6, 2, 8, 15, tzinfo=UTC),
+        datetime(2025, 6, 2, 8, 16, tzinfo=UTC),
+    )
+    assert sign_in.window_of(window.end, 60).start == window.end  # the end belongs to the next window

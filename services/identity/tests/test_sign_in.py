@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any
 
 import pytest
@@ -122,3 +124,63 @@ async def test_a_unit_account_sees_its_own_sign_ins_and_no_one_elses(
         everyone = await client.get("/api/v1/sign-in-activity/events", headers=holder)
         assert everyone.status_code == 403
         assert everyone.json()["code"] == "role_required"
+
+
+FLOOD = 60
+BURST = 4
+WINDOW_SECONDS = 2
+
+
+async def test_a_burst_of_failed_sign_ins_is_published_as_a_counted_summary(
+    identity: Any, admin_headers: dict[str, str], keycloak: Any, broker: Any, helpers: Any
+) -> None:
+    settings = {"login_failures_burst": BURST, "login_failures_window_seconds": WINDOW_SECONDS}
+    async with identity(login_events_poll_seconds=0.2, **settings) as svc:
+        client = svc.client
+        account = await helpers.new_unit_account(
+            client, admin_headers, (await helpers.new_unit(client, admin_headers))["code"]
+        )
+        openid = keycloak.openid()
+        started = time.monotonic()
+        for _ in range(FLOOD):  # the stand-in records each as LOGIN_ERROR, as Keycloak does
+            with pytest.raises(KeycloakError):
+                openid.token(account["username"], "Wrong-Password-123")
+        windows_touched = math.ceil((time.monotonic() - started) / WINDOW_SECONDS) + 1
+
+        activity = f"/api/v1/sign-in-activity?account={account['id']}"
+
+        async def settled() -> bool:  # every failure read, every window closed, every event on the broker
+            report = (await client.get(activity, headers=admin_headers)).json()
+            open_windows = await helpers.count(svc, "login_failure_windows")
+            pending = await helpers.count(svc, "outbox WHERE published_at IS NULL")
+            # identity's own sign-in activity still counts every failure
+            failures: int = report["accounts"][0]["failures"]
+            return failures == FLOOD and open_windows == 0 and pending == 0
+
+        await wait_for(settled, timeout=30, what="failures read, windows closed and the outbox drained")
+        user_id = account["keycloak_user_id"]
+        mine = [(kind, data) for kind, data in await helpers.outbox(svc) if data.get("user_id") == user_id]
+        one_by_one = [data for kind, data in mine if kind == "auth.login_failed.v1"]
+        summaries = [data for kind, data in mine if kind == "auth.login_failed_summary.v1"]
+        assert len(one_by_one) + sum(s["count"] for s in summaries) == FLOOD  # every failure accounted for
+        assert len(one_by_one) <= BURST * windows_touched
+        assert len(summaries) <= windows_touched
+        assert summaries
+        for summary in summaries:
+            assert summary["individually_published"] == BURST
+            assert sum(summary["errors"].values()) == summary["count"]
+            assert set(summary["errors"]) <= {"invalid_user_credentials", "user_temporarily_disabled"}
+            assert summary["username"] == account["username"]
+            assert summary["first_failed_at"] <= summary["last_failed_at"]
+        # the summaries went out on the identity topic as CloudEvents, about the account
+        rows = await helpers.outbox(svc)
+        records = await read_topic(broker.bootstrap, svc.topic_prefix + "phoi.identity", count=len(rows))
+        for record in records:
+            cloudevent_from_record(record)
+        published = [json.loads(r.value) for r in records]
+        counted = [
+            e["data"]["count"]
+            for e in published
+            if e["type"] == "auth.login_failed_summary.v1" and e["subject"] == user_id and e["actorname"] == "system"
+        ]
+        assert sorted(counted) == sorted(s["count"] for s in summaries)

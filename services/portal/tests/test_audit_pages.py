@@ -112,3 +112,26 @@ def test_a_payload_is_shown_readably_and_escaped() -> None:
     assert "Duyệt đề nghị" in page
     assert 'href="/audit/entries?subject=r%201"' in page
     assert "mục đầu tiên của chuỗi" in page
+
+
+def test_a_counted_summary_of_refusals_is_readable() -> None:
+    entry = {
+        "sequence": 9,
+        "event_id": "e",
+        "type": "security.access_denied_summary.v1",
+        "actor": {"user_id": "u", "username": "sgd-hni", "role": "unit_account", "unit_code": "SGD-HNI"},
+        "subject": "u",
+        "unit_code": "SGD-HNI",
+        "occurred_at": "2026-03-01T02:00:59+00:00",
+        "recorded_at": "2026-03-01T02:01:01+00:00",
+        "payload": {"count": 1937, "individually_recorded": 10, "reasons": {"role_required": 1937}},
+        "prev_hash": HASH,
+        "hash": HASH,
+    }
+    page = render("audit/entry.html", entry=entry, labels=EVENT_LABELS, readable_key=readable_key, payload_json="{}")
+    flat = page.replace("\n", "")
+    assert "Các lần bị từ chối truy cập (đếm gộp)" in page
+    assert "<dt>Số lần đếm gộp</dt><dd>1937</dd>" in flat
+    assert "<dt>Đã ghi từng lần trước đó</dt><dd>10</dd>" in flat
+    assert "<dt>Theo lý do</dt>" in flat
+    assert EVENT_LABELS["auth.login_failed_summary.v1"] == "Failed sign-ins counted"

@@ -28,6 +28,7 @@ from phoi_contracts.events.identity import (
     AccountPasswordReset,
     AccountUnlocked,
     AuthLoginFailed,
+    AuthLoginFailedSummary,
     AuthLoginSucceeded,
     AuthLogout,
     AuthPasswordUpdated,
@@ -77,7 +78,7 @@ from phoi_contracts.events.requests import (
     RequestSubmitted,
     RequestUpdated,
 )
-from phoi_contracts.events.security import AccessDenied, DataExported
+from phoi_contracts.events.security import AccessDenied, AccessDeniedSummary, DataExported
 
 #: Every event class, module by module, in declaration order.
 ALL_EVENTS: Final[tuple[type[EventData], ...]] = (
@@ -97,6 +98,7 @@ __all__ = [
     "MOVEMENT_TARGET_STATE_V1",
     "AcademicYear",
     "AccessDenied",
+    "AccessDeniedSummary",
     "AccountCreated",
     "AccountDisabled",
     "AccountHandedOver",
@@ -111,6 +113,7 @@ __all__ = [
     "ApprovedLine",
     "AuditCheckpoint",
     "AuthLoginFailed",
+    "AuthLoginFailedSummary",
     "AuthLoginSucceeded",
     "AuthLogout",
     "AuthPasswordUpdated",

@@ -9,7 +9,7 @@ import uuid
 from enum import StrEnum
 from typing import ClassVar, Final, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, NonNegativeInt, PositiveInt, model_validator
 
 from phoi_contracts import topics
 from phoi_contracts.envelope import EventData
@@ -268,6 +268,47 @@ class AuthLoginFailed(_KeycloakEvent):
         return self.user_id or self.username or self.ip_address or "unknown"
 
 
+class AuthLoginFailedSummary(_IdentityEvent):
+    """Failed logins of one account (or, for names that exist nowhere, one address) in one window beyond
+    the burst published one by one: counted, not listed.
+
+    The first ``individually_published`` failures in the window were ``auth.login_failed.v1``; the
+    ``count`` after them are this event. Identity still keeps every one in its sign-in activity.
+    """
+
+    TYPE: ClassVar[str] = "auth.login_failed_summary.v1"
+
+    window_start: AwareDatetime = Field(description="Start of the window counted (inclusive).")
+    window_end: AwareDatetime = Field(description="End of the window counted (exclusive).")
+    count: PositiveInt = Field(description="Failed logins in the window not published one by one.")
+    individually_published: NonNegativeInt = Field(
+        description="Failed logins of the same account or address in the window published one by one before these."
+    )
+    errors: dict[ShortText, PositiveInt] = Field(
+        description="The counted failures by Keycloak error code; they sum to count."
+    )
+    first_failed_at: AwareDatetime = Field(description="When Keycloak recorded the first counted failure.")
+    last_failed_at: AwareDatetime = Field(description="When Keycloak recorded the last counted failure.")
+    user_id: ShortText | None = Field(default=None, description="Keycloak user id, if the user exists.")
+    username: ShortText | None = Field(default=None, description="Login name last tried.")
+    ip_address: ShortText | None = Field(default=None, description="Client IP address of the last counted failure.")
+    client_id: ShortText | None = Field(default=None, description="OIDC client of the last counted failure.")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        if self.last_failed_at < self.first_failed_at:
+            raise ValueError("last_failed_at must not be before first_failed_at")
+        if sum(self.errors.values()) != self.count:
+            raise ValueError("the errors must add up to count")
+        return self
+
+    def default_subject(self) -> str:
+        """Like the failures it counts: the user id, else the login name tried, else the IP address."""
+        return self.user_id or self.username or self.ip_address or "unknown"
+
+
 class AuthPasswordUpdated(_KeycloakEvent):
     """A user changed their password (Keycloak ``UPDATE_PASSWORD``)."""
 
@@ -301,6 +342,7 @@ EVENTS: Final[tuple[type[EventData], ...]] = (
     IncidentResolved,
     AuthLoginSucceeded,
     AuthLoginFailed,
+    AuthLoginFailedSummary,
     AuthPasswordUpdated,
     AuthLogout,
 )

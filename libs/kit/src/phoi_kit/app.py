@@ -17,9 +17,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, FastAPI, Request
 from phoi_contracts import topics as topic_names
 from phoi_contracts.envelope import SYSTEM_ACTOR, Envelope
-from phoi_contracts.events.security import AccessDenied
 
-from phoi_kit import revocation
+from phoi_kit import refusals, revocation
 from phoi_kit.auth import (
     REVOCATIONS_CHANNEL,
     CurrentUser,
@@ -27,6 +26,7 @@ from phoi_kit.auth import (
     TokenValidator,
     user_from_claims,
 )
+from phoi_kit.background import every
 from phoi_kit.consumer import EventConsumer, Handler
 from phoi_kit.db import Database
 from phoi_kit.errors import ErrorMap, Problem, Unauthorized
@@ -117,6 +117,8 @@ class KitRuntime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="consumer"))
             self._tasks.append(asyncio.create_task(self._keep_listening(), name="revocation-listener"))
+            sweep = every(self.settings.access_denied_sweep_seconds, "refusal-windows", self.close_refusal_windows)
+            self._tasks.append(asyncio.create_task(sweep, name="refusal-windows"))
 
     async def _keep_listening(self) -> None:
         while True:
@@ -162,8 +164,20 @@ class KitRuntime:
             log.warning("could not refresh gauges", error=repr(exc))
 
     async def record_access_denied(self, request: Request, problem: Problem) -> None:
-        """Every refusal is evidence: publish it (own transaction — the request's was rolled back)."""
+        """Every refusal is evidence: counted, and published one by one up to a burst per caller and
+        window, then summarised (`phoi_kit.refusals`). Own transaction: the request's was rolled back."""
         user: CurrentUser | None = getattr(request.state, "user", None)
+        refusal = refusals.Refusal(
+            service=self.settings.service_name,
+            method=request.method,
+            path=request.url.path,
+            reason=problem.code,
+            user=user,
+            ip_address=request.client.host if request.client else None,
+        )
+        limits = refusals.RefusalLimits(
+            burst=self.settings.access_denied_burst, window_seconds=self.settings.access_denied_window_seconds
+        )
         try:
             async with self.database.session() as session:
                 uow = UnitOfWork(
@@ -172,22 +186,18 @@ class KitRuntime:
                     actor=user.actor if user else SYSTEM_ACTOR,
                     correlation_id=correlation_id_var.get(),
                 )
-                uow.publish(
-                    AccessDenied(
-                        service=self.settings.service_name,
-                        method=request.method,
-                        path=request.url.path,
-                        reason=problem.code,
-                        user_id=user.user_id if user else None,
-                        username=user.username if user else None,
-                        unit_code=user.unit_code if user else None,
-                        ip_address=request.client.host if request.client else None,
-                    ),
-                    topic=self.spec.topic,
-                )
+                await refusals.count_refusal(uow, refusal, limits, topic=self.spec.topic)
                 await uow.commit()
         except Exception as exc:  # never turn a 403 into a 500
             log.error("could not record access denial", error=repr(exc))
+
+    async def close_refusal_windows(self) -> int:
+        """Publish the summaries of the refusal windows that have closed (any replica may; each once)."""
+        async with self.database.session() as session:
+            uow = UnitOfWork(session, source=self.source, actor=SYSTEM_ACTOR)
+            published = await refusals.close_windows(uow, service=self.settings.service_name, topic=self.spec.topic)
+            await uow.commit()
+        return published
 
 
 def compose_handlers(kit: Mapping[str, Handler], service: Mapping[str, Handler]) -> dict[str, Handler]:

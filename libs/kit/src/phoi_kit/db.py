@@ -1,7 +1,7 @@
 """Async SQLAlchemy engine and sessions, plus the tables every service carries for the kit.
 
 A service's ORM base uses `service_metadata()`, which puts the kit's tables (outbox, processed
-events, token revocations) on the same metadata so one Alembic history covers them.
+events, token revocations, access refusals) on the same metadata so one Alembic history covers them.
 """
 
 from __future__ import annotations
@@ -12,17 +12,21 @@ from contextlib import asynccontextmanager
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Identity,
     Index,
+    Integer,
     MetaData,
+    PrimaryKeyConstraint,
     Table,
     Text,
     Uuid,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
@@ -81,6 +85,44 @@ def add_kit_tables(metadata: MetaData) -> None:
         Column("reason", Text, nullable=False),
         Column("locked", Boolean, nullable=False, server_default=text("false")),
     )
+    add_access_refusals_table(metadata)
+
+
+#: The kit's tables as the first revision of every service created them (`create_kit_schema`); later
+#: kit tables come with a revision of their own in each service.
+FIRST_KIT_TABLES = ("outbox", "processed_events", "token_revocations")
+
+
+def add_access_refusals_table(metadata: MetaData) -> Table:
+    """Refused calls counted per caller and window (`phoi_kit.refusals`): one row per caller and window,
+    whatever the number of refusals, deleted when the window's summary is written."""
+    refusals = Table(
+        "access_refusals",
+        metadata,
+        Column("caller", Text, nullable=False),  # user:<sub>, address:<ip> or unknown
+        Column("window_start", DateTime(timezone=True), nullable=False),
+        Column("window_end", DateTime(timezone=True), nullable=False),
+        # How many of the window's refusals are published one by one: fixed when the row is made, so
+        # replicas configured differently still agree on which refusal was counted.
+        Column("burst", Integer, nullable=False),
+        Column("refusals", Integer, nullable=False),
+        # The refusals beyond the burst, by reason code.
+        Column("reasons", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("user_id", Text),
+        Column("username", Text),
+        Column("role", Text),
+        Column("unit_code", Text),
+        Column("ip_address", Text),
+        Column("last_method", Text, nullable=False),
+        Column("last_path", Text, nullable=False),
+        Column("last_refused_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("caller", "window_start"),
+        CheckConstraint("window_end > window_start", name="window_forward"),
+        CheckConstraint("burst >= 0", name="burst_not_negative"),
+        CheckConstraint("refusals >= 1", name="refusals_positive"),
+    )
+    Index("ix_access_refusals_window_end", refusals.c.window_end)
+    return refusals
 
 
 def service_metadata() -> MetaData:

@@ -1,7 +1,8 @@
 """Alembic wiring shared by every service.
 
 - `run_env(metadata)` is the whole body of a service's `migrations/env.py`.
-- `create_kit_schema()` is called from a service's first revision: the kit's tables and triggers.
+- `create_kit_schema()` is called from a service's first revision: the kit's tables and triggers;
+  `create_access_refusals()` from the revision that added the refused-call counts.
 - `locate(__file__)` (in `phoi_<service>.migrate`) finds the service's alembic scripts.
 - `upgrade(migrations_dir, url)` applies a service's migrations; `python -m phoi_<service>.migrate`
   wraps it (that is what the Kubernetes migration Job runs: migrations never run at app start).
@@ -20,24 +21,34 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from phoi_kit.auth import REVOCATIONS_TRIGGER_SQL
-from phoi_kit.db import NAMING_CONVENTION, add_kit_tables, asyncpg_url
+from phoi_kit.db import FIRST_KIT_TABLES, NAMING_CONVENTION, add_access_refusals_table, add_kit_tables, asyncpg_url
 from phoi_kit.outbox import OUTBOX_TRIGGER_SQL
 
 URL_OPTION = "sqlalchemy.url"
 
 
-def install_kit_schema(bind: Connection) -> None:
-    """The kit's tables and NOTIFY triggers, on a synchronous connection."""
+def install_kit_schema(bind: Connection, *, tables: tuple[str, ...] | None = None) -> None:
+    """The kit's tables (all of them, or the ones named) and NOTIFY triggers, on a synchronous connection."""
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     add_kit_tables(metadata)
-    metadata.create_all(bind)
+    metadata.create_all(bind, tables=None if tables is None else [metadata.tables[name] for name in tables])
     for statement in (*OUTBOX_TRIGGER_SQL, *REVOCATIONS_TRIGGER_SQL):
         bind.exec_driver_sql(statement)
 
 
 def create_kit_schema() -> None:
-    """Call from a service's first Alembic revision."""
-    install_kit_schema(op.get_bind())
+    """Call from a service's first Alembic revision: the kit's tables as they were then."""
+    install_kit_schema(op.get_bind(), tables=FIRST_KIT_TABLES)
+
+
+def create_access_refusals() -> None:
+    """Call from the revision that adds the refused-call counts (`phoi_kit.refusals`) to a service."""
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    add_access_refusals_table(metadata).create(op.get_bind())
+
+
+def drop_access_refusals() -> None:
+    op.drop_table("access_refusals")
 
 
 def drop_kit_schema() -> None:

@@ -51,6 +51,11 @@ class ServiceSettings(BaseSettings):
     consumer_heartbeat_interval_ms: int = 3_000
     consumer_fetch_max_wait_ms: int = 100
     consumer_group_id: str | None = None  # default: phoi-<service>
+    # Refused calls (`phoi_kit.refusals`): a caller's first `access_denied_burst` refusals in each window
+    # are published one by one, the rest counted into one summary when the window closes.
+    access_denied_burst: int = Field(10, ge=0)
+    access_denied_window_seconds: int = Field(60, ge=1, le=86_400)
+    access_denied_sweep_seconds: float = Field(5.0, gt=0)
     # Prepended to every topic name on the wire. Empty in production; tests use it to get a private
     # set of topics on a shared broker.
     topic_prefix: str = Field("", validation_alias=_shared("KAFKA_TOPIC_PREFIX"))

@@ -12,6 +12,8 @@
   crash in between leaves a trace that reconciliation repairs.
 - ``login_event_cursor`` / ``login_events``: the high-water mark of Keycloak's login events and the
   sign-in activity read from them.
+- ``login_failure_windows``: failed logins counted per account (or address) and window, so that beyond a
+  burst they are published as one summary, not one event each; a row goes when its summary is written.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -233,3 +235,30 @@ class LoginEventRow(Base):
     client_id: Mapped[str | None] = mapped_column(Text)
     ip_address: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class LoginFailureWindowRow(Base):
+    __tablename__ = "login_failure_windows"
+    __table_args__ = (
+        CheckConstraint("window_end > window_start", name="window_forward"),
+        CheckConstraint("burst >= 0", name="burst_not_negative"),
+        CheckConstraint("failures >= 1", name="failures_positive"),
+        CheckConstraint("last_failed_at >= first_counted_at", name="times_ordered"),
+        Index("ix_login_failure_windows_window_end", "window_end"),
+    )
+
+    caller: Mapped[str] = mapped_column(Text, primary_key=True)  # user:<keycloak id>, address:<ip>, unknown
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Failures published one by one in this window; fixed when the row is made.
+    burst: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    # The failures beyond the burst, by Keycloak error code.
+    errors: Mapped[dict[str, int]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    user_id: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(Text)
+    ip_address: Mapped[str | None] = mapped_column(Text)
+    client_id: Mapped[str | None] = mapped_column(Text)
+    # When the first failure beyond the burst happened (the first failure until then), and the last one.
+    first_counted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -53,6 +53,10 @@ class Settings(ServiceSettings):
     # On the very first poll (no high-water mark yet), how far back to read.
     login_events_lookback_seconds: float = Field(0.0, ge=0)
     login_events_page_size: int = Field(200, ge=1, le=1000)
+    # Failed logins of one account (or, for names that exist nowhere, one address) in each window: the
+    # first LOGIN_FAILURES_BURST are published one by one, the rest as one auth.login_failed_summary.v1.
+    login_failures_burst: int = Field(10, ge=0)
+    login_failures_window_seconds: int = Field(60, ge=1, le=86_400)
     # IDENTITY_RECONCILE_SECONDS: how often the directory is reconciled with Keycloak (states, orphans).
     # 0 disables the periodic run (POST /api/v1/reconcile still works).
     reconcile_seconds: float = Field(300.0, ge=0)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Row, delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from phoi_identity.domain.sign_in import Cursor, SignInEvent
-from phoi_identity.models import LoginEventCursorRow, LoginEventRow
+from phoi_identity.domain.sign_in import Cursor, SignInEvent, Window
+from phoi_identity.models import LoginEventCursorRow, LoginEventRow, LoginFailureWindowRow
 
 FAILED = "auth.login_failed.v1"
 SUCCEEDED = "auth.login_succeeded.v1"
@@ -66,6 +67,67 @@ async def store(session: AsyncSession, event: SignInEvent, event_type: str, acco
         .returning(LoginEventRow.key)
     )
     return result.first() is not None
+
+
+# One failed login into its window's row. Beyond the row's burst its error is tallied and, for the first
+# one beyond, its time kept; the answer (failures, burst) says whether it is published one by one.
+_COUNT_FAILURE = text(
+    """
+INSERT INTO login_failure_windows AS w (
+  caller, window_start, window_end, burst, failures, errors, user_id, username, ip_address, client_id,
+  first_counted_at, last_failed_at
+) VALUES (
+  CAST(:caller AS text), :window_start, :window_end, CAST(:burst AS integer), 1,
+  CASE WHEN CAST(:burst AS integer) < 1 THEN jsonb_build_object(CAST(:error AS text), 1) ELSE '{}'::jsonb END,
+  CAST(:user_id AS text), CAST(:username AS text), CAST(:ip_address AS text), CAST(:client_id AS text),
+  :occurred_at, :occurred_at
+)
+ON CONFLICT (caller, window_start) DO UPDATE SET
+  failures = w.failures + 1,
+  errors = CASE WHEN w.failures >= w.burst
+                THEN jsonb_set(w.errors, ARRAY[CAST(:error AS text)],
+                               to_jsonb(coalesce((w.errors ->> CAST(:error AS text))::int, 0) + 1))
+                ELSE w.errors END,
+  first_counted_at = CASE WHEN w.failures = w.burst THEN excluded.first_counted_at ELSE w.first_counted_at END,
+  last_failed_at = greatest(w.last_failed_at, excluded.last_failed_at),
+  user_id = coalesce(excluded.user_id, w.user_id), username = coalesce(excluded.username, w.username),
+  ip_address = coalesce(excluded.ip_address, w.ip_address), client_id = coalesce(excluded.client_id, w.client_id)
+RETURNING failures, burst
+"""
+)
+
+
+async def count_failure(
+    session: AsyncSession, event: SignInEvent, *, caller: str, window: Window, burst: int, username: str | None
+) -> bool:
+    """Count a failed login into its window; True if it is within the burst (published one by one)."""
+    counted = (
+        await session.execute(
+            _COUNT_FAILURE,
+            {
+                "caller": caller,
+                "window_start": window.start,
+                "window_end": window.end,
+                "burst": burst,
+                "error": event.error or "unknown",
+                "user_id": event.user_id,
+                "username": username,
+                "ip_address": event.ip_address,
+                "client_id": event.client_id,
+                "occurred_at": event.occurred_at,
+            },
+        )
+    ).one()
+    return bool(counted.failures <= counted.burst)
+
+
+async def close_failure_windows(session: AsyncSession) -> list[Row[Any]]:
+    """Delete the windows that have ended and return them (the poller holds the cursor: one at a time)."""
+    table = LoginFailureWindowRow.__table__
+    ended = await session.execute(
+        delete(LoginFailureWindowRow).where(LoginFailureWindowRow.window_end <= func.now()).returning(*table.c)
+    )
+    return sorted(ended.all(), key=lambda row: row.window_end)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from phoi_contracts.envelope import EventData
@@ -138,3 +138,24 @@ def parse(raw: Mapping[str, Any]) -> SignInEvent | None:
         session_id=str(raw["sessionId"]) if raw.get("sessionId") else None,
         error=str(raw["error"]) if raw.get("error") else None,
     )
+
+
+@dataclass(frozen=True)
+class Window:
+    """A fixed counting window, aligned to the epoch: [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+def window_of(at: datetime, seconds: int) -> Window:
+    start = datetime.fromtimestamp(int(at.timestamp()) // seconds * seconds, tz=UTC)
+    return Window(start, start + timedelta(seconds=seconds))
+
+
+def failure_caller(event: SignInEvent) -> str:
+    """Whom a failed login is counted against: the account when Keycloak knows the user, else the
+    address it came from (a name that exists nowhere tells nothing about an account)."""
+    if event.user_id:
+        return f"user:{event.user_id}"
+    return f"address:{event.ip_address}" if event.ip_address else "unknown"

@@ -6,6 +6,13 @@ events, the outbox rows and the new high-water mark commit together, so a crash 
 mark and the stored keys (and the deterministic envelope ids) keep every event published once.
 Side effects on accounts: a ``LOGIN`` sets ``last_login_at``; a password change moves a
 ``pending_first_login`` account to ``active``.
+
+Failed logins are all kept, but a burst of them must not become a burst of events: per account (or, for
+names Keycloak does not know, per address) and window (``IDENTITY_LOGIN_FAILURES_WINDOW_SECONDS``), the
+first ``IDENTITY_LOGIN_FAILURES_BURST`` are published one by one and the rest counted in
+``login_failure_windows``; each round closes the windows that have ended and publishes one
+``auth.login_failed_summary.v1`` for each that counted beyond its burst (same transaction, so a count is
+published exactly once). A failure read after its window closed starts a new row for that window.
 """
 
 from __future__ import annotations
@@ -14,15 +21,17 @@ import time
 from typing import Any
 
 from phoi_contracts.envelope import SYSTEM_ACTOR
+from phoi_contracts.events.identity import AuthLoginFailed, AuthLoginFailedSummary
 from phoi_kit.logging import get_logger
 from phoi_kit.uow import UnitOfWork
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from phoi_identity.adapters import accounts as account_repo
 from phoi_identity.adapters import sign_in as repo
 from phoi_identity.domain.accounts import AccountStatus
-from phoi_identity.domain.sign_in import PUBLISHED_TYPES, event_id, parse
-from phoi_identity.models import LoginEventCursorRow
+from phoi_identity.domain.sign_in import PUBLISHED_TYPES, SignInEvent, event_id, failure_caller, parse, window_of
+from phoi_identity.models import AccountRow, LoginEventCursorRow
 from phoi_identity.service.common import change_status
 from phoi_identity.service.context import IdentityContext
 
@@ -78,20 +87,65 @@ async def poll_once(ctx: IdentityContext) -> int:
                 continue
             if not await repo.store(session, event, contract.TYPE, account.id if account else None):
                 continue  # handled before (a re-read): already published
-            uow.publish(contract, event_id=event_id(event.key), time=event.occurred_at)
-            published += 1
-            if account is None:
-                continue
-            if event.keycloak_type == "LOGIN":
-                if account.last_login_at is None or account.last_login_at < event.occurred_at:
-                    account.last_login_at = event.occurred_at
-            elif (
-                event.keycloak_type in ("UPDATE_PASSWORD", "UPDATE_CREDENTIAL")
-                and account.status == AccountStatus.PENDING_FIRST_LOGIN.value
-            ):
-                change_status(account, AccountStatus.ACTIVE, "password changed by the holder")
+            if not isinstance(contract, AuthLoginFailed) or await _within_burst(ctx, session, event, contract):
+                uow.publish(contract, event_id=event_id(event.key), time=event.occurred_at)
+                published += 1
+            if account is not None:
+                _apply_to_account(account, event)
+        published += await _publish_summaries(uow)
         await repo.save_cursor(session, cursor.advance(fresh))
         await uow.commit()
     if published:
         log.info("sign-in events published", count=published)
+    return published
+
+
+def _apply_to_account(account: AccountRow, event: SignInEvent) -> None:
+    if event.keycloak_type == "LOGIN":
+        if account.last_login_at is None or account.last_login_at < event.occurred_at:
+            account.last_login_at = event.occurred_at
+    elif (
+        event.keycloak_type in ("UPDATE_PASSWORD", "UPDATE_CREDENTIAL")
+        and account.status == AccountStatus.PENDING_FIRST_LOGIN.value
+    ):
+        change_status(account, AccountStatus.ACTIVE, "password changed by the holder")
+
+
+async def _within_burst(
+    ctx: IdentityContext, session: AsyncSession, event: SignInEvent, contract: AuthLoginFailed
+) -> bool:
+    """Count a failed login; True if it is among the first of its window, to be published one by one."""
+    settings = ctx.settings
+    return await repo.count_failure(
+        session,
+        event,
+        caller=failure_caller(event),
+        window=window_of(event.occurred_at, settings.login_failures_window_seconds),
+        burst=settings.login_failures_burst,
+        username=contract.username,
+    )
+
+
+async def _publish_summaries(uow: UnitOfWork) -> int:
+    """One summary for each ended window that counted failures beyond its burst."""
+    published = 0
+    for window in await repo.close_failure_windows(uow.session):
+        beyond = window.failures - window.burst
+        if beyond <= 0:
+            continue
+        summary = AuthLoginFailedSummary(
+            window_start=window.window_start,
+            window_end=window.window_end,
+            count=beyond,
+            individually_published=window.burst,
+            errors=dict(window.errors),
+            first_failed_at=window.first_counted_at,
+            last_failed_at=window.last_failed_at,
+            user_id=window.user_id,
+            username=window.username,
+            ip_address=window.ip_address,
+            client_id=window.client_id,
+        )
+        uow.publish(summary, time=window.last_failed_at)
+        published += 1
     return published
