@@ -122,12 +122,13 @@ async def deactivate(
     """The unit stops acting: its accounts are disabled in Keycloak (sessions ended) first, then here,
     each with ``account.disabled`` so every service refuses their tokens. It disables every account of
     the unit at once, so it names the version it was based on (``If-Match``, 428 without it) — after
-    the checks that come first (404; the issuer, 409), so that the 428 can name the current version."""
+    the unit is found (404), so that the 428 can name the current version. The issuer is refused (409)
+    whatever version is named: no version makes it right."""
     unit = await load(uow, code, for_update=True)
-    if UnitKind(unit.kind) is UnitKind.QLCL:
-        domain.deactivate(domain.UnitStatus(unit.status), UnitKind(unit.kind))  # refused: the issuer
     if expected_version is None:
         raise VersionRequired("Send If-Match with the version (ETag) you read.", current_version=unit.version)
+    if UnitKind(unit.kind) is UnitKind.QLCL:
+        domain.deactivate(domain.UnitStatus(unit.status), UnitKind(unit.kind))  # refused: the issuer
     check_version(unit.version, expected_version)
     new_status = domain.deactivate(domain.UnitStatus(unit.status), UnitKind(unit.kind))
     accounts = [
