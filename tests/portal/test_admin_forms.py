@@ -128,6 +128,17 @@ def test_unit_edit_and_status_forms(system_stack: Stack, admin: httpx.Client) ->
     no_reason = post(admin, f"/admin/units/{code}/deactivate", {"reason": ""})
     assert field_error(no_reason.text, "reason") == "Hãy nhập lý do."
     assert system_stack.api("identity", "GET", f"/api/v1/units/{code}", system_stack.admin).json()["status"] == "active"
+    # The deactivation is sent with the version the page showed (If-Match): an old one changes nothing.
+    form = admin.get(f"/admin/units/{code}/deactivate").text
+    assert '<input type="hidden" name="version" value="2">' in form
+    for version in ("1", ""):  # changed meanwhile; a form without its version (identity answers 428)
+        stale = admin.post(
+            f"/admin/units/{code}/deactivate", data={"csrf_token": csrf_of(form), "version": version, "reason": "Cũ"}
+        )
+        assert stale.status_code == 200
+        assert 'data-testid="error-summary"' in stale.text
+        assert kept(stale.text, "reason", "Cũ")
+    assert system_stack.api("identity", "GET", f"/api/v1/units/{code}", system_stack.admin).json()["status"] == "active"
     done = post(admin, f"/admin/units/{code}/deactivate", {"reason": "Sáp nhập theo Quyết định 12/QĐ"})
     assert done.status_code == 303
     assert (

@@ -22,6 +22,8 @@ from phoi_identity.domain.errors import (
     InvalidAccount,
     InvalidResolution,
     InvalidUnit,
+    IssuerUnitProtected,
+    LastAdministrator,
     UnitStateConflict,
 )
 from phoi_identity.domain.incidents import IncidentStatus, ResolutionAction
@@ -69,10 +71,12 @@ def test_a_unit_is_not_its_own_ancestor() -> None:
 
 
 def test_unit_status_transitions() -> None:
-    assert units.deactivate(units.UnitStatus.ACTIVE) is units.UnitStatus.INACTIVE
+    assert units.deactivate(units.UnitStatus.ACTIVE, UnitKind.DEPARTMENT) is units.UnitStatus.INACTIVE
     assert units.reactivate(units.UnitStatus.INACTIVE) is units.UnitStatus.ACTIVE
     with pytest.raises(UnitStateConflict):
-        units.deactivate(units.UnitStatus.INACTIVE)
+        units.deactivate(units.UnitStatus.INACTIVE, UnitKind.INSTITUTION)
+    with pytest.raises(IssuerUnitProtected):  # the issuer's accounts administer the system
+        units.deactivate(units.UnitStatus.ACTIVE, UnitKind.QLCL)
     with pytest.raises(UnitStateConflict):
         units.reactivate(units.UnitStatus.ACTIVE)
 
@@ -97,6 +101,22 @@ def test_unit_accounts_have_the_unit_role_and_a_receiving_unit() -> None:
     accounts.check_unit(AccountKind.INDIVIDUAL, Role.AUDITOR, "SGD-HN", UnitKind.DEPARTMENT)
     with pytest.raises(InvalidAccount):
         accounts.check_unit(AccountKind.INDIVIDUAL, Role.QLCL_ADMIN, "SGD-HN", UnitKind.DEPARTMENT)
+
+
+def test_the_last_live_administrator_is_kept() -> None:
+    live, out = (
+        (AccountStatus.ACTIVE, AccountStatus.PENDING_FIRST_LOGIN),
+        (AccountStatus.LOCKED, AccountStatus.DISABLED),
+    )
+    for status in live:
+        assert accounts.leaves_no_administrator(Role.QLCL_ADMIN, status, 0)
+        assert not accounts.leaves_no_administrator(Role.QLCL_ADMIN, status, 1)
+        with pytest.raises(LastAdministrator):
+            accounts.keep_an_administrator(Role.QLCL_ADMIN, status, 0)
+    for status in out:  # already out of service: taking it further away changes nothing
+        assert not accounts.leaves_no_administrator(Role.QLCL_ADMIN, status, 0)
+    for role in (Role.QLCL_OFFICER, Role.AUDITOR, Role.UNIT_ACCOUNT):
+        assert not accounts.leaves_no_administrator(role, AccountStatus.ACTIVE, 0)
 
 
 def test_usernames() -> None:

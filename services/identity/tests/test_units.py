@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from phoi_kit.pagination import encode_cursor
 from phoi_local.testing import REPO_ROOT
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 SEED = Path(REPO_ROOT) / "deploy" / "local" / "demo-seed.json"
 
@@ -126,10 +128,28 @@ async def test_deactivation_disables_the_units_accounts(
         account = await helpers.new_unit_account(client, admin_headers, unit["code"])
         path = f"/api/v1/units/{unit['code']}"
 
-        off = await client.post(f"{path}/deactivate", json={"reason": "Sáp nhập"}, headers=admin_headers)
+        # it disables every account of the unit at once: only against the version the caller read
+        blind = await client.post(f"{path}/deactivate", json={"reason": "Sáp nhập"}, headers=admin_headers)
+        assert blind.status_code == 428
+        assert (blind.json()["code"], blind.json()["current_version"]) == ("if_match_required", 1)
+        stale = await client.post(
+            f"{path}/deactivate", json={"reason": "Sáp nhập"}, headers={**admin_headers, "If-Match": '"9"'}
+        )
+        assert stale.status_code == 412
+        assert (await client.get(f"/api/v1/accounts/{account['id']}", headers=admin_headers)).json()[
+            "status"
+        ] == "pending_first_login"
+        off = await client.post(
+            f"{path}/deactivate", json={"reason": "Sáp nhập"}, headers={**admin_headers, "If-Match": '"1"'}
+        )
         assert off.status_code == 200, off.text
         assert off.json()["status"] == "inactive"
-        assert (await client.post(f"{path}/deactivate", json={"reason": "x"}, headers=admin_headers)).status_code == 409
+        assert off.headers["etag"] == '"2"'
+        again = await client.post(
+            f"{path}/deactivate", json={"reason": "x"}, headers={**admin_headers, "If-Match": "2"}
+        )
+        assert again.status_code == 409
+        assert again.json()["code"] == "unit_state_conflict"
         gone = (await client.get(f"/api/v1/accounts/{account['id']}", headers=admin_headers)).json()
         assert gone["status"] == "disabled"
         assert keycloak.admin().get_user(account["keycloak_user_id"])["enabled"] is False
@@ -154,6 +174,41 @@ async def test_deactivation_disables_the_units_accounts(
             "unit.reactivated.v1",
             "account.created.v1",
         ]
+
+
+async def test_the_issuer_is_never_deactivated(
+    identity_api: Any, admin_headers: dict[str, str], keycloak: Any, helpers: Any
+) -> None:
+    """QLCL's accounts are the administrators and officers: deactivating it would disable them all, the
+    caller's included, and nothing could undo that. Refused whatever version is named; nothing changes."""
+    async with identity_api() as svc:
+        client = svc.client
+        issuer = await helpers.new_unit(client, admin_headers, kind="issuer")
+        officer = await helpers.new_individual(client, admin_headers)
+        path = f"/api/v1/units/{issuer['code']}"
+        blind = await client.post(f"{path}/deactivate", json={"reason": "fuzz"}, headers=admin_headers)
+        assert blind.status_code == 428  # like any unit: the version first
+        for version in ('"1"', '"7"'):
+            refused = await client.post(
+                f"{path}/deactivate", json={"reason": "fuzz"}, headers={**admin_headers, "If-Match": version}
+            )
+            assert refused.status_code == 409, refused.text
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert refused.json()["code"] == "issuer_unit_protected"
+        after = await client.get(path, headers=admin_headers)
+        assert (after.json()["status"], after.headers["etag"]) == ("active", '"1"')
+        assert (await client.get(f"/api/v1/accounts/{officer['id']}", headers=admin_headers)).json()[
+            "status"
+        ] == "pending_first_login"
+        assert keycloak.admin().get_user(officer["keycloak_user_id"])["enabled"] is True
+        assert [kind for kind, _ in await helpers.outbox(svc)] == ["unit.created.v1", "account.created.v1"]
+
+        # the database holds the rule too (ck_units_issuer_active), whatever code writes to it
+        async with svc.runtime.database.session() as session:
+            with pytest.raises(IntegrityError, match="ck_units_issuer_active"):
+                await session.execute(
+                    text("UPDATE units SET status = 'inactive' WHERE code = :code"), {"code": issuer["code"]}
+                )
 
 
 async def test_the_launchers_seed_sequence(identity_api: Any, keycloak: Any) -> None:

@@ -708,3 +708,17 @@ def test_a_page_in_vietnamese_has_no_english_sentence_left(name: str) -> None:
 )
 def test_one_blank_is_said_in_the_singular(name: str, one: str) -> None:
     assert one in " ".join(rendered(PAGES[name]).english)
+
+
+def test_the_issuers_page_offers_no_deactivation() -> None:
+    """QLCL's accounts administer the system: identity refuses to deactivate it (`issuer_unit_protected`),
+    and its page does not offer it; another unit's page does."""
+
+    def links(unit: dict[str, Any]) -> str:
+        html, _ = _in("vi", Page("admin/unit.html", Role.QLCL_ADMIN, lambda: {"unit": unit, "accounts": []}))
+        return html
+
+    issuer = {**UNIT, "code": "QLCL", "kind": "qlcl"}
+    assert "/admin/units/QLCL/deactivate" not in links(issuer)
+    assert "/admin/units/SGD-HN/deactivate" in links(UNIT)
+    assert "/admin/units/QLCL/reactivate" in links({**issuer, "status": "inactive"})  # left so before the rule

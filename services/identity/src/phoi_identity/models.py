@@ -2,7 +2,9 @@
 
 - ``units``: the directory of organisations (QLCL, provincial departments, institutions).
 - ``accounts``: one row per Keycloak user the directory knows. At most one live unit account per unit
-  (partial unique index ``ux_accounts_one_unit_account``); individual accounts for QLCL officials.
+  (partial unique index ``ux_accounts_one_unit_account``); individual accounts for QLCL officials. The
+  last live ``qlcl_admin`` account is never taken out of service (constraint trigger
+  ``accounts_keep_an_administrator``, migration 0004).
 - ``account_holders``: the chain of people who held an account, with dates (Article 8.2 and 8.4).
 - ``incidents``: access incidents (Article 8.5), reported by a signed-in user or, from the public page,
   by someone who cannot sign in (``source = 'public'``: a reference number, the reporter's unverified
@@ -65,6 +67,8 @@ class UnitRow(Base):
         CheckConstraint(_in("kind", UNIT_KINDS), name="kind"),
         CheckConstraint(_in("status", UNIT_STATUSES), name="status"),
         CheckConstraint("parent_code IS NULL OR parent_code <> code", name="not_own_parent"),
+        # The issuer (QLCL) is never deactivated: its accounts administer the system (migration 0004).
+        CheckConstraint("kind <> 'qlcl' OR status = 'active'", name="issuer_active"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -44,6 +44,27 @@ async def live_unit_account(session: AsyncSession, unit_code: str) -> AccountRow
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+# The same key as the constraint trigger ``accounts_keep_an_administrator`` (migration 0004) takes.
+ADMINISTRATORS_LOCK = "phoi_identity.administrators"
+LIVE_STATUSES = ("pending_first_login", "active")
+
+
+async def lock_administrators(session: AsyncSession) -> None:
+    """Serialise changes that may take an administrator out of service, until the transaction ends.
+
+    Taken after the account's row lock (never before it), so two administrators locking each other
+    queue here: the second counts again once the first has committed, and sees it (READ COMMITTED
+    reads afresh per statement)."""
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(ADMINISTRATORS_LOCK))))
+
+
+async def live_administrators_besides(session: AsyncSession, account_id: uuid.UUID) -> int:
+    stmt = select(func.count()).where(
+        AccountRow.role == "qlcl_admin", AccountRow.status.in_(LIVE_STATUSES), AccountRow.id != account_id
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
 async def of_unit(session: AsyncSession, unit_code: str, *, for_update: bool = False) -> list[AccountRow]:
     stmt = select(AccountRow).where(AccountRow.unit_code == unit_code).order_by(AccountRow.created_at)
     if for_update:

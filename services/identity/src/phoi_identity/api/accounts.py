@@ -22,7 +22,7 @@ from phoi_kit.uow import UnitOfWork
 from phoi_kit.versioning import IfMatch, set_etag
 
 from phoi_identity.adapters import accounts as repo
-from phoi_identity.api.deps import ACCOUNT_READERS, Ctx, no_store, unit_scope
+from phoi_identity.api.deps import ACCOUNT_READERS, CHANGE_STATUSES, Ctx, no_store, unit_scope
 from phoi_identity.api.schemas import (
     AccountIn,
     AccountOut,
@@ -40,7 +40,12 @@ from phoi_identity.service import accounts as service
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
 
-_CHANGE = problem_responses(403, 404, 409, 422, 502, 503)
+_CHANGE = problem_responses(*CHANGE_STATUSES)
+# Lock and disable: also the last live administrator, who is never taken out of service.
+_TAKE_OUT = problem_responses(
+    *CHANGE_STATUSES,
+    notes={409: "Wrong state (`account_state_conflict`), or the last administrator (`last_administrator`)."},
+)
 
 
 def _holder(body: HolderIn) -> service.Holder:
@@ -174,7 +179,7 @@ async def hand_over(
 @router.post(
     "/{account_id}/lock",
     summary="Lock: Keycloak user disabled, sessions ended, tokens refused everywhere",
-    responses=_CHANGE,
+    responses=_TAKE_OUT,
 )
 async def lock(
     account_id: uuid.UUID, body: ReasonIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatch
@@ -199,7 +204,7 @@ async def unlock(
 
 
 @router.post(
-    "/{account_id}/disable", summary="Disable for good (the Keycloak user is kept, disabled)", responses=_CHANGE
+    "/{account_id}/disable", summary="Disable for good (the Keycloak user is kept, disabled)", responses=_TAKE_OUT
 )
 async def disable(
     account_id: uuid.UUID, body: ReasonIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatch

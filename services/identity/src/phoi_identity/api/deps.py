@@ -33,6 +33,9 @@ def no_store(response: Response) -> None:
     response.headers["Pragma"] = "no-cache"
 
 
+# What a change over Keycloak may answer besides 401/422: forbidden, not found, conflict, Keycloak's 502/503.
+CHANGE_STATUSES = (403, 404, 409, 422, 502, 503)
+
 # Who reads what.
 DIRECTORY_READERS = (Role.QLCL_ADMIN, Role.QLCL_OFFICER, Role.AUDITOR, Role.UNIT_ACCOUNT)
 ACCOUNT_READERS = (Role.QLCL_ADMIN, Role.AUDITOR, Role.UNIT_ACCOUNT)

@@ -16,6 +16,7 @@ from phoi_identity.domain.errors import (
     NotFoundError,
     RateLimited,
     VersionMismatch,
+    VersionRequired,
 )
 
 ERROR_MAP: ErrorMap = {
@@ -23,6 +24,7 @@ ERROR_MAP: ErrorMap = {
     NotFoundError: 404,
     ConflictError: 409,
     VersionMismatch: 412,
+    VersionRequired: 428,
     KeycloakUnavailable: 503,
     KeycloakFailed: 502,
     RateLimited: 429,

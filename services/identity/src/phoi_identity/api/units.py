@@ -9,10 +9,10 @@ from phoi_kit.app import UoW, User
 from phoi_kit.auth import Role
 from phoi_kit.openapi import problem_responses
 from phoi_kit.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, encode_cursor, read_cursor
-from phoi_kit.versioning import IfMatch, IfMatchRequired, set_etag
+from phoi_kit.versioning import IfMatch, IfMatchRequired, IfMatchRequiredByService, set_etag
 
 from phoi_identity.adapters import units as repo
-from phoi_identity.api.deps import DIRECTORY_READERS, Ctx
+from phoi_identity.api.deps import CHANGE_STATUSES, DIRECTORY_READERS, Ctx
 from phoi_identity.api.deps import unit_scope as scope_of
 from phoi_identity.api.schemas import OptionalReasonIn, ReasonIn, UnitIn, UnitOut, UnitPatch
 from phoi_identity.domain.units import normalise_code
@@ -102,11 +102,14 @@ async def update_unit(
 
 @router.post(
     "/{code}/deactivate",
-    summary="Deactivate a unit; its accounts are disabled",
-    responses=problem_responses(403, 404, 409, 422, 502, 503),
+    summary="Deactivate a unit; its accounts are disabled (If-Match required; never the issuer, QLCL)",
+    responses=problem_responses(
+        *CHANGE_STATUSES,
+        notes={409: "QLCL cannot be deactivated (`issuer_unit_protected`), or the unit is inactive already."},
+    ),
 )
 async def deactivate_unit(
-    code: str, body: ReasonIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatch
+    code: str, body: ReasonIn, user: User, uow: UoW, ctx: Ctx, response: Response, version: IfMatchRequiredByService
 ) -> UnitOut:
     user.require(Role.QLCL_ADMIN)
     unit = await service.deactivate(uow, ctx, code, body.reason, version)

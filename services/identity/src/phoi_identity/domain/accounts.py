@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from phoi_contracts.events.identity import AccountKind, Role, UnitKind
 
-from phoi_identity.domain.errors import AccountStateConflict, InvalidAccount
+from phoi_identity.domain.errors import AccountStateConflict, InvalidAccount, LastAdministrator
 
 UPDATE_PASSWORD = "UPDATE_PASSWORD"  # noqa: S105 - Keycloak's required action, not a secret
 PHOI_ROLES = frozenset(r.value for r in Role)
@@ -145,6 +145,23 @@ def can_hand_over(status: AccountStatus) -> None:
 def can_disable(status: AccountStatus) -> None:
     if status is AccountStatus.DISABLED:
         raise AccountStateConflict("The account is already disabled.", status=status.value)
+
+
+# --- the last administrator ----------------------------------------------------------------------
+def leaves_no_administrator(role: Role, status: AccountStatus, other_live_administrators: int) -> bool:
+    """Whether taking this account out of service (lock, disable) would leave no live ``qlcl_admin``:
+    nobody could then unlock, issue or resolve anything through the API. A live account is one its
+    holder can sign in to (a pending one's temporary password was given to the administrator who
+    issued it). A handover keeps the account live, so it is not counted as taking it away."""
+    return role is Role.QLCL_ADMIN and status in LIVE and other_live_administrators == 0
+
+
+def keep_an_administrator(role: Role, status: AccountStatus, other_live_administrators: int) -> None:
+    if leaves_no_administrator(role, status, other_live_administrators):
+        raise LastAdministrator(
+            "This is the last administrator account that can sign in; issue another administrator first.",
+            role=role.value,
+        )
 
 
 # --- reconciliation with Keycloak ------------------------------------------------------------------

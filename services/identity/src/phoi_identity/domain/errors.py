@@ -10,6 +10,7 @@ base                       status  meaning
 ``ConflictError``          409     the action clashes with the current state (duplicate, wrong state)
 ``IdentityError``          422     the input breaks a rule of the directory
 ``VersionMismatch``        412     ``If-Match`` names a version that is not the current one
+``VersionRequired``        428     the change needs ``If-Match`` and none was sent
 ``KeycloakUnavailable``    503     Keycloak cannot be reached (after retries); nothing was changed
 ``KeycloakFailed``         502     Keycloak refused a call the service expected to succeed
 ``RateLimited``            429     too many public reports from one address (or in all); ``retry_after`` seconds
@@ -92,6 +93,18 @@ class AccountStateConflict(ConflictError):
     code = "account_state_conflict"
 
 
+class IssuerUnitProtected(ConflictError):
+    """The issuer (QLCL, the unit of kind ``qlcl``) cannot be deactivated: its accounts administer the system."""
+
+    code = "issuer_unit_protected"
+
+
+class LastAdministrator(ConflictError):
+    """The change would leave no live ``qlcl_admin`` account: nobody could administer the system again."""
+
+    code = "last_administrator"
+
+
 class IncidentResolvedAlready(ConflictError):
     code = "incident_resolved"
 
@@ -132,6 +145,10 @@ class PasswordRejected(IdentityError):
 # --- versions --------------------------------------------------------------------------------------
 class VersionMismatch(IdentityError):
     code = "version_mismatch"
+
+
+class VersionRequired(IdentityError):
+    code = "if_match_required"
 
 
 # --- Keycloak --------------------------------------------------------------------------------------

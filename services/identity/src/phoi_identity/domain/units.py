@@ -9,7 +9,7 @@ from typing import Any
 
 from phoi_contracts.events.identity import UnitKind
 
-from phoi_identity.domain.errors import InvalidUnit, UnitStateConflict
+from phoi_identity.domain.errors import InvalidUnit, IssuerUnitProtected, UnitStateConflict
 
 # Other spellings of the kinds, accepted on input (the demo seed says "issuer" and
 # "provincial_department"); stored and published as the contract's values.
@@ -75,7 +75,14 @@ def check_parent(code: str, parent_code: str | None, ancestors_of_parent: list[s
         raise InvalidUnit("A unit cannot be placed under itself.", fields=["parent_code"])
 
 
-def deactivate(status: UnitStatus) -> UnitStatus:
+def deactivate(status: UnitStatus, kind: UnitKind) -> UnitStatus:
+    """A unit stops acting. Never the issuer: deactivating it would disable every QLCL account, the
+    administrators' included, and no call could undo that (the check constraint ``ck_units_issuer_active``
+    holds it in the database too)."""
+    if kind is UnitKind.QLCL:
+        raise IssuerUnitProtected(
+            "QLCL issues the blanks and administers the system; it cannot be deactivated.", kind=kind.value
+        )
     if status is UnitStatus.INACTIVE:
         raise UnitStateConflict("The unit is already inactive.", status=status.value)
     return UnitStatus.INACTIVE

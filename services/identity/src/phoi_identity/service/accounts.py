@@ -51,6 +51,7 @@ from phoi_identity.domain.errors import (
     KeycloakUnavailable,
     KeycloakUserMismatch,
     KeycloakUserNotFound,
+    LastAdministrator,
     OpenIncident,
     PasswordRejected,
     UnitAccountExists,
@@ -370,6 +371,38 @@ async def hand_over(
     return account, password
 
 
+# --- the last administrator ----------------------------------------------------------------------
+async def keep_an_administrator(uow: UnitOfWork, account: AccountRow) -> None:
+    """409 ``last_administrator`` instead of taking the last live administrator (`account`, row locked by
+    the caller) out of service. Takes the administrators' lock, held until the transaction ends: a
+    concurrent change of another administrator counts again after this one committed."""
+    if account.role != Role.QLCL_ADMIN.value or AccountStatus(account.status) not in domain.LIVE:
+        return  # not an administrator who can sign in: nothing to count, no lock to wait for
+    await repo.lock_administrators(uow.session)
+    others = await repo.live_administrators_besides(uow.session, account.id)
+    domain.keep_an_administrator(Role(account.role), AccountStatus(account.status), others)
+
+
+async def is_last_administrator(uow: UnitOfWork, account: AccountRow) -> bool:
+    """The same check, for the callers that must not fail (an incident report, reconciliation)."""
+    try:
+        await keep_an_administrator(uow, account)
+    except LastAdministrator:
+        return True
+    return False
+
+
+async def flush_status(uow: UnitOfWork) -> None:
+    """Flush a status change; the database's own guard (``accounts_keep_an_administrator``) answers
+    409 too, should a path have missed the check above."""
+    try:
+        await uow.session.flush()
+    except IntegrityError as exc:
+        if "accounts_keep_an_administrator" in str(exc.orig):
+            raise LastAdministrator("This is the last administrator account that can sign in.") from exc
+        raise
+
+
 # --- lock / unlock / disable -----------------------------------------------------------------------
 async def lock(
     uow: UnitOfWork,
@@ -391,6 +424,7 @@ async def lock(
     account = account or await load(uow, account_id, for_update=True)
     check_version(account.version, expected_version)
     domain.can_lock(AccountStatus(account.status))
+    await keep_an_administrator(uow, account)
     keycloak_done = True
     try:
         await ctx.keycloak.set_enabled(account.keycloak_user_id, False)
@@ -399,7 +433,7 @@ async def lock(
         keycloak_done = False
         log.error("Keycloak unavailable: account locked here, Keycloak to follow", account_id=str(account.id))
     cutoff = change_status(account, AccountStatus.LOCKED, reason)
-    await uow.session.flush()
+    await flush_status(uow)
     uow.publish(
         AccountLocked(
             **account_refs(account),
@@ -487,13 +521,14 @@ async def disable(
     account = await load(uow, account_id, for_update=True)
     check_version(account.version, expected_version)
     domain.can_disable(AccountStatus(account.status))
+    await keep_an_administrator(uow, account)
     await ctx.keycloak.set_enabled(account.keycloak_user_id, False)
     await ctx.keycloak.logout(account.keycloak_user_id)
     cutoff = change_status(account, AccountStatus.DISABLED, reason)
     current = await repo.current_holder(uow.session, account.id)
     if current is not None:
         current.held_to = cutoff
-    await uow.session.flush()
+    await flush_status(uow)
     uow.publish(
         AccountDisabled(
             **account_refs(account),

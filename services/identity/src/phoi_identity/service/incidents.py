@@ -15,6 +15,7 @@ from phoi_contracts.events.identity import (
     PublicReporter,
 )
 from phoi_kit.auth import QLCL_ROLES, CurrentUser
+from phoi_kit.logging import get_logger
 from phoi_kit.uow import UnitOfWork
 
 from phoi_identity.adapters import accounts as account_repo
@@ -29,6 +30,8 @@ from phoi_identity.service import accounts
 from phoi_identity.service.common import check_version, now
 from phoi_identity.service.context import IdentityContext
 from phoi_identity.settings import Settings
+
+log = get_logger(__name__)
 
 ANONYMOUS = "anonymous"  # who reported a public report, as far as the directory knows
 
@@ -63,6 +66,41 @@ async def _account_in_scope(uow: UnitOfWork, user: CurrentUser, account_id: uuid
     raise AccountNotFound("No such account.", account_id=str(account_id))
 
 
+async def record(
+    uow: UnitOfWork, new: Report, *, reporter: str, reporter_id: str | None = None, reporter_unit: str | None = None
+) -> IncidentRow:
+    """Write an open incident about `new.account_id` (already checked by the caller) and publish it."""
+    incident = IncidentRow(
+        id=uuid.uuid4(),
+        kind=new.kind.value,
+        status=IncidentStatus.OPEN.value,
+        account_id=new.account_id,
+        unit_code=new.unit_code,
+        description=new.description,
+        occurred_at=new.occurred_at,
+        reported_at=now(),
+        reported_by_user_id=reporter_id or reporter,
+        reported_by_username=reporter,
+        reported_by_unit=reporter_unit,
+        account_locked=False,
+        version=1,
+        source=IncidentSource.SIGNED_IN.value,
+    )
+    uow.session.add(incident)
+    await uow.session.flush()
+    uow.publish(
+        IncidentReported(
+            incident_id=incident.id,
+            kind=new.kind,
+            account_id=incident.account_id,
+            unit_code=new.unit_code,
+            description=new.description,
+            occurred_at=new.occurred_at,
+        )
+    )
+    return incident
+
+
 async def report(uow: UnitOfWork, ctx: IdentityContext, user: CurrentUser, new: Report) -> Reported:
     account: AccountRow | None = None
     if new.account_id is not None:
@@ -77,47 +115,43 @@ async def report(uow: UnitOfWork, ctx: IdentityContext, user: CurrentUser, new: 
         raise UnitNotFound("No such unit.", unit_code=unit_code)
     unit_code = unit_code or (account.unit_code if account else None) or (user.unit_code if user.is_unit else None)
 
-    incident = IncidentRow(
-        id=uuid.uuid4(),
-        kind=new.kind.value,
-        status=IncidentStatus.OPEN.value,
-        account_id=account.id if account else None,
-        unit_code=unit_code,
-        description=new.description,
-        occurred_at=new.occurred_at,
-        reported_at=now(),
-        reported_by_user_id=user.user_id,
-        reported_by_username=user.username,
-        reported_by_unit=user.unit_code,
-        account_locked=False,
-        version=1,
-        source=IncidentSource.SIGNED_IN.value,
-    )
-    uow.session.add(incident)
-    await uow.session.flush()
-    uow.publish(
-        IncidentReported(
-            incident_id=incident.id,
-            kind=new.kind,
-            account_id=incident.account_id,
-            unit_code=unit_code,
-            description=new.description,
-            occurred_at=new.occurred_at,
-        )
+    incident = await record(
+        uow,
+        Report(new.kind, new.description, account.id if account else None, unit_code, new.occurred_at),
+        reporter=user.username,
+        reporter_id=user.user_id,
+        reporter_unit=user.unit_code,
     )
     synced = True
     if account is not None and domain.locks_account(new.kind, True, AccountStatus(account.status)):
-        account, synced = await accounts.lock(
-            uow,
-            ctx,
-            account.id,
-            f"Suspected account takeover reported by {user.username}",
-            incident_id=incident.id,
-            account=account,
-        )
-        incident.account_locked = True
-        await uow.session.flush()
+        account, synced = await _lock_for_takeover(uow, ctx, user, incident, account)
     return Reported(incident, account, synced)
+
+
+async def _lock_for_takeover(
+    uow: UnitOfWork, ctx: IdentityContext, user: CurrentUser, incident: IncidentRow, account: AccountRow
+) -> tuple[AccountRow, bool]:
+    """Lock the account a takeover is suspected of — unless it is the last live administrator: locking
+    it would leave nobody to resolve the incident (or unlock anything). The report stays open, the
+    account live; the operator breaks the glass if it really is in the wrong hands (docs/DEPLOYMENT.md)."""
+    if await accounts.is_last_administrator(uow, account):
+        log.error(
+            "suspected takeover of the last administrator: reported, not locked",
+            incident_id=str(incident.id),
+            account_id=str(account.id),
+        )
+        return account, True
+    account, synced = await accounts.lock(
+        uow,
+        ctx,
+        account.id,
+        f"Suspected account takeover reported by {user.username}",
+        incident_id=incident.id,
+        account=account,
+    )
+    incident.account_locked = True
+    await uow.session.flush()
+    return account, synced
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from phoi_identity.adapters import journal
 from phoi_identity.adapters.keycloak import CREATION_SKEW_MS, KeycloakUser
 from phoi_identity.domain.accounts import AccountStatus, KeycloakState, Repair
 from phoi_identity.domain.accounts import reconcile as decide
+from phoi_identity.service.accounts import is_last_administrator
 from phoi_identity.service.common import account_refs, change_status, now
 from phoi_identity.service.context import IdentityContext
 
@@ -50,6 +51,8 @@ class ReconcileReport:
     accounts_marked_pending: list[str] = field(default_factory=list)
     accounts_marked_active: list[str] = field(default_factory=list)
     keycloak_users_disabled_again: list[str] = field(default_factory=list)
+    # Disabled or deleted in Keycloak, yet the last live administrator: left live here (see `_repair`).
+    last_administrator_not_mirrored: list[str] = field(default_factory=list)
     unregistered_keycloak_users: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -106,6 +109,19 @@ async def _orphans(ctx: IdentityContext, report: ReconcileReport, grace_seconds:
         await session.commit()
 
 
+def _last_administrator_left(username: str, repair: Repair, report: ReconcileReport) -> None:
+    """Keycloak disabled (or lost) the last live administrator behind our back. Mirroring it would
+    leave the directory without an administrator, which the database refuses; so the account stays
+    live here, and every run says so, loudly, until someone acts: enable the user in Keycloak again,
+    or break the glass (docs/DEPLOYMENT.md), after which the next run mirrors the change."""
+    report.last_administrator_not_mirrored.append(username)
+    log.error(
+        "the last administrator is disabled or gone in Keycloak; left live in the directory: break the glass",
+        username=username,
+        repair=repair.value,
+    )
+
+
 async def _repair(ctx: IdentityContext, account_id: uuid.UUID, report: ReconcileReport) -> None:
     async with ctx.database.session() as session:
         uow = UnitOfWork(session, source=ctx.source, actor=SYSTEM_ACTOR)
@@ -118,6 +134,9 @@ async def _repair(ctx: IdentityContext, account_id: uuid.UUID, report: Reconcile
         cutoff = now()
         common = account_refs(account)
         if repair is Repair.NOTHING:
+            return
+        if repair in (Repair.MARK_DISABLED, Repair.MARK_LOCKED) and await is_last_administrator(uow, account):
+            _last_administrator_left(account.username, repair, report)
             return
         if repair is Repair.DISABLE_IN_KEYCLOAK:
             await ctx.keycloak.set_enabled(account.keycloak_user_id, False)

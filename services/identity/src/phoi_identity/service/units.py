@@ -21,7 +21,7 @@ from phoi_identity.adapters import accounts as account_repo
 from phoi_identity.adapters import units as repo
 from phoi_identity.domain import units as domain
 from phoi_identity.domain.accounts import AccountStatus
-from phoi_identity.domain.errors import InvalidUnit, UnitExists, UnitNotFound
+from phoi_identity.domain.errors import InvalidUnit, UnitExists, UnitNotFound, VersionRequired
 from phoi_identity.models import UnitRow
 from phoi_identity.service.common import account_refs, change_status, check_version, now
 from phoi_identity.service.context import IdentityContext
@@ -120,10 +120,17 @@ async def deactivate(
     uow: UnitOfWork, ctx: IdentityContext, code: str, reason: str, expected_version: int | None
 ) -> UnitRow:
     """The unit stops acting: its accounts are disabled in Keycloak (sessions ended) first, then here,
-    each with ``account.disabled`` so every service refuses their tokens."""
+    each with ``account.disabled`` so every service refuses their tokens. It disables every account of
+    the unit at once, so it names the version it was based on (``If-Match``, 428 without it) — after
+    the unit is found (404), so that the 428 can name the current version. The issuer is refused (409)
+    whatever version is named: no version makes it right."""
     unit = await load(uow, code, for_update=True)
+    if expected_version is None:
+        raise VersionRequired("Send If-Match with the version (ETag) you read.", current_version=unit.version)
+    if UnitKind(unit.kind) is UnitKind.QLCL:
+        domain.deactivate(domain.UnitStatus(unit.status), UnitKind(unit.kind))  # refused: the issuer
     check_version(unit.version, expected_version)
-    new_status = domain.deactivate(domain.UnitStatus(unit.status))
+    new_status = domain.deactivate(domain.UnitStatus(unit.status), UnitKind(unit.kind))
     accounts = [
         a for a in await account_repo.of_unit(uow.session, unit.code, for_update=True) if a.status != "disabled"
     ]
