@@ -161,3 +161,20 @@ QUIET: dict[str, dict[str, Any]] = {
     },
     "audit": {"checkpoint_seconds": 0, "verify_seconds": 0},
 }
+
+
+async def test_only_the_shape_of_a_request_is_checked_before_the_token_and_the_role(
+    api_app: Any, tokens: Callable[..., dict[str, str]]
+) -> None:
+    """docs/ACCESS_POLICY.md, "Order of checks": FastAPI validates the body before the route's role check
+    (what the caller learns is in the published OpenAPI), and JSON syntax even before the token."""
+    async with api_app("identity", **QUIET["identity"]) as svc:
+        auditor = tokens("auditor")
+        shapeless = await svc.client.post("/api/v1/units", json={}, headers=auditor)
+        assert (shapeless.status_code, _code(shapeless)) == (422, "validation_failed")
+        well_formed = {"code": "SGD-XX", "name": "Sở", "kind": "department"}
+        refused = await svc.client.post("/api/v1/units", json=well_formed, headers=auditor)
+        assert (refused.status_code, _code(refused)) == (403, "role_required")
+        assert (await svc.client.post("/api/v1/units", json={})).status_code == 401
+        broken = await svc.client.post("/api/v1/units", content=b"{", headers={"Content-Type": "application/json"})
+        assert (broken.status_code, _code(broken)) == (422, "validation_failed")
