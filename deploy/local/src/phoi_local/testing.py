@@ -328,6 +328,9 @@ class RunningService:
     database_url: str
     settings: Any
     topic_prefix: str
+    # `api_app` only: the connection whose transaction every session joins, for a test that wants to undo
+    # one call at a time (`begin_nested()` around it)
+    connection: Any = None
 
     @property
     def runtime(self) -> Any:
@@ -496,7 +499,7 @@ def api_app(migrated_database: Callable[[str], str], keycloak: Any) -> Any:
                         app.router.lifespan_context(app),
                         httpx.AsyncClient(transport=transport, base_url=f"http://{name}.test") as client,
                     ):
-                        yield RunningService(app, client, db_url, settings, prefix)
+                        yield RunningService(app, client, db_url, settings, prefix, connection)
                 finally:
                     await outer.rollback()
             async with engine.connect() as probe:

@@ -61,6 +61,9 @@ class KeycloakTarget:
     realm: str = "phoi"
     portal_secret: str = ""
     identity_secret: str = ""
+    # The stand-in's state directory (its signing keys, for tests that mint tokens of their own); None for
+    # a real Keycloak
+    state_dir: Path | None = None
 
     @classmethod
     def for_standin(cls, standin: _HasServerUrl, env: Mapping[str, str] | None = None) -> KeycloakTarget:
@@ -69,6 +72,7 @@ class KeycloakTarget:
             server_url=standin.server_url,
             portal_secret=client_secret(PORTAL_CLIENT, env),
             identity_secret=client_secret(IDENTITY_CLIENT, env),
+            state_dir=getattr(standin, "state_dir", None),
         )
 
     @classmethod
