@@ -147,7 +147,7 @@ async def _rows(db: Database, rid: uuid.UUID, sql: str = HISTORY_ROWS) -> list[t
 
 async def test_0004_moves_the_services_attachment_texts_out_of_the_comment_and_back(pg_server: Any) -> None:
     url: str = pg_server.create_database(f"req_mig_{uuid.uuid4().hex[:8]}")
-    await asyncio.to_thread(upgrade, MIGRATIONS, url, "0003")
+    await asyncio.to_thread(upgrade, MIGRATIONS, url, "0004")
     db = Database(url)
     rid = uuid.uuid4()
     try:
@@ -164,7 +164,7 @@ async def test_0004_moves_the_services_attachment_texts_out_of_the_comment_and_b
         assert await _rows(db, rid) == converted
 
         # the way back writes the texts into the comment again, as the service did before
-        await asyncio.to_thread(_downgrade, url, "0003")
+        await asyncio.to_thread(_downgrade, url, "0004")
         old = "SELECT sequence, comment FROM request_history WHERE request_id = :rid ORDER BY sequence"
         assert await _rows(db, rid, old) == [(sequence, comment) for sequence, _action, comment, _ in OLD_HISTORY]
         await asyncio.to_thread(upgrade, MIGRATIONS, url)
@@ -174,7 +174,7 @@ async def test_0004_moves_the_services_attachment_texts_out_of_the_comment_and_b
         both = {**GOOD_HISTORY, "rid": rid, "now": NOW, "sequence": 8, "comment": "Bản có chữ ký"}
         async with db.engine.begin() as conn:
             await conn.execute(text(HISTORY), {**both, "history_filename": LETTER})
-        await asyncio.to_thread(_downgrade, url, "0003")
+        await asyncio.to_thread(_downgrade, url, "0004")
         assert (await _rows(db, rid, old))[-1] == (8, "Bản có chữ ký")
     finally:
         await db.dispose()

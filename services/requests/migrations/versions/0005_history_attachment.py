@@ -9,16 +9,16 @@ bear it out: an edit's ``attached X`` where the request still has a letter named
 writes the text back into the comment; an entry that also carries a person's comment (only possible
 after this revision) keeps that comment, since the old columns cannot hold both.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
