@@ -45,6 +45,7 @@ from phoi_requests.domain.errors import (
     RequestDomainError,
     RequestNotFound,
     RuleViolation,
+    SignedLetterRequired,
     UnitInactive,
     UnknownAttachment,
     UnknownFormType,
@@ -52,7 +53,9 @@ from phoi_requests.domain.errors import (
     VersionConflict,
     VersionRequired,
 )
+from phoi_requests.domain.editing import check_signed_letter
 from phoi_requests.domain.events import EVENT_TYPES, RequestEvent
+from phoi_requests.domain.signatures import LetterCheck, Revocation, SignatureFinding, SignatureResult
 from phoi_requests.domain.model import (
     SYSTEM_ACTOR,
     SYSTEM_ROLE,
@@ -116,11 +119,13 @@ __all__ = [
     "IllegalTransition",
     "InvalidField",
     "InvalidQuantity",
+    "LetterCheck",
     "LineInput",
     "NoLines",
     "OutcomeResult",
     "Party",
     "ReasonRequired",
+    "Revocation",
     "ReceiptLine",
     "Request",
     "RequestDomainError",
@@ -131,6 +136,9 @@ __all__ = [
     "Rule",
     "RuleViolation",
     "SerialRange",
+    "SignatureFinding",
+    "SignatureResult",
+    "SignedLetterRequired",
     "Status",
     "UnitInactive",
     "UnknownAttachment",
@@ -139,6 +147,7 @@ __all__ = [
     "VersionConflict",
     "VersionRequired",
     "allocation_status",
+    "check_signed_letter",
     "reachable_statuses",
     "role_from_name",
     "rule_for",

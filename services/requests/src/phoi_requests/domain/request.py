@@ -299,7 +299,7 @@ class Request(InventoryOutcomes):
         new = check_attachments((*self.attachments, attachment))
         text = comment_text(comment)
         self.attachments = new
-        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]))
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _attached(attachment))
 
     def remove_attachment(
         self, actor: Actor, attachment_id: uuid.UUID, *, comment: str | None = None, **options: Unpack[Options]
@@ -502,3 +502,8 @@ def _keyed(**data: Any) -> EventData:
 
 def _changed(fields: list[str]) -> EventData:
     return lambda request: {**payloads.state_data(request), "changed_fields": fields}
+
+
+def _attached(attachment: Attachment) -> EventData:
+    """An upload's event carries the file and its signature verification (the audit log keeps them)."""
+    return lambda request: {**_changed(["attachments"])(request), "attachment": payloads.attachment_data(attachment)}
