@@ -170,7 +170,12 @@ EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "auth.logout.v1": {**_KEYCLOAK, "user_id": USER, "username": None},
     # requests
     "request.created.v1": _REQUEST_STATE,
-    "request.updated.v1": {**_REQUEST_STATE, "note": "Bổ sung số liệu", "changed_fields": ["note"]},
+    "request.updated.v1": {
+        **_REQUEST_STATE,
+        "note": "Bổ sung số liệu",
+        "changed_fields": ["attachments"],
+        "attachment": _SIGNED_LETTER,
+    },
     "request.submitted.v1": {
         **_REQUEST_STATE,
         "submission_no": 1,
@@ -374,7 +379,6 @@ _UNIT_ACTIONS = {
     "incident.reported.v1",
 }
 _SYSTEM_ACTIONS = {"allocation.", "auth.", "stock.received_by_unit.", "audit.checkpoint."}
-
 
 
 def _actor(event_type: str) -> Actor:

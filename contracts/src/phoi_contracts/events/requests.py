@@ -22,7 +22,6 @@ from phoi_contracts.events.common import (
     total_size,
 )
 
-
 #: A SHA-256 digest, 64 lowercase hex digits.
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 

@@ -9,11 +9,14 @@ one takes microseconds, so every test may have its own CA.
 
 from __future__ import annotations
 
+import asyncio
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -81,7 +84,9 @@ def _issue(
     rsa_key: bool = False,
 ) -> Issued:
     key: PrivateKey = (
-        rsa.generate_private_key(public_exponent=65537, key_size=2048) if rsa_key else ec.generate_private_key(ec.SECP256R1())
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if rsa_key
+        else ec.generate_private_key(ec.SECP256R1())
     )
     signing_key = issuer.key if issuer else key
     usage = {name: name in key_usage for name in _KEY_USAGES}
@@ -234,9 +239,7 @@ def asn1_certificate(certificate: x509.Certificate) -> asn1_x509.Certificate:
 
 
 def _asn1_key(key: PrivateKey) -> asn1_keys.PrivateKeyInfo:
-    der = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return asn1_keys.PrivateKeyInfo.load(der)
 
 
@@ -259,11 +262,9 @@ def sign_pdf(
     field_name: str | None = None,
     timestamp: tuple[Issued, datetime] | None = None,
     md_algorithm: str = "sha256",
-    embed_crl: bytes | None = None,
 ) -> bytes:
     """``pdf`` with one more PAdES signature by ``signer`` (an incremental update, so earlier signatures
-    stay intact). ``timestamp``: a TSA and the time its token states. ``embed_crl``: revocation data to
-    carry inside the signature (Adobe's revocation-info attribute), as some signing tools do."""
+    stay intact). ``timestamp``: a TSA and the time its token states."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.sign.signers.pdf_cms import SimpleSigner
@@ -274,7 +275,9 @@ def sign_pdf(
     cms_signer = SimpleSigner(
         signing_cert=asn1_certificate(signer.certificate),
         signing_key=_asn1_key(signer.key),
-        cert_registry=SimpleCertificateStore.from_certs(chain),
+        cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+            chain
+        ),
     )
     timestamper = None
     if timestamp is not None:
@@ -282,7 +285,9 @@ def sign_pdf(
         timestamper = DummyTimeStamper(
             tsa_cert=asn1_certificate(tsa.certificate),
             tsa_key=_asn1_key(tsa.key),
-            certs_to_embed=SimpleCertificateStore.from_certs([asn1_certificate(c) for c in tsa.chain]),
+            certs_to_embed=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+                [asn1_certificate(c) for c in tsa.chain]
+            ),
             fixed_dt=at,
         )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
@@ -293,29 +298,18 @@ def sign_pdf(
         subfilter=fields.SigSeedSubFilter.PADES,
         signer_key_usage=set(),
     )
-    if embed_crl is not None:
-        from asn1crypto import crl as asn1_crl
-        from pyhanko.sign.attributes import AdobeRevinfoProvider  # noqa: F401  # the attribute's provider
-
-        meta = signers.PdfSignatureMetadata(
-            field_name=name,
-            md_algorithm=md_algorithm,
-            subfilter=fields.SigSeedSubFilter.ADOBE_PKCS7_DETACHED,
-            signer_key_usage=set(),
-            embed_validation_info=True,
-            validation_context=_embedding_context(signer, asn1_crl.CertificateList.load(embed_crl)),
-        )
     out = io.BytesIO()
-    signers.sign_pdf(writer, meta, signer=cms_signer, timestamper=timestamper, output=out)
+    _run(signers.async_sign_pdf(writer, meta, signer=cms_signer, timestamper=timestamper, output=out))
     return out.getvalue()
 
 
-def _embedding_context(signer: Issued, crl: object) -> object:
-    from pyhanko_certvalidator import ValidationContext
-
-    return ValidationContext(
-        trust_roots=[asn1_certificate(signer.chain[-1])],
-        other_certs=[asn1_certificate(c) for c in signer.chain],
-        crls=[crl],
-        revocation_mode="soft-fail",
-    )
+def _run(coroutine: Coroutine[Any, Any, object]) -> None:
+    """Run pyHanko's coroutine to the end, also from inside a running event loop (an async test): then in
+    a thread of its own, with its own loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()

@@ -22,9 +22,7 @@ _RESULTS = "'valid', 'untrusted', 'modified', 'revoked', 'unsigned'"
 def upgrade() -> None:
     op.add_column("request_attachments", sa.Column("signature_result", sa.Text(), nullable=True))
     op.add_column("request_attachments", sa.Column("signature_check", postgresql.JSONB(), nullable=True))
-    op.create_check_constraint(
-        "signature_result_known", "request_attachments", f"signature_result IN ({_RESULTS})"
-    )
+    op.create_check_constraint("signature_result_known", "request_attachments", f"signature_result IN ({_RESULTS})")
     op.create_check_constraint(
         "signature_check_matches_result",
         "request_attachments",

@@ -2,8 +2,8 @@ from fastapi import FastAPI
 from phoi_contracts import topics
 from phoi_kit.app import ServiceSpec, create_service_app
 
-from phoi_requests.api import router
 from phoi_requests.adapters.signatures import SignatureVerifier, TrustStore
+from phoi_requests.api import router
 from phoi_requests.api.errors import ERROR_MAP
 from phoi_requests.handlers import handlers
 from phoi_requests.settings import Settings

@@ -21,7 +21,6 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,7 +154,7 @@ class SignatureVerifier:
             reader = PdfFileReader(io.BytesIO(content), strict=False)
             signatures = reader.embedded_signatures
             embedded = _embedded_revinfo(reader)
-        except Exception:  # noqa: BLE001  # pyHanko raises many kinds on a broken file; all mean "unreadable"
+        except Exception:  # pyHanko raises many kinds on a broken file; all mean "unreadable"
             # A file that once carried a signature but no longer parses was changed after signing.
             result = SignatureResult.MODIFIED if b"/ByteRange" in content else SignatureResult.UNSIGNED
             return LetterCheck(result, problem="unreadable_pdf", checked_at=checked_at)
@@ -175,7 +174,7 @@ class SignatureVerifier:
             if _problem(status) == "expired" and ts_time is not None:
                 # Valid only if it was valid at a trusted signing time: judge the path at the time-stamp.
                 status = await self._validate(sig, revinfo, moment=ts_time)
-        except Exception:  # noqa: BLE001  # a malformed signature dictionary or CMS blob: not verifiable
+        except Exception:  # a malformed signature dictionary or CMS blob: not verifiable
             return _broken(sig)
         revocation = Revocation.NOT_CHECKED
         if status.trusted:
@@ -194,17 +193,21 @@ class SignatureVerifier:
             allow_fetching=False,
         )
 
-    async def _validate(self, sig: EmbeddedPdfSignature, revinfo: _Revinfo, *, moment: datetime | None) -> PdfSignatureStatus:
+    async def _validate(
+        self, sig: EmbeddedPdfSignature, revinfo: _Revinfo, *, moment: datetime | None
+    ) -> PdfSignatureStatus:
         context = self._context(revinfo, moment=moment, policy=_NO_REVOCATION)
         return await async_validate_pdf_signature(
             sig, signer_validation_context=context, ts_validation_context=context, key_usage_settings=KEY_USAGE
         )
 
-    async def _revocation(self, status: PdfSignatureStatus, revinfo: _Revinfo, *, moment: datetime | None) -> Revocation:
+    async def _revocation(
+        self, status: PdfSignatureStatus, revinfo: _Revinfo, *, moment: datetime | None
+    ) -> Revocation:
         context = self._context(revinfo, moment=moment, policy=_REVOCATION_REQUIRED)
         validator = CertificateValidator(status.signing_cert, validation_context=context)
         try:
-            await validator.async_validate_usage(set())
+            await validator.async_validate_usage(set())  # type: ignore[no-untyped-call]
         except RevokedError:
             return Revocation.REVOKED
         except (PathValidationError, ValidationError):
@@ -226,14 +229,12 @@ def _embedded_revinfo(reader: PdfFileReader) -> _Revinfo:
     """What the PDF's Document Security Store carries (certificates, CRLs, OCSP responses), if it has one."""
     try:
         dss = DocumentSecurityStore.read_dss(reader)
-        crls = tuple(
-            asn1_crl.CertificateList.load(ref.get_object().read_data(DecodePurpose.CRL)) for ref in dss.crls
-        )
+        crls = tuple(asn1_crl.CertificateList.load(ref.get_object().read_data(DecodePurpose.CRL)) for ref in dss.crls)
         ocsps = tuple(
             asn1_ocsp.OCSPResponse.load(ref.get_object().read_data(DecodePurpose.OCSP_RESPONSE)) for ref in dss.ocsps
         )
         return _Revinfo(tuple(dss.load_certs()), crls, ocsps)
-    except Exception:  # noqa: BLE001  # no DSS (the usual case) or an unreadable one: nothing to add
+    except Exception:  # no DSS (the usual case) or an unreadable one: nothing to add
         return _Revinfo()
 
 
@@ -241,7 +242,7 @@ def _archived_revinfo(sig: EmbeddedPdfSignature) -> _Revinfo:
     """Revocation data archived inside the signature (Adobe's revocation-info attribute)."""
     try:
         archived = find_unique_cms_attribute(sig.signer_info["signed_attrs"], "adobe_revocation_info_archival")
-    except Exception:  # noqa: BLE001  # absent (the usual case) or ambiguous: nothing to add
+    except Exception:  # absent (the usual case) or ambiguous: nothing to add
         return _Revinfo()
     crls = tuple(archived["crl"]) if archived["crl"] else ()
     ocsps = tuple(archived["ocsp"]) if archived["ocsp"] else ()
@@ -261,7 +262,8 @@ def _problem(status: PdfSignatureStatus) -> str | None:
     indication = status.trust_problem_indic
     if indication is None:
         return None if status.validation_path is not None else "no_trust_path"
-    return _PROBLEMS.get(indication.name, indication.name.lower())
+    name = str(getattr(indication, "name", indication))
+    return _PROBLEMS.get(name, name.lower())
 
 
 def _modified_after(status: PdfSignatureStatus) -> bool:

@@ -24,6 +24,7 @@ Decisions:
 
 from phoi_contracts.events.identity import Role as Role
 
+from phoi_requests.domain.editing import check_signed_letter
 from phoi_requests.domain.errors import (
     ALL_ERRORS,
     AcceptedQuantityTooHigh,
@@ -53,9 +54,7 @@ from phoi_requests.domain.errors import (
     VersionConflict,
     VersionRequired,
 )
-from phoi_requests.domain.editing import check_signed_letter
 from phoi_requests.domain.events import EVENT_TYPES, RequestEvent
-from phoi_requests.domain.signatures import LetterCheck, Revocation, SignatureFinding, SignatureResult
 from phoi_requests.domain.model import (
     SYSTEM_ACTOR,
     SYSTEM_ROLE,
@@ -75,6 +74,7 @@ from phoi_requests.domain.model import (
     role_from_name,
 )
 from phoi_requests.domain.request import Request
+from phoi_requests.domain.signatures import LetterCheck, Revocation, SignatureFinding, SignatureResult
 from phoi_requests.domain.transitions import (
     ACTION_PARTIES,
     EDITABLE_STATUSES,
@@ -125,13 +125,13 @@ __all__ = [
     "OutcomeResult",
     "Party",
     "ReasonRequired",
-    "Revocation",
     "ReceiptLine",
     "Request",
     "RequestDomainError",
     "RequestEvent",
     "RequestLine",
     "RequestNotFound",
+    "Revocation",
     "Role",
     "Rule",
     "RuleViolation",

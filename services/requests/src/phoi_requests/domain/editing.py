@@ -30,6 +30,7 @@ from phoi_requests.domain.model import (
     check_quantity,
     clean_text,
 )
+from phoi_requests.domain.signatures import acceptable_letters
 
 
 def reason_text(reason: str | None) -> str:

@@ -21,6 +21,7 @@ RuleViolation (and its subclasses)   422     the input breaks a business rule (`
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 
@@ -197,9 +198,11 @@ class SignedLetterRequired(RuleViolation):
 
     code: ClassVar[str] = "request.signed_letter_required"
 
-    def __init__(self, message: str, *, attachments: list[dict[str, str | None]]) -> None:
-        super().__init__(message, field="attachments")
-        self.attachments = attachments
+    def __init__(
+        self, message: str, *, field: str | None = "attachments", attachments: Sequence[dict[str, str | None]] = ()
+    ) -> None:
+        super().__init__(message, field=field)
+        self.attachments = list(attachments)
 
     def details(self) -> dict[str, Any]:
         return {**super().details(), "attachments": self.attachments}

@@ -20,9 +20,9 @@ from phoi_kit.logging import get_logger
 from phoi_kit.uow import UnitOfWork
 
 from phoi_requests.adapters.attachments import AttachmentStore
-from phoi_requests.adapters.signatures import SignatureVerifier
 from phoi_requests.adapters.replicas import FormTypeReplica, UnitReplica
 from phoi_requests.adapters.requests import RequestFilter, RequestRepository, RequestSummary
+from phoi_requests.adapters.signatures import SignatureVerifier
 from phoi_requests.domain import (
     WAITING_ON,
     Action,
