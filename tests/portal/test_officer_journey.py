@@ -1,10 +1,10 @@
 """A QLCL officer's day in the portal, in a real browser, in Vietnamese.
 
 A new officer account signs in (changing its temporary password), records a print batch, reviews a
-request a unit submitted through its own pages, approves fewer blanks than asked and sees them
-allocated; a second request is bigger than the central stock, waits with its shortfall shown, and is
-allocated once the officer records another print batch. Then the usage report of that unit and a
-serial lookup. Every page is checked with axe-core and saved as a screenshot.
+request a unit submitted through its own pages (its letter's digital signature verified), approves fewer
+blanks than asked and sees them allocated; a second request is bigger than the central stock, waits
+with its shortfall shown, and is allocated once the officer records another print batch. Then the
+usage report of that unit and a serial lookup. Every page is checked with axe-core and saved as a screenshot.
 """
 
 from __future__ import annotations
@@ -32,12 +32,18 @@ def test_an_officer_reviews_approves_and_refills_the_stock(
     try:
         sign_in_first_time(page, visit, stack, username, temporary)
         record_batch(page, visit, stack, 50, "01/12/2026")
-        first = portal_request(unit_client, 40, submit=True)
+        first = portal_request(unit_client, 40, submit=True, letter=stack.signed_letter("Đỗ Thị Hương"))
         review_and_approve(page, visit, first, approve="30", reason="Duyệt theo số học sinh dự kiến tốt nghiệp")
+        # the letter's digital signature, as the requests service verified it on upload
+        expect(page.get_by_test_id("signature")).to_contain_text(
+            "Chữ ký số hợp lệ — ký bởi Đỗ Thị Hương (Sở Giáo dục và Đào tạo Hà Nội)"
+        )
+        expect(page.get_by_test_id("letters")).to_contain_text("chưa kiểm tra được tình trạng thu hồi")
         expect(page.get_by_test_id("allocated")).to_contain_text("(30)", timeout=30_000)
         visit("review-allocated")
         second = portal_request(unit_client, stack.central_free() + 25, submit=True)
         review_and_approve(page, visit, second, approve=None, reason="")
+        expect(page.get_by_test_id("signature")).to_have_text("Không có chữ ký số.")
         expect(page.get_by_test_id("shortfall")).to_contain_text("25", timeout=30_000)
         visit("review-waiting")
         see_waiting_then_refill(page, visit, stack, second, 25)

@@ -58,6 +58,27 @@ _REQUEST_LINES = [
         "expected_graduates": None,
     },
 ]
+#: An attached letter with one valid signature, as verified on upload.
+_SIGNED_LETTER = {
+    "attachment_id": ATTACHMENT,
+    "filename": "Công văn đề nghị cấp phôi.pdf",
+    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "signature_result": "valid",
+    "signatures": [
+        {
+            "result": "valid",
+            "signer_name": "Nguyễn Văn Ân",
+            "signer_organisation": "Sở Giáo dục và Đào tạo Hà Nội",
+            "signer_id": "MST:0101234567",
+            "issuer": "Cục Chứng thực số và Bảo mật thông tin",
+            "signed_at_claimed": "2025-06-02T08:15:00+07:00",
+            "timestamp_at": None,
+            "revocation": "good",
+            "problem": None,
+        }
+    ],
+}
+
 _REQUEST_STATE = {
     "request_id": REQUEST,
     "unit_code": "SGD-HNI",
@@ -162,8 +183,18 @@ EXAMPLES: Final[dict[str, dict[str, Any]]] = {
     "auth.logout.v1": {**_KEYCLOAK, "user_id": USER, "username": None},
     # requests
     "request.created.v1": _REQUEST_STATE,
-    "request.updated.v1": {**_REQUEST_STATE, "note": "Bổ sung số liệu", "changed_fields": ["note"]},
-    "request.submitted.v1": {**_REQUEST_STATE, "submission_no": 1, "attachment_ids": [ATTACHMENT]},
+    "request.updated.v1": {
+        **_REQUEST_STATE,
+        "note": "Bổ sung số liệu",
+        "changed_fields": ["attachments"],
+        "attachment": _SIGNED_LETTER,
+    },
+    "request.submitted.v1": {
+        **_REQUEST_STATE,
+        "submission_no": 1,
+        "attachment_ids": [ATTACHMENT],
+        "attachments": [_SIGNED_LETTER],
+    },
     "request.approved.v1": {
         "request_id": REQUEST,
         "unit_code": "SGD-HNI",

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -259,6 +260,20 @@ async def api_env(api_app: Any, tokens: Callable[..., dict[str, str]]) -> AsyncI
     rolled back at the end, with no bus (``api_app``); the replica is seeded through the service's own
     ``form_type.created`` handler."""
     async with Env.rolled_back(api_app, tokens, "requests") as environment:
+        for envelope in environment.form_types(*FORM_TYPES):
+            await environment.handle(envelope)
+        yield environment
+
+
+@pytest.fixture
+async def strict_env(
+    api_app: Any, tokens: Callable[..., dict[str, str]], test_pki: Any, tmp_path: Path
+) -> AsyncIterator[Env]:
+    """``api_env`` trusting the test CA (``test_pki``) and requiring a validly signed letter to submit,
+    as production does (``REQUESTS_REQUIRE_SIGNED_LETTER``)."""
+    folder = test_pki.write_trust_folder(tmp_path / "trust")
+    overrides = {"signature_trust_folder": folder, "require_signed_letter": True}
+    async with Env.rolled_back(api_app, tokens, "requests", **overrides) as environment:
         for envelope in environment.form_types(*FORM_TYPES):
             await environment.handle(envelope)
         yield environment

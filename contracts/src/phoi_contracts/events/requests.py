@@ -4,10 +4,10 @@ Every event's subject is the request id, so one request's events stay in order.
 """
 
 import uuid
-from datetime import date
-from typing import ClassVar, Final, Self
+from datetime import date, datetime
+from typing import Annotated, ClassVar, Final, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from phoi_contracts import topics
 from phoi_contracts.envelope import EventData
@@ -21,6 +21,9 @@ from phoi_contracts.events.common import (
     require_unique_line_ids,
     total_size,
 )
+
+#: A SHA-256 digest, 64 lowercase hex digits.
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
 class RequestLine(SubModel):
@@ -74,6 +77,37 @@ class ReceiptLine(SubModel):
         return self
 
 
+SignatureResult = Literal["valid", "untrusted", "modified", "revoked", "unsigned"]
+
+
+class LetterSignature(SubModel):
+    """One digital signature of an attached file, as the requests service verified it on upload."""
+
+    result: Literal["valid", "untrusted", "modified", "revoked"] = Field(description="This signature's result.")
+    signer_name: ShortText | None = Field(default=None, description="The certificate's common name.")
+    signer_organisation: ShortText | None = Field(default=None, description="The certificate's organisation.")
+    signer_id: ShortText | None = Field(default=None, description="The certificate's UID or serialNumber.")
+    issuer: ShortText | None = Field(default=None, description="The CA that issued the signer's certificate.")
+    signed_at_claimed: datetime | None = Field(default=None, description="The signing time the signer claims.")
+    timestamp_at: datetime | None = Field(default=None, description="A trusted time-stamping authority's time.")
+    revocation: Literal["good", "revoked", "not_checked"] = Field(
+        description="`not_checked` when no revocation data was available offline."
+    )
+    problem: ShortText | None = Field(default=None, description="Why it is not valid (e.g. `no_trust_path`).")
+
+
+class AttachmentRecord(SubModel):
+    """An attached file: what it is, its hash, and the verification of its digital signatures."""
+
+    attachment_id: uuid.UUID = Field(description="Attachment id.")
+    filename: ShortText = Field(description="The file's name as uploaded.")
+    sha256: Sha256 | None = Field(default=None, description="SHA-256 of the file's bytes.")
+    signature_result: SignatureResult | None = Field(
+        default=None, description="Overall result of the signature verification; null if it was not verified."
+    )
+    signatures: tuple[LetterSignature, ...] = Field(default=(), description="Each signature found.")
+
+
 class _RequestEvent(EventData):
     TOPIC: ClassVar[str | None] = topics.REQUESTS
     SUBJECT_FIELD: ClassVar[str | None] = "request_id"
@@ -106,6 +140,9 @@ class RequestUpdated(_RequestState):
     TYPE: ClassVar[str] = "request.updated.v1"
 
     changed_fields: tuple[str, ...] = Field(min_length=1, description="Names of the fields that changed.")
+    attachment: AttachmentRecord | None = Field(
+        default=None, description="The file this change attached, with its signature verification."
+    )
 
 
 class RequestSubmitted(_RequestState):
@@ -115,6 +152,9 @@ class RequestSubmitted(_RequestState):
 
     submission_no: int = Field(ge=1, description="1 for the first submission, +1 after each return.")
     attachment_ids: tuple[uuid.UUID, ...] = Field(description="Attachments, e.g. the signed request letter.")
+    attachments: tuple[AttachmentRecord, ...] | None = Field(
+        default=None, description="The attachments as submitted, with their signature verification."
+    )
 
 
 class RequestApproved(_RequestEvent):

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from phoi_local.pki import TestPki, letter_pdf, sign_pdf
 from phoi_local.procutil import wait_until
 from phoi_local.testing import ServiceProcess, start_service
 
@@ -29,7 +30,14 @@ class Stack:
     keycloak: Any
     officer: dict[str, str]
     admin: dict[str, str]
+    pki: TestPki = field(default_factory=TestPki)  # the CA the requests service trusts in this stack
     counter: dict[str, int] = field(default_factory=lambda: {"serial": 1})
+
+    def signed_letter(
+        self, signer: str = "Nguyễn Văn Ân", organisation: str = "Sở Giáo dục và Đào tạo Hà Nội"
+    ) -> bytes:
+        """A request letter (PDF) digitally signed under the stack's trusted test CA."""
+        return sign_pdf(letter_pdf(), self.pki.signer(signer, organisation))
 
     def url(self, name: str) -> str:
         return self.services[name].url
@@ -168,6 +176,8 @@ def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, l
     # asyncio.run, not a loop of our own: the browser harness sets Playwright's running loop aside for it.
     asyncio.run(ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)]))
     ports = {name: free_port() for name in SERVICES}
+    pki = TestPki()
+    trust = pki.write_trust_folder(logs / "trust")
     urls = {f"PHOI_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     started: dict[str, ServiceProcess] = {}
     try:
@@ -182,6 +192,9 @@ def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, l
                 # a printed usage report waits for its export's audit entry: never give up early on a busy
                 # machine, so the tests can insist the paper is sealed
                 "PORTAL_RECORD_SEAL_WAIT_SECONDS": "60",
+                # uploaded letters are verified against the stack's own test CA (the demo's setting: an
+                # unsigned letter may still be submitted)
+                "REQUESTS_SIGNATURE_TRUST_FOLDER": str(trust),
             }
             started[name] = start_service(
                 name,
@@ -196,7 +209,7 @@ def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, l
             service.wait_healthy()
         officer = token_for("qlcl_officer").headers
         admin = token_for("qlcl_admin").headers
-        stack = Stack(started, keycloak, officer, admin)
+        stack = Stack(started, keycloak, officer, admin, pki)
         _wait_for_catalogue(stack)
         yield stack
     finally:
@@ -253,9 +266,10 @@ def _post_form(client: httpx.Client, page: httpx.Response, **fields: str) -> htt
     return client.post(str(page.url.join(action.group(1).replace("&amp;", "&"))), data=fields)
 
 
-def portal_request(client: httpx.Client, quantity: int, *, submit: bool = False) -> str:
-    """A request made through the portal's form, as a unit official makes it (with its signed letter), and
-    submitted to QLCL when `submit`; returns its id. `client`: a unit account's `portal_client`."""
+def portal_request(client: httpx.Client, quantity: int, *, submit: bool = False, letter: bytes = PDF) -> str:
+    """A request made through the portal's form, as a unit official makes it (with its letter: an unsigned
+    PDF unless `letter` is one, e.g. `Stack.signed_letter()`), and submitted to QLCL when `submit`; returns
+    its id. `client`: a unit account's `portal_client`."""
     import re
 
     form = client.get("/requests/new")
@@ -268,7 +282,9 @@ def portal_request(client: httpx.Client, quantity: int, *, submit: bool = False)
         "line-0-quantity": str(quantity),
         "line-0-justification": f"Dự kiến {quantity} học sinh tốt nghiệp",
     }
-    saved = client.post("/requests/new", data=data, files={"letter": ("cong-van-de-nghi.pdf", PDF, "application/pdf")})
+    saved = client.post(
+        "/requests/new", data=data, files={"letter": ("cong-van-de-nghi.pdf", letter, "application/pdf")}
+    )
     assert saved.status_code == 303, saved.text
     request_id = saved.headers["location"].partition("?")[0].rsplit("/", 1)[-1]
     if submit:

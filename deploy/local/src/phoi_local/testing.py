@@ -159,6 +159,14 @@ def private_broker(tmp_path: Path) -> Iterator[BrokerHandle]:
 
 
 @pytest.fixture
+def test_pki() -> Any:
+    """A fresh test CA (root, intermediate, time-stamping authority) in memory: ``phoi_local.pki.TestPki``."""
+    from phoi_local.pki import TestPki
+
+    return TestPki()
+
+
+@pytest.fixture
 def unique() -> Any:
     """Factory of unique names for topics and consumer groups, so tests never share them."""
 

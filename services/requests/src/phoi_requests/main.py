@@ -2,6 +2,7 @@ from fastapi import FastAPI
 from phoi_contracts import topics
 from phoi_kit.app import ServiceSpec, create_service_app
 
+from phoi_requests.adapters.signatures import SignatureVerifier, TrustStore
 from phoi_requests.api import router
 from phoi_requests.api.errors import ERROR_MAP
 from phoi_requests.handlers import handlers
@@ -10,7 +11,9 @@ from phoi_requests.settings import Settings
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(
+    # Read the trust folder now: a missing or unreadable one stops the service at start, not at an upload.
+    verifier = SignatureVerifier(TrustStore.load(settings.signature_trust_folder))
+    app = create_service_app(
         ServiceSpec(
             settings=settings,
             title="Requests service",
@@ -24,3 +27,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             error_map=ERROR_MAP,
         )
     )
+    app.state.signature_verifier = verifier
+    return app

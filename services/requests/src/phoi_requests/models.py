@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from phoi_kit.db import service_metadata
 from sqlalchemy import (
@@ -35,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from phoi_requests.domain import Action, AttachmentChange, Role, Status
+from phoi_requests.domain import Action, AttachmentChange, Role, SignatureResult, Status
 from phoi_requests.domain.model import MAX_FILENAME_LENGTH
 from phoi_requests.settings import ATTACHMENT_HARD_LIMIT
 
@@ -58,6 +59,7 @@ ATTACHMENT_EDIT_KNOWN = (
     f"AND (attachment_change IS NULL OR {_in('attachment_change', ATTACHMENT_CHANGES)}) "
     f"AND (attachment_filename IS NULL OR char_length(attachment_filename) BETWEEN 1 AND {MAX_FILENAME_LENGTH})"
 )
+SIGNATURE_RESULTS = [r.value for r in SignatureResult]
 
 
 class RequestRow(Base):
@@ -156,11 +158,20 @@ class AttachmentRow(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The verification of its digital signatures (domain.signatures.LetterCheck); null before it existed.
+    signature_result: Mapped[str | None] = mapped_column(Text)
+    signature_check: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
 
     __table_args__ = (
         CheckConstraint(f"size_bytes > 0 AND size_bytes <= {ATTACHMENT_HARD_LIMIT}", name="size_within_limit"),
         CheckConstraint(
             _in("content_type", ["application/pdf", "image/jpeg", "image/png"]), name="content_type_allowed"
+        ),
+        CheckConstraint(_in("signature_result", SIGNATURE_RESULTS), name="signature_result_known"),
+        CheckConstraint(
+            "(signature_result IS NULL AND signature_check IS NULL) "
+            "OR (signature_check ->> 'result') IS NOT DISTINCT FROM signature_result",
+            name="signature_check_matches_result",
         ),
         Index("ix_request_attachments_request", "request_id", "position"),
     )

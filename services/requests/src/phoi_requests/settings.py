@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Literal
 
 from phoi_kit.settings import ServiceSettings
@@ -21,3 +22,10 @@ class Settings(ServiceSettings):
     attachment_max_bytes: int = Field(ATTACHMENT_HARD_LIMIT, ge=1, le=ATTACHMENT_HARD_LIMIT)
     # Where attachment contents live. Only "database" exists today; the interface admits an S3 store.
     attachment_store: Literal["database"] = "database"
+
+    # Digital signatures of uploaded letters (PAdES, verified offline on upload). The trust folder holds the
+    # roots (self-signed) and intermediates as PEM, DER or .p7b files, and optionally local CRLs (.crl);
+    # unset, nothing is trusted and every signed letter is `untrusted`.
+    signature_trust_folder: Path | None = None
+    # Submitting needs a letter whose signatures are `valid` (on in production, off in the demo).
+    require_signed_letter: bool = False

@@ -26,6 +26,7 @@ from phoi_requests.domain import (
     AttachmentChange,
     AttachmentEdit,
     HistoryEntry,
+    LetterCheck,
     Request,
     RequestLine,
     SerialRange,
@@ -140,7 +141,12 @@ class RequestRepository:
             lines=tuple(_line(row, by_line.get(row.id, [])) for row in lines.scalars()),
             attachments=tuple(
                 Attachment(
-                    id=a.id, filename=a.filename, content_type=a.content_type, size_bytes=a.size_bytes, sha256=a.sha256
+                    id=a.id,
+                    filename=a.filename,
+                    content_type=a.content_type,
+                    size_bytes=a.size_bytes,
+                    sha256=a.sha256,
+                    signature=None if a.signature_check is None else LetterCheck.from_dict(a.signature_check),
                 )
                 for a in attachments.scalars()
             ),
@@ -217,6 +223,8 @@ class RequestRepository:
                         "content_type": a.content_type,
                         "size_bytes": a.size_bytes,
                         "sha256": a.sha256,
+                        "signature_result": a.signature.result.value if a.signature else None,
+                        "signature_check": a.signature.to_dict() if a.signature else None,
                     }
                 )
         if new:

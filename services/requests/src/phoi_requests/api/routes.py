@@ -75,8 +75,13 @@ _CHANGE_PROBLEMS = problem_responses(403, 404, 409, 412, 422, 428, notes=_NOTES)
 _LIST_PROBLEMS = problem_responses(400, 403, 422, notes=_NOTES)
 
 
-def _service(uow: UoW, settings: AppSettings) -> RequestService:
-    return RequestService(uow, attachment_store(settings, uow.session))
+def _service(uow: UoW, settings: AppSettings, request: Request) -> RequestService:
+    return RequestService(
+        uow,
+        attachment_store(settings, uow.session),
+        verifier=request.app.state.signature_verifier,
+        require_signed_letter=settings.require_signed_letter,
+    )
 
 
 Service = Annotated[RequestService, Depends(_service)]

@@ -23,11 +23,14 @@ from phoi_requests.domain import (
     Attachment,
     AttachmentChange,
     HistoryEntry,
+    LetterCheck,
     LineInput,
     ReceiptLine,
     Request,
     RequestLine,
+    Revocation,
     SerialRange,
+    SignatureResult,
     Status,
     allocation_status,
 )
@@ -278,12 +281,60 @@ class LineOut(BaseModel):
         )
 
 
+class SignatureOut(BaseModel):
+    """One digital signature found in the file, as verified on upload."""
+
+    field_name: str = Field(description="The PDF signature field.")
+    result: SignatureResult = Field(description="This signature's result (`unsigned` never appears here).")
+    signer_name: str | None = Field(description="The certificate's common name.")
+    signer_organisation: str | None = Field(description="The certificate's organisation.")
+    signer_id: str | None = Field(description="The certificate's UID (e.g. `MST:...`, `CCCD:...`) or serialNumber.")
+    certificate_serial: str = Field(description="The signer certificate's serial number, hex.")
+    issuer: str | None = Field(description="The CA that issued the signer's certificate.")
+    trust_path: list[str] = Field(description="From the trusted root down to the signer; empty when untrusted.")
+    signed_at_claimed: datetime | None = Field(description="The signing time the signer claims (not evidence).")
+    timestamp_at: datetime | None = Field(description="A trusted time-stamping authority's time, when present.")
+    covers_whole_file: bool = Field(description="The signature covers every byte of the file.")
+    modified_after_signing: bool = Field(
+        description="Something other than signatures or form filling was appended after signing."
+    )
+    intact: bool = Field(description="The signed bytes are unchanged and the signature value checks out.")
+    revocation: Revocation = Field(
+        description="`good`, `revoked`, or `not_checked` when no revocation data was available offline."
+    )
+    digest_algorithm: str | None
+    problem: str | None = Field(
+        description="Why it is not valid: `no_trust_path`, `expired`, `weak_algorithm`, `content_changed`, "
+        "`changed_after_signing`, `revoked`, `certificate_not_for_signing`, ..."
+    )
+
+
+class SignatureCheckOut(BaseModel):
+    """The verification of the file's digital signatures (PAdES), done offline on upload."""
+
+    result: SignatureResult = Field(
+        description="`valid` (every signature trusted and intact), `untrusted`, `modified`, `revoked`, or "
+        "`unsigned` (no signature; every JPEG or PNG)."
+    )
+    problem: str | None = Field(description="For the whole file: `not_pdf`, `unreadable_pdf`.")
+    checked_at: datetime | None
+    signatures: list[SignatureOut]
+
+    @classmethod
+    def of(cls, check: LetterCheck) -> SignatureCheckOut:
+        return cls.model_validate(check.to_dict())
+
+
 class AttachmentOut(BaseModel):
     attachment_id: uuid.UUID
     filename: str
     content_type: str
     size_bytes: int
     sha256: str | None
+    signature: SignatureCheckOut | None = Field(
+        description="What the verification of its digital signatures found; null for a file attached before "
+        "verification existed."
+    )
     download_url: str
 
     @classmethod
@@ -294,6 +345,7 @@ class AttachmentOut(BaseModel):
             content_type=a.content_type,
             size_bytes=a.size_bytes,
             sha256=a.sha256,
+            signature=None if a.signature is None else SignatureCheckOut.of(a.signature),
             download_url=f"/api/v1/requests/{request_id}/attachments/{a.id}",
         )
 

@@ -24,6 +24,7 @@ Decisions:
 
 from phoi_contracts.events.identity import Role as Role
 
+from phoi_requests.domain.editing import check_signed_letter
 from phoi_requests.domain.errors import (
     ALL_ERRORS,
     AcceptedQuantityTooHigh,
@@ -45,6 +46,7 @@ from phoi_requests.domain.errors import (
     RequestDomainError,
     RequestNotFound,
     RuleViolation,
+    SignedLetterRequired,
     UnitInactive,
     UnknownAttachment,
     UnknownFormType,
@@ -74,6 +76,7 @@ from phoi_requests.domain.model import (
     role_from_name,
 )
 from phoi_requests.domain.request import Request
+from phoi_requests.domain.signatures import LetterCheck, Revocation, SignatureFinding, SignatureResult
 from phoi_requests.domain.transitions import (
     ACTION_PARTIES,
     EDITABLE_STATUSES,
@@ -120,6 +123,7 @@ __all__ = [
     "IllegalTransition",
     "InvalidField",
     "InvalidQuantity",
+    "LetterCheck",
     "LineInput",
     "NoLines",
     "OutcomeResult",
@@ -131,10 +135,14 @@ __all__ = [
     "RequestEvent",
     "RequestLine",
     "RequestNotFound",
+    "Revocation",
     "Role",
     "Rule",
     "RuleViolation",
     "SerialRange",
+    "SignatureFinding",
+    "SignatureResult",
+    "SignedLetterRequired",
     "Status",
     "UnitInactive",
     "UnknownAttachment",
@@ -143,6 +151,7 @@ __all__ = [
     "VersionConflict",
     "VersionRequired",
     "allocation_status",
+    "check_signed_letter",
     "reachable_statuses",
     "role_from_name",
     "rule_for",

@@ -9,7 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
-from phoi_requests.domain.errors import DuplicateAttachment, DuplicateFormType, InvalidField, NoLines, ReasonRequired
+from phoi_requests.domain.errors import (
+    DuplicateAttachment,
+    DuplicateFormType,
+    InvalidField,
+    NoLines,
+    ReasonRequired,
+    SignedLetterRequired,
+)
 from phoi_requests.domain.model import (
     MAX_ATTACHMENTS,
     MAX_EXAM_SESSION_LENGTH,
@@ -23,6 +30,7 @@ from phoi_requests.domain.model import (
     check_quantity,
     clean_text,
 )
+from phoi_requests.domain.signatures import acceptable_letters
 
 
 def reason_text(reason: str | None) -> str:
@@ -97,3 +105,21 @@ def check_attachments(attachments: Sequence[Attachment]) -> tuple[Attachment, ..
     if len(set(ids)) != len(ids):
         raise DuplicateAttachment("an attachment appears twice", field="attachments")
     return tuple(attachments)
+
+
+def check_signed_letter(attachments: Sequence[Attachment]) -> None:
+    """Where a validly signed letter is required: one attachment's signatures are ``valid``, and none was
+    modified after signing or signed by a revoked certificate (``signatures.acceptable_letters``)."""
+    if acceptable_letters([a.signature for a in attachments]):
+        return
+    found = [
+        {
+            "attachment_id": str(a.id),
+            "filename": a.filename,
+            "signature_result": a.signature.result.value if a.signature else None,
+        }
+        for a in attachments
+    ]
+    raise SignedLetterRequired(
+        "submitting needs a request letter whose digital signatures are valid", attachments=found
+    )

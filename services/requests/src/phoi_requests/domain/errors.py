@@ -21,6 +21,7 @@ RuleViolation (and its subclasses)   422     the input breaks a business rule (`
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 
@@ -190,6 +191,23 @@ class AttachmentRequired(RuleViolation):
     code: ClassVar[str] = "request.attachment_required"
 
 
+class SignedLetterRequired(RuleViolation):
+    """Where a validly signed letter is required (``REQUESTS_REQUIRE_SIGNED_LETTER``): submitting needs an
+    attachment whose digital signatures are ``valid``, and none that was modified or signed by a revoked
+    certificate."""
+
+    code: ClassVar[str] = "request.signed_letter_required"
+
+    def __init__(
+        self, message: str, *, field: str | None = "attachments", attachments: Sequence[dict[str, str | None]] = ()
+    ) -> None:
+        super().__init__(message, field=field)
+        self.attachments = list(attachments)
+
+    def details(self) -> dict[str, Any]:
+        return {**super().details(), "attachments": self.attachments}
+
+
 class ReasonRequired(RuleViolation):
     """Reject and return need a non-blank reason."""
 
@@ -268,6 +286,7 @@ ALL_ERRORS: tuple[type[RequestDomainError], ...] = (
     DuplicateAttachment,
     NoLines,
     AttachmentRequired,
+    SignedLetterRequired,
     ReasonRequired,
     ApprovedQuantityTooHigh,
     AllLinesZero,

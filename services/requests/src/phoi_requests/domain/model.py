@@ -13,6 +13,7 @@ from phoi_contracts.events.identity import Role as Role  # the realm roles: one 
 from phoi_kit.vietnam import VIETNAM_TZ
 
 from phoi_requests.domain.errors import InvalidField, InvalidQuantity
+from phoi_requests.domain.signatures import LetterCheck
 
 # Text limits (characters, after stripping surrounding whitespace).
 MAX_REASON_LENGTH = 2000
@@ -276,6 +277,8 @@ class Attachment:
     content_type: str
     size_bytes: int
     sha256: str | None = None
+    # What the verification of its digital signatures found; None for a file attached before it existed.
+    signature: LetterCheck | None = None
 
     def __post_init__(self) -> None:
         name = self.filename.strip() if isinstance(self.filename, str) else ""
@@ -296,16 +299,19 @@ class Attachment:
             "content_type": self.content_type,
             "size_bytes": self.size_bytes,
             "sha256": self.sha256,
+            "signature": None if self.signature is None else self.signature.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Attachment:
+        signature = raw.get("signature")
         return cls(
             id=uuid.UUID(raw["attachment_id"]),
             filename=raw["filename"],
             content_type=raw["content_type"],
             size_bytes=raw["size_bytes"],
             sha256=raw["sha256"],
+            signature=None if signature is None else LetterCheck.from_dict(signature),
         )
 
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from phoi_requests.domain.model import Attachment
     from phoi_requests.domain.request import Request
+
+#: How long a text an event may carry (the contracts' ``ShortText``).
+_SHORT = 255
 
 
 def key_data(request: Request) -> dict[str, Any]:
@@ -40,7 +44,38 @@ def submitted_data(request: Request) -> dict[str, Any]:
         **state_data(request),
         "submission_no": request.submission_count,
         "attachment_ids": [str(a.id) for a in request.attachments],
+        "attachments": [attachment_data(a) for a in request.attachments],
     }
+
+
+def attachment_data(attachment: Attachment) -> dict[str, Any]:
+    """An attachment as the contracts' ``AttachmentRecord``: the audit log keeps who signed the letter and
+    what the verification found."""
+    check = attachment.signature
+    return {
+        "attachment_id": str(attachment.id),
+        "filename": attachment.filename,
+        "sha256": attachment.sha256,
+        "signature_result": check.result.value if check else None,
+        "signatures": [
+            {
+                "result": s.result.value,
+                "signer_name": _short(s.signer_name),
+                "signer_organisation": _short(s.signer_organisation),
+                "signer_id": _short(s.signer_id),
+                "issuer": _short(s.issuer),
+                "signed_at_claimed": s.signed_at_claimed,
+                "timestamp_at": s.timestamp_at,
+                "revocation": s.revocation.value,
+                "problem": _short(s.problem),
+            }
+            for s in (check.signatures if check else ())
+        ],
+    }
+
+
+def _short(text: str | None) -> str | None:
+    return text[:_SHORT] if text else None
 
 
 def approved_data(request: Request, note: str | None) -> dict[str, Any]:

@@ -302,7 +302,7 @@ class Request(InventoryOutcomes):
         text = comment_text(comment)
         self.attachments = new
         edit = AttachmentEdit(AttachmentChange.ADDED, attachment.filename)
-        self._finish(step, actor, options, text, REQUEST_UPDATED, _changed(["attachments"]), attachment=edit)
+        self._finish(step, actor, options, text, REQUEST_UPDATED, _attached(attachment), attachment=edit)
 
     def remove_attachment(
         self, actor: Actor, attachment_id: uuid.UUID, *, comment: str | None = None, **options: Unpack[Options]
@@ -524,3 +524,8 @@ def _keyed(**data: Any) -> EventData:
 
 def _changed(fields: list[str]) -> EventData:
     return lambda request: {**payloads.state_data(request), "changed_fields": fields}
+
+
+def _attached(attachment: Attachment) -> EventData:
+    """An upload's event carries the file and its signature verification (the audit log keeps them)."""
+    return lambda request: {**_changed(["attachments"])(request), "attachment": payloads.attachment_data(attachment)}

@@ -16,33 +16,40 @@ from dataclasses import replace
 from datetime import datetime
 
 from phoi_kit.errors import NotFound
+from phoi_kit.logging import get_logger
 from phoi_kit.uow import UnitOfWork
 
 from phoi_requests.adapters.attachments import AttachmentStore
 from phoi_requests.adapters.replicas import FormTypeReplica, UnitReplica
 from phoi_requests.adapters.requests import RequestFilter, RequestRepository, RequestSummary
+from phoi_requests.adapters.signatures import SignatureVerifier
 from phoi_requests.domain import (
     WAITING_ON,
     Action,
     Actor,
     Attachment,
     FormTypeInactive,
+    LetterCheck,
     LineInput,
     Party,
     Request,
     RequestLine,
     RequestNotFound,
     Role,
+    SignatureResult,
     Status,
     UnitInactive,
     UnknownAttachment,
     UnknownFormType,
+    check_signed_letter,
 )
 from phoi_requests.service import events
 from phoi_requests.service.uploads import check_upload
 
 # What a deactivated unit may no longer do. Cancelling and confirming receipt stay possible: withdrawing
 # a request is harmless, and blanks that physically arrived must be recorded.
+log = get_logger(__name__)
+
 BLOCKED_WHEN_UNIT_INACTIVE = frozenset({Action.CREATE, Action.EDIT, Action.SUBMIT})
 
 
@@ -65,12 +72,21 @@ def scoped(actor: Actor, where: RequestFilter) -> RequestFilter | None:
 
 
 class RequestService:
-    def __init__(self, uow: UnitOfWork, store: AttachmentStore) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        store: AttachmentStore,
+        *,
+        verifier: SignatureVerifier | None = None,
+        require_signed_letter: bool = False,
+    ) -> None:
         self.uow = uow
         self.repo = RequestRepository(uow.session)
         self.form_types = FormTypeReplica(uow.session)
         self.units = UnitReplica(uow.session)
         self.store = store
+        self.verifier = verifier or SignatureVerifier()
+        self.require_signed_letter = require_signed_letter
 
     # --- reads ----------------------------------------------------------------------------------------
 
@@ -185,6 +201,7 @@ class RequestService:
         limit: int,
     ) -> tuple[Request, Attachment]:
         added: list[Attachment] = []
+        signature = await self._verify(actor, request_id, expected_version, content, limit)
 
         def command(r: Request) -> None:
             checked = check_upload(content, filename=filename, declared_type=declared_type, limit=limit)
@@ -194,6 +211,7 @@ class RequestService:
                 content_type=checked.kind.mime,
                 size_bytes=checked.size_bytes,
                 sha256=checked.sha256,
+                signature=signature,
             )
             r.add_attachment(actor, attachment, expected_version=expected_version)
             added.append(attachment)
@@ -238,12 +256,36 @@ class RequestService:
         command(request)
         if new_lines or action is Action.SUBMIT:
             await self._ensure_form_types(request.lines)
+        if action is Action.SUBMIT and self.require_signed_letter:
+            check_signed_letter(request.attachments)
         if request.version != loaded:
             await self.repo.save(request, loaded_version=loaded)
             events.publish(self.uow, request.pull_events())
         return request
 
     # --- internals ------------------------------------------------------------------------------------
+
+    async def _verify(
+        self, actor: Actor, request_id: uuid.UUID, expected_version: int | None, content: bytes, limit: int
+    ) -> LetterCheck:
+        """Verify the upload's digital signatures, in a worker thread (CPU work, tens of milliseconds for a
+        letter), before the request is locked, but only for a caller who may attach to it now: the
+        permission checks run first, without the lock, and again under it in ``act``."""
+        request = await self.repo.get(request_id)
+        if request is None:
+            raise RequestNotFound(request_id)
+        request.authorise(actor, Action.EDIT, expected_version, version_required=True)
+        if not content or len(content) > limit:  # check_upload refuses it under the lock
+            return LetterCheck(SignatureResult.UNSIGNED)
+        check, seconds = await self.verifier.verify_off_loop(content)
+        log.info(
+            "letter verified",
+            request_id=str(request_id),
+            signature_result=check.result.value,
+            signatures=len(check.signatures),
+            seconds=round(seconds, 4),
+        )
+        return check
 
     async def _ensure_unit_active(self, unit_code: str) -> None:
         if await self.units.is_deactivated(unit_code):
