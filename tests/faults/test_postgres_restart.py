@@ -64,6 +64,7 @@ class Load:
                 request = self.faults.stack.submit_request(self.faults.unit, QUANTITY)
             except (AssertionError, httpx.HTTPError) as exc:
                 self.failures.append(answer_of(exc))
+                self.stop.wait(0.2)  # paces the load while the database is away; waits for nothing
                 continue
             self.faults.expect_submitted(request["id"])
             try:
@@ -94,9 +95,10 @@ def test_services_ride_out_a_postgres_crash_and_lose_nothing(
     wait_until(lambda: len(load.done) >= 2, timeout=120, what="work under way", interval=0.05)
 
     database_server.crash()
-    say("PostgreSQL crashed (immediate shutdown) under load")
+    say(f"PostgreSQL crashed (immediate shutdown) under load, down for {OUTAGE_SECONDS:.0f}s")
     down = Clock()
-    wait_until(lambda: bool(load.failures) or down() > OUTAGE_SECONDS, timeout=60, what="a failed call", interval=0.05)
+    # Down for the outage, and at least until the load has met it.
+    wait_until(lambda: bool(load.failures) and down() >= OUTAGE_SECONDS, timeout=120, what="an outage", interval=0.05)
     database_server.start()
     outage, back = down(), Clock()
     before = len(load.done)

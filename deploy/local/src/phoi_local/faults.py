@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -154,6 +155,8 @@ class FaultStack:
             self.wait_status(request_id, expected.status)
         wait_until(self._inventory_agrees, timeout=SETTLE_SECONDS, what="inventory's allocations", interval=POLL)
         wait_until(lambda: self._pending() == 0, timeout=SETTLE_SECONDS, what="every outbox drained", interval=POLL)
+        # ... and the gauge operators watch says so (the relay refreshes it on its next round: up to its poll)
+        wait_until(self._gauges_at_zero, timeout=SETTLE_SECONDS, what="outbox_pending 0 on /metrics", interval=POLL)
         wait_until(
             lambda: not self._unaudited(), timeout=SETTLE_SECONDS, what="every event in the audit log", interval=POLL
         )
@@ -172,6 +175,14 @@ class FaultStack:
 
     def _pending(self) -> int:
         return sum(asyncio.run(_pending_per_database(self.databases)).values())
+
+    def _gauges_at_zero(self) -> bool:
+        for service in self.stack.services.values():
+            metrics = httpx.get(f"{service.url}/metrics", timeout=10).text
+            pending = re.findall(r"^outbox_pending\{[^}]*\} (\S+)$", metrics, re.M)
+            if not pending or any(float(value) for value in pending):
+                return False
+        return True
 
     def _unaudited(self) -> set[Any]:
         return asyncio.run(_unaudited(self.databases))
