@@ -35,7 +35,7 @@ from phoi_local.keycloak.process import StandinProcess
 from phoi_local.keycloak.testing import KeycloakTarget
 from phoi_local.procutil import free_port, wait_until
 from phoi_local.stack import REPO_ROOT, replay_databases
-from phoi_local.system import PDF, Stack, running_system
+from phoi_local.system import Stack, running_system
 from phoi_local.testing import token_issuer
 
 pytestmark = [pytest.mark.slow]
@@ -139,38 +139,9 @@ def test_restore_refuses_a_stack_that_is_still_running(tmp_path: Path) -> None:
 
 def allocate(stack: Stack, unit: dict[str, str], quantity: int) -> None:
     """A request of the unit, with its letter, submitted, approved by QLCL and allocated by inventory."""
-    created = stack.api(
-        "requests",
-        "POST",
-        "/api/v1/requests",
-        unit,
-        json={
-            "academic_year": "2025-2026",
-            "exam_session": "Kỳ thi tốt nghiệp THPT năm 2026",
-            "lines": [{"form_type_code": "THPT", "quantity": quantity, "expected_graduates": quantity}],
-        },
-    )
-    assert created.status_code == 201, created.text
-    request = created.json()
-    attached = stack.api(
-        "requests",
-        "POST",
-        f"/api/v1/requests/{request['id']}/attachments",
-        unit,
-        files={"file": ("cong-van.pdf", PDF, "application/pdf")},
-        headers={"If-Match": f'"{request["version"]}"'},
-    )
-    assert attached.status_code == 201, attached.text
-    submitted = stack.api(
-        "requests",
-        "POST",
-        f"/api/v1/requests/{request['id']}/submit",
-        unit,
-        headers={"If-Match": attached.headers["etag"]},
-    )
-    assert submitted.status_code == 200, submitted.text
-    stack.approve(submitted.json(), [quantity])
-    wait_until(lambda: is_allocated(stack, request["id"]), timeout=60, what="request allocated", interval=POLL)
+    submitted = stack.submit_request(unit, quantity)
+    stack.approve(submitted, [quantity])
+    wait_until(lambda: is_allocated(stack, submitted["id"]), timeout=60, what="request allocated", interval=POLL)
 
 
 def is_allocated(stack: Stack, request_id: str) -> bool:

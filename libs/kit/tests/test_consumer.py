@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from asyncpg.exceptions import CannotConnectNowError
 from phoi_contracts.envelope import Envelope
 from phoi_contracts.topics import dead_letter
 from phoi_kit.consumer import EventConsumer, Handler
@@ -18,6 +19,7 @@ from phoi_kit.outbox import EVENT_HEADERS
 from phoi_kit.uow import UnitOfWork
 from phoi_local.testkit import cloudevent_from_record, read_topic, wait_for
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 
 def ping(n: int, subject: str = "s") -> Envelope:
@@ -114,6 +116,38 @@ async def test_poison_messages_go_to_dead_letter_and_do_not_block(
     assert b"can never be applied" in headers["error"]
     cloudevent_from_record(dead[1])  # still a structured-mode CloudEvent: content-type came along
     assert await effects(kit_db) == {"s:3": 1}
+
+
+async def test_a_database_starting_up_is_waited_for_not_dead_lettered(
+    kit_db: Database, broker: Any, unique: Callable[[str], str]
+) -> None:
+    """What a restarting PostgreSQL answers for a while ("the database system is starting up", 57P03, which
+    SQLAlchemy raises as a plain DBAPIError) is an outage, however many times it is said: the event waits for
+    the database and is applied, never dead-lettered after `max_attempts` (tests/faults found it so)."""
+    topic = unique("phoi.test")
+    await ensure_topics(broker.bootstrap, with_dead_letters([topic]), partitions=1)
+    refusals = 5  # more than max_attempts
+
+    async def while_starting_up(uow: UnitOfWork, envelope: Envelope) -> None:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            starting = CannotConnectNowError("the database system is starting up")
+            raise DBAPIError("INSERT INTO effects ...", None, starting)
+        await apply_effect(uow, envelope)
+
+    await send(broker.bootstrap, topic, ping(1).to_bytes())
+    consumer = make(
+        kit_db, broker.bootstrap, topic, unique("g"), max_attempts=3, handlers={"test.ping.v1": while_starting_up}
+    )
+    async with consuming(consumer):
+
+        async def applied() -> bool:
+            return "s:1" in await effects(kit_db)
+
+        await wait_for(applied, timeout=30, what="event applied once the database answers")
+    assert await effects(kit_db) == {"s:1": 1}
+    assert refusals == 0
 
 
 async def test_crash_after_db_commit_before_offset_commit_does_not_apply_twice(

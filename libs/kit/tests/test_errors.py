@@ -1,17 +1,19 @@
 """Problems and domain errors: one title per status, one way for a service's domain errors to become
 problems (``ServiceSpec.error_map``). The app is the kit's real one, called without its lifespan: none of
-these answers needs the database, the broker or a token."""
+these answers needs the broker or a token, and only the database's outages need the database."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 import httpx
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from phoi_contracts import topics
-from phoi_kit.app import ServiceSpec, create_service_app
+from phoi_kit.app import ServiceSpec, create_service_app, runtime_of
+from phoi_kit.db import asyncpg_url
 from phoi_kit.errors import (
     TITLES,
     BadRequest,
@@ -30,7 +32,9 @@ from phoi_kit.errors import (
     title_for,
 )
 from phoi_kit.settings import ServiceSettings
+from phoi_local.procutil import free_port
 from pydantic import BaseModel
+from sqlalchemy import text
 
 
 class ShopError(Exception):
@@ -94,14 +98,28 @@ async def raise_(name: str) -> None:
     raise errors[name]
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    settings = ServiceSettings(service_name="kittest", keycloak_url="http://127.0.0.1:9")
+@shop.get("/stock/{query}")
+async def stock(request: Request, query: str) -> dict[str, Any]:
+    statements = {"count": "SELECT 1", "cut-off": "SELECT pg_terminate_backend(pg_backend_pid())"}
+    async with runtime_of(request).database.session() as session:
+        return {"answer": (await session.execute(text(statements[query]))).scalar_one()}
+
+
+@contextlib.asynccontextmanager
+async def app_on(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ServiceSettings(service_name="kittest", keycloak_url="http://127.0.0.1:9", database_url=database_url)
     app = create_service_app(
         ServiceSpec(settings=settings, title="kit test", routers=[shop], topic=topics.AUDIT, error_map=ERROR_MAP)
     )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://kit.test") as http:
+        yield http
+    await app.state.kit.database.dispose()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with app_on(ServiceSettings().database_url) as http:
         yield http
 
 
@@ -174,6 +192,23 @@ async def test_a_500_never_explains_itself(client: httpx.AsyncClient) -> None:
     for name in ("corrupt", "bug"):
         body = _problem(await client.get(f"/api/v1/raise/{name}"), 500, "internal_error")
         assert body["detail"] == "Something went wrong on our side. It has been logged."
+
+
+async def test_a_database_out_of_reach_is_a_503_to_retry_not_a_500() -> None:
+    async with app_on(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/shop") as client:  # nothing listens
+        refused = await client.get("/api/v1/stock/count")
+    _problem(refused, 503, "database_unavailable")
+    assert refused.headers["retry-after"] == "5"
+
+
+async def test_a_database_session_ended_under_a_statement_is_a_503_and_the_next_call_reconnects(
+    make_database: Any,
+) -> None:
+    """What a PostgreSQL restart does to the statements running at that moment (tests/faults does the restart)."""
+    async with app_on(asyncpg_url(make_database("shop"))) as client:
+        assert (await client.get("/api/v1/stock/count")).json() == {"answer": 1}
+        _problem(await client.get("/api/v1/stock/cut-off"), 503, "database_unavailable")
+        assert (await client.get("/api/v1/stock/count")).json() == {"answer": 1}
 
 
 async def test_the_kits_own_answers_are_titled_by_their_status(client: httpx.AsyncClient) -> None:

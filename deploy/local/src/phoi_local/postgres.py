@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -147,6 +148,14 @@ class PostgresServer:
     def stop(self) -> None:
         stop_process(self.process, timeout=30)
         self.process = None
+
+    def crash(self) -> None:
+        """Immediate shutdown (SIGQUIT): every backend ends at once, nothing is checkpointed, as in a crash; the
+        next `start` recovers from the WAL (the fault tests)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGQUIT)
+            self.process.wait(30)
+            self.process = None
 
     def destroy(self) -> None:
         self.stop()

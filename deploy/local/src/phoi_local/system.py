@@ -101,6 +101,41 @@ class Stack:
         detail = self.api("requests", "GET", f"/api/v1/requests/{items[0]['id']}", self.officer)
         return dict(detail.json())
 
+    def submit_request(self, unit: dict[str, str], quantity: int) -> dict[str, Any]:
+        """A request of the unit whose token is `unit`, for `quantity` blanks of the form type, with its letter,
+        submitted to QLCL through the API; returns the submitted request."""
+        created = self.api(
+            "requests",
+            "POST",
+            "/api/v1/requests",
+            unit,
+            json={
+                "academic_year": "2025-2026",
+                "exam_session": "Kỳ thi tốt nghiệp THPT năm 2026",
+                "lines": [{"form_type_code": FORM_TYPE, "quantity": quantity, "expected_graduates": quantity}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        request = created.json()
+        attached = self.api(
+            "requests",
+            "POST",
+            f"/api/v1/requests/{request['id']}/attachments",
+            unit,
+            files={"file": ("cong-van.pdf", PDF, "application/pdf")},
+            headers={"If-Match": f'"{request["version"]}"'},
+        )
+        assert attached.status_code == 201, attached.text
+        submitted = self.api(
+            "requests",
+            "POST",
+            f"/api/v1/requests/{request['id']}/submit",
+            unit,
+            headers={"If-Match": attached.headers["etag"]},
+        )
+        assert submitted.status_code == 200, submitted.text
+        return dict(submitted.json())
+
     def approve(self, request: dict[str, Any], quantities: list[int]) -> None:
         lines = [
             {"line_id": line["line_id"], "approved_quantity": q}
@@ -161,10 +196,20 @@ def system_stack(
 
 
 @contextlib.contextmanager
-def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, logs: Path) -> Iterator[Stack]:
-    """Every service and the portal as processes on fresh databases and a private topic prefix, against the
-    given PostgreSQL server, broker and Keycloak (`token_for`: `phoi_local.testing.token_issuer`); each
-    service's log goes to `logs`. Shared by the `system_stack` fixture and the benchmarks."""
+def running_system(
+    pg_server: Any,
+    broker: Any,
+    keycloak: Any,
+    token_for: Any,
+    logs: Path,
+    *,
+    names: tuple[str, ...] = SERVICES,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """Every service and the portal (or the `names` given) as processes on fresh databases and a private topic
+    prefix, against the given PostgreSQL server, broker and Keycloak (`token_for`:
+    `phoi_local.testing.token_issuer`); each service's log goes to `logs`, and `extra_env` reaches every one.
+    Shared by the `system_stack` fixture, the fault tests and the benchmarks."""
     import asyncio
 
     from phoi_contracts import topics
@@ -175,26 +220,27 @@ def running_system(pg_server: Any, broker: Any, keycloak: Any, token_for: Any, l
     prefix = f"p{uuid.uuid4().hex[:8]}."
     # asyncio.run, not a loop of our own: the browser harness sets Playwright's running loop aside for it.
     asyncio.run(ensure_topics(broker.bootstrap, [prefix + t for t in with_dead_letters(topics.ALL)]))
-    ports = {name: free_port() for name in SERVICES}
+    ports = {name: free_port() for name in names}
     pki = TestPki()
     trust = pki.write_trust_folder(logs / "trust")
     urls = {f"PHOI_{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     started: dict[str, ServiceProcess] = {}
     try:
-        for name in SERVICES:
+        for name in names:
             env = {
                 **urls,
                 "KAFKA_TOPIC_PREFIX": prefix,
                 f"{name.upper()}_PORT": str(ports[name]),
                 f"{name.upper()}_CONSUMER_GROUP_ID": f"{prefix}{name}",
                 f"{name.upper()}_LOGIN_EVENTS_POLL_SECONDS": "1",
-                "PORTAL_PUBLIC_URL": urls["PHOI_PORTAL_URL"],
+                "PORTAL_PUBLIC_URL": urls.get("PHOI_PORTAL_URL", ""),
                 # a printed usage report waits for its export's audit entry: never give up early on a busy
                 # machine, so the tests can insist the paper is sealed
                 "PORTAL_RECORD_SEAL_WAIT_SECONDS": "60",
                 # uploaded letters are verified against the stack's own test CA (the demo's setting: an
                 # unsigned letter may still be submitted)
                 "REQUESTS_SIGNATURE_TRUST_FOLDER": str(trust),
+                **(extra_env or {}),
             }
             started[name] = start_service(
                 name,

@@ -214,6 +214,13 @@ class ServiceProcess:
         stop_process(self.process)
         self.process = None
 
+    def kill(self) -> None:
+        """`kill -9`: no shutdown, no flush, no goodbye to the broker or the database (the fault tests)."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
 
 def start_service(
     name: str,

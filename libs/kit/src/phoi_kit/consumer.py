@@ -25,9 +25,9 @@ from phoi_contracts.envelope import CONTENT_TYPE_HEADER, SYSTEM_ACTOR, Envelope
 from pydantic import ValidationError
 from sqlalchemy import column, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from phoi_kit.db import Database
+from phoi_kit.db import Database, database_unreachable
 from phoi_kit.kafka import Kafka, make_consumer, make_producer
 from phoi_kit.logging import correlation_id_var, get_logger
 from phoi_kit.metrics import (
@@ -56,7 +56,8 @@ CLAIM_BATCH = text(
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError | OSError | ConnectionError | TimeoutError):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    # A restarting server answers "the database system is starting up" as a plain DBAPIError: still an outage.
+    return database_unreachable(exc)
 
 
 class EventConsumer:

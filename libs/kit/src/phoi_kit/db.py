@@ -9,6 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from asyncpg.exceptions import (
+    AdminShutdownError,
+    CannotConnectNowError,
+    CrashShutdownError,
+    PostgresConnectionError,
+    PostgresError,
+)
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -27,6 +34,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
@@ -36,6 +44,35 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# What a database that is restarting, crashed or out of reach raises (asyncpg's own and the socket's), as
+# opposed to a statement it refused.
+_UNREACHABLE = (
+    ConnectionError,  # refused, reset
+    PostgresConnectionError,  # class 08: the connection does not exist, failed, was lost
+    CannotConnectNowError,  # 57P03: starting up, shutting down, in recovery
+    AdminShutdownError,  # 57P01: shut down (or the session terminated) under a running statement
+    CrashShutdownError,  # 57P02: another backend crashed, every session is ended
+)
+
+
+#: What the database and its driver raise, out of reach or not (for handlers that sort them).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PostgresError, *_UNREACHABLE)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or went away (a restart, a crash, a failover) rather
+    than that a statement was wrong: the API answers it 503 `database_unavailable`, worth retrying, not a 500.
+    SQLAlchemy wraps the driver's error (`orig`, the cause), so the whole chain is looked at."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # chains are short; a cycle must not hang an error handler
+        if seen is None:
+            return False
+        if isinstance(seen, _UNREACHABLE) or (isinstance(seen, DBAPIError) and seen.connection_invalidated):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
 
 
 def asyncpg_url(url: str) -> str:

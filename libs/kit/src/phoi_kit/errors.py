@@ -10,8 +10,9 @@ Two kinds of errors reach the client:
   error decides its status. A status of 500 is never explained to the client: it is logged.
 
 Either way the client gets ``application/problem+json`` with a stable machine-readable ``code`` and a
-``title`` that belongs to the status (`title_for`). Nothing else reaches the client: an unexpected
-exception becomes a bare 500 ``internal_error`` with no internals in the body.
+``title`` that belongs to the status (`title_for`). Nothing else reaches the client: a database out of
+reach is a 503 ``database_unavailable`` (`phoi_kit.db.database_unreachable`), any other unexpected
+exception a bare 500 ``internal_error`` with no internals in the body.
 """
 
 from __future__ import annotations

@@ -17,7 +17,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from phoi_kit.errors import PROBLEM_JSON, DomainError, Problem, Unprocessable, check_error_map, problem_from, status_of
+from phoi_kit.db import DATABASE_ERRORS, database_unreachable
+from phoi_kit.errors import (
+    PROBLEM_JSON,
+    DomainError,
+    Problem,
+    ServiceUnavailable,
+    Unprocessable,
+    check_error_map,
+    problem_from,
+    status_of,
+)
 from phoi_kit.logging import correlation_id_var, get_logger
 from phoi_kit.metrics import HTTP_DURATION, HTTP_REQUESTS
 
@@ -120,9 +130,21 @@ def install_http(app: FastAPI, runtime: KitRuntime) -> None:
                 code="invalid_characters",
             )
             return problem_response(refused, request)
+        if database_unreachable(exc):  # a restart or a crash of PostgreSQL: not a bug, and over soon
+            log.warning("database unavailable", path=request.url.path, error=repr(exc))
+            unavailable = ServiceUnavailable(
+                "The database cannot be reached right now. Try again in a moment.", code="database_unavailable"
+            )
+            return problem_response(unavailable, request)
         log.exception("unhandled error", path=request.url.path)
         problem = Problem("Something went wrong on our side. It has been logged.", code="internal_error", status=500)
         return problem_response(problem, request)
+
+    # The database's errors are answered by the same function, registered by class as well: a handler for
+    # `Exception` answers and then re-raises to the server (a traceback per request), one for a class answers
+    # and is done — an outage logs one warning per request instead of a stack of tracebacks.
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, on_unexpected)
 
     install_error_map(app, runtime)
 
