@@ -13,13 +13,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from phoi_local.testing import ServiceProcess, start_service
+from phoi_local.testkit import api_role
 from schemathesis import Case, Response
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.specs.openapi.checks import allow_header_conformance, unsupported_method
 
 # Bounded so that each service takes well under a minute; the coverage phase adds its own cases.
 MAX_EXAMPLES = 10
-UNIT = "SGD-HN"
 
 QUIET_IDENTITY = {
     "IDENTITY_RECONCILE_SECONDS": "0",
@@ -145,37 +145,15 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
     request.node._nodeid = request.node.nodeid
 
 
-Role = tuple[str, str | None]
-UNIT_SIDE = ("/submit", "/cancel", "/confirm-receipt", "/attachments", "/attachments/{attachment_id}")
-
-
-def requests_role(case: Case[Any]) -> Role:
-    """The unit drafts, edits, submits, attaches, cancels and confirms receipt; QLCL decides and reads."""
-    path, method = case.operation.path, case.method.upper()
-    drafts = method == "POST" and path == "/api/v1/requests"
-    if drafts or method in ("PATCH", "DELETE") or (method == "POST" and path.endswith(UNIT_SIDE)):
-        return "unit_account", UNIT
-    return "qlcl_officer", None
-
-
-ROLES: dict[str, Callable[[Case[Any]], Role]] = {
-    "identity": lambda _: ("qlcl_admin", None),
-    "requests": requests_role,
-    "inventory": lambda _: ("qlcl_officer", None),
-    "audit": lambda _: ("auditor", None),
-}
-
-
 def _schema(name: str, service: ServiceProcess, headers_for: Callable[[str, str | None], dict[str, str]]) -> Any:
     schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json", config=CONFIG)
-    role_of = ROLES[name]
 
     # Through schemathesis' auth, not explicit headers: it leaves the token out of the cases that test
     # what happens without one (and checks they get 401).
     @schema.auth(refresh_interval=None, retry_on=[])
     class Token:
         def get(self, case: Case[Any], ctx: Any) -> str:
-            return headers_for(*role_of(case))["Authorization"]
+            return headers_for(*api_role(name, case.method, case.operation.path))["Authorization"]
 
         def set(self, case: Case[Any], data: str, ctx: Any) -> None:
             case.headers["Authorization"] = data  # schemathesis gives every case a headers mapping
