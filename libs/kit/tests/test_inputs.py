@@ -39,6 +39,7 @@ class NoteIn(RequestBody):
     lines: list[Line] = Field(default_factory=list)
     count: int = 0
     due: IsoDate | None = None
+    email: Annotated[str, Field(pattern=r"^\S+@\S+$")] | None = None  # a pattern that lets controls through
 
 
 @notes.post("/notes")
@@ -91,6 +92,7 @@ async def test_control_characters_in_a_body_are_refused_naming_the_field(client:
     refused(await client.post("/api/v1/notes", json={**NOTE, "body": "bell\x07"}), ["body", "body"])
     refused(await client.post("/api/v1/notes", json={**NOTE, "body": "C1 \x85"}), ["body", "body"])
     refused(await client.post("/api/v1/notes", json={**NOTE, "tags": ["ok", "\x1b[31m"]}), ["body", "tags"])
+    refused(await client.post("/api/v1/notes", json={**NOTE, "email": "a\x01@b"}), ["body", "email"])
     nested = {**NOTE, "lines": [{"label": "x"}, {"label": "y", "remark": "NUL \x00"}]}
     refused(await client.post("/api/v1/notes", json=nested), ["body", "lines", 1, "remark"])
     multi_line_nested = {**NOTE, "lines": [{"label": "x", "remark": "một\nhai"}]}
@@ -147,6 +149,8 @@ async def test_the_openapi_states_the_rules(client: httpx.AsyncClient) -> None:
     assert note["tags"]["items"]["pattern"] == SINGLE_LINE_PATTERN
     assert (note["count"]["minimum"], note["count"]["maximum"]) == (-INTEGER_MAX, INTEGER_MAX)
     assert note["due"]["anyOf"][0]["pattern"] == "^20[0-9]{2}-"
+    email = note["email"]["anyOf"][0]
+    assert (email["pattern"], email["allOf"]) == (r"^\S+@\S+$", [{"pattern": SINGLE_LINE_PATTERN}])  # both apply
     line = document["components"]["schemas"]["Line"]["properties"]
     assert line["remark"]["anyOf"][0]["pattern"] == MULTI_LINE_PATTERN
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/api/v1/notes/{number}"]["get"]["parameters"]}

@@ -64,6 +64,9 @@ class ServiceSpec:
     gauges: Callable[[Database], Awaitable[None]] | None = None
     # The answer to an exception nothing handled (the portal's is a page); default: 500 `internal_error`.
     unexpected_answer: UnexpectedAnswer | None = None
+    # Query and path parameters refused by the kit's rules (`phoi_kit.inputs.check_parameters`) as a 422.
+    # Off only for the portal: its pages check their own filters, to put each error beside its field.
+    check_parameters: bool = True
 
 
 class KitRuntime:
@@ -283,7 +286,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         lifespan=lifespan,
         openapi_url="/openapi.json",
         # Query and path parameters: text PostgreSQL can store, integers it can hold (`phoi_kit.inputs`).
-        dependencies=[Depends(check_parameters)],
+        dependencies=[Depends(check_parameters)] if spec.check_parameters else [],
     )
     app.state.kit = runtime
     install_http(app, runtime)

@@ -11,7 +11,8 @@ Request bodies get the rules by deriving their models from `RequestBody` (the ki
 JSON body whose model does not); query and path parameters from `check_parameters`, a dependency of every
 kit app. A breach is 422 `validation_failed` like any other invalid field: its `errors` entry names the
 field (`loc`) with the stable `type` `invalid_characters` (or pydantic's `less_than_equal` /
-`greater_than_equal` for an integer). The OpenAPI says the same (`pattern`, `minimum`, `maximum`).
+`greater_than_equal` for an integer). The OpenAPI says the same (`pattern`, `minimum`, `maximum`), but for
+lone surrogates, which no JSON Schema pattern can name.
 """
 
 from __future__ import annotations
@@ -35,15 +36,18 @@ from pydantic_core import PydanticCustomError, core_schema
 INTEGER_MAX = 2**53 - 1
 INTEGER_MIN = -INTEGER_MAX
 
-INVALID_CHARACTERS = "invalid_characters"
-
-# The same rules as JSON Schema patterns (ECMA-262 and Python read them alike): C0 and C1 controls, DEL,
-# surrogates. A multi-line text leaves out tab (\x09), line feed (\x0a) and carriage return (\x0d).
-_SINGLE_LINE_CLASS = r"\x00-\x1f\x7f-\x9f\ud800-\udfff"
-_MULTI_LINE_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+# The rules as JSON Schema patterns (ECMA-262 and Python read them alike): C0 and C1 controls and DEL; a
+# multi-line text leaves out tab (\x09), line feed (\x0a) and carriage return (\x0d). Lone surrogates are
+# refused too, but no pattern can say so: JSON Schema's regex engines refuse a surrogate in a pattern.
+_SINGLE_LINE_CLASS = r"\x00-\x1f\x7f-\x9f"
+_MULTI_LINE_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_SURROGATES = r"\ud800-\udfff"
 SINGLE_LINE_PATTERN = rf"^[^{_SINGLE_LINE_CLASS}]*$"
 MULTI_LINE_PATTERN = rf"^[^{_MULTI_LINE_CLASS}]*$"
-_REFUSED = {False: re.compile(f"[{_SINGLE_LINE_CLASS}]"), True: re.compile(f"[{_MULTI_LINE_CLASS}]")}
+_REFUSED = {
+    False: re.compile(f"[{_SINGLE_LINE_CLASS}{_SURROGATES}]"),
+    True: re.compile(f"[{_MULTI_LINE_CLASS}{_SURROGATES}]"),
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def refused_character(value: str, *, multiline: bool = False) -> str | None:
 def _characters_error(char: str, *, multiline: bool) -> PydanticCustomError:
     allowed = " other than tab and line breaks" if multiline else ""
     return PydanticCustomError(
-        INVALID_CHARACTERS,
+        "invalid_characters",
         "Text must not contain control characters{allowed} or lone surrogates (found {char}).",
         {"char": char, "allowed": allowed},
     )
@@ -132,7 +136,8 @@ def _nested_bodies(model: type[BaseModel]) -> frozenset[str]:
 
 class RequestBody(BaseModel):
     """The base of every request body model: its text and integers follow the rules above, and its
-    JSON schema says so. A field whose schema already has a `pattern`, `format` or `enum` keeps it."""
+    JSON schema says so (a field's own `pattern` is kept, the rule's added beside it in `allOf`; a `format`
+    or an `enum` says enough)."""
 
     @field_validator("*", mode="before")
     @classmethod
@@ -154,16 +159,21 @@ class RequestBody(BaseModel):
 
 
 def declare_bounds(schema: dict[str, Any], *, multiline: bool = False) -> None:
-    """Add the rules to a JSON schema of a value (in place): a pattern on text that states none, the integer
-    bounds on an integer that states none. Nested models (`$ref`) declare their own."""
+    """Add the rules to a JSON schema of a value (in place): the pattern on text (beside its own, if it has
+    one), the integer bounds on an integer that states none. Nested models (`$ref`) declare their own."""
     for key in ("anyOf", "oneOf", "allOf"):
         for branch in schema.get(key, ()):
             declare_bounds(branch, multiline=multiline)
     if isinstance(schema.get("items"), dict):
         declare_bounds(schema["items"], multiline=multiline)
     kind = schema.get("type")
-    if kind == "string" and not schema.keys() & {"pattern", "format", "enum", "const"}:
-        schema["pattern"] = MULTI_LINE_PATTERN if multiline else SINGLE_LINE_PATTERN
+    if kind == "string" and not schema.keys() & {"format", "enum", "const"}:
+        ours = MULTI_LINE_PATTERN if multiline else SINGLE_LINE_PATTERN
+        if "pattern" not in schema:
+            schema["pattern"] = ours
+        elif schema["pattern"] != ours and {"pattern": ours} not in schema.get("allOf", []):
+            # the field's own pattern (`\S`, an email...) may let controls through: both apply
+            schema.setdefault("allOf", []).append({"pattern": ours})
     elif kind == "integer":
         if not schema.keys() & {"maximum", "exclusiveMaximum"}:
             schema["maximum"] = INTEGER_MAX

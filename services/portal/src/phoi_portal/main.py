@@ -48,6 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         handlers=handlers(settings),
         lifespan=lifespan,
         unexpected_answer=unexpected_answer,
+        # The pages check their own query parameters and put each error beside its field; what they pass
+        # on, the services check.
+        check_parameters=False,
     )
     app = create_service_app(spec)
     app.state.portal = state
