@@ -38,6 +38,7 @@ class NoteIn(RequestBody):
     tags: list[str] = Field(default_factory=list)
     lines: list[Line] = Field(default_factory=list)
     count: int = 0
+    sequence: Annotated[int, Field(ge=1, le=2**63 - 1)] = 1  # wider than the kit's: the kit's bound states it
     due: IsoDate | None = None
     email: Annotated[str, Field(pattern=r"^\S+@\S+$")] | None = None  # a pattern that lets controls through
 
@@ -119,6 +120,8 @@ async def test_integers_beyond_what_postgresql_holds_are_refused(client: httpx.A
     too_small = await client.post("/api/v1/notes", json={**NOTE, "count": -(2**70)})
     refused(too_small, ["body", "count"], "greater_than_equal")
     assert (await client.post("/api/v1/notes", json={**NOTE, "count": INTEGER_MAX})).status_code == 200
+    beyond = await client.post("/api/v1/notes", json={**NOTE, "sequence": INTEGER_MAX + 1})
+    refused(beyond, ["body", "sequence"], "less_than_equal")
     refused(await client.get("/api/v1/notes/99999999999999999999"), ["path", "number"], "less_than_equal")
     # a parameter declaring only a minimum gets the kit's maximum
     refused(await client.get("/api/v1/notes/1", params={"page": 2**70}), ["query", "page"], "less_than_equal")
@@ -148,6 +151,7 @@ async def test_the_openapi_states_the_rules(client: httpx.AsyncClient) -> None:
     assert note["body"]["pattern"] == MULTI_LINE_PATTERN
     assert note["tags"]["items"]["pattern"] == SINGLE_LINE_PATTERN
     assert (note["count"]["minimum"], note["count"]["maximum"]) == (-INTEGER_MAX, INTEGER_MAX)
+    assert (note["sequence"]["minimum"], note["sequence"]["maximum"]) == (1, INTEGER_MAX)
     assert note["due"]["anyOf"][0]["pattern"] == "^20[0-9]{2}-"
     email = note["email"]["anyOf"][0]
     assert (email["pattern"], email["allOf"]) == (r"^\S+@\S+$", [{"pattern": SINGLE_LINE_PATTERN}])  # both apply

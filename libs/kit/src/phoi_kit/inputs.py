@@ -4,8 +4,9 @@ PostgreSQL can hold. (Dates: `phoi_kit.params`.)
 - Text has no control characters (Unicode category Cc) — a multi-line field (`MultiLine`: a reason, a
   note, a description) also takes tab, line feed and carriage return — and no lone surrogates (UTF-8 cannot
   encode them). PostgreSQL refuses NUL in text outright; the others are never typed on purpose.
-- An integer is within ±(2**53 - 1), unless the field declares bounds of its own: exact in every JSON
-  parser (and as a JSON Schema bound, which tools read as a float), well within PostgreSQL's bigint.
+- An integer is within ±(2**53 - 1): exact in every JSON parser (and as a JSON Schema bound, which tools
+  read as a float), well within PostgreSQL's bigint. In a body always (the schema states the tighter of
+  the field's bounds and these); a query or path parameter declaring bounds of its own keeps them.
 
 Request bodies get the rules by deriving their models from `RequestBody` (the kit refuses, at start-up, a
 JSON body whose model does not); query and path parameters from `check_parameters`, a dependency of every
@@ -154,18 +155,19 @@ class RequestBody(BaseModel):
         target = handler.resolve_ref_schema(json_schema)
         multiline = _multiline_fields(cls)
         for name, prop in target.get("properties", {}).items():
-            declare_bounds(prop, multiline=name in multiline)
+            declare_bounds(prop, multiline=name in multiline, tighten=True)
         return json_schema
 
 
-def declare_bounds(schema: dict[str, Any], *, multiline: bool = False) -> None:
+def declare_bounds(schema: dict[str, Any], *, multiline: bool = False, tighten: bool = False) -> None:
     """Add the rules to a JSON schema of a value (in place): the pattern on text (beside its own, if it has
-    one), the integer bounds on an integer that states none. Nested models (`$ref`) declare their own."""
+    one), the integer bounds on an integer that states none — and, with `tighten` (a body, where they
+    always apply), in place of its own where those are wider. Nested models (`$ref`) declare their own."""
     for key in ("anyOf", "oneOf", "allOf"):
         for branch in schema.get(key, ()):
-            declare_bounds(branch, multiline=multiline)
+            declare_bounds(branch, multiline=multiline, tighten=tighten)
     if isinstance(schema.get("items"), dict):
-        declare_bounds(schema["items"], multiline=multiline)
+        declare_bounds(schema["items"], multiline=multiline, tighten=tighten)
     kind = schema.get("type")
     if kind == "string" and not schema.keys() & {"format", "enum", "const"}:
         ours = MULTI_LINE_PATTERN if multiline else SINGLE_LINE_PATTERN
@@ -175,9 +177,9 @@ def declare_bounds(schema: dict[str, Any], *, multiline: bool = False) -> None:
             # the field's own pattern (`\S`, an email...) may let controls through: both apply
             schema.setdefault("allOf", []).append({"pattern": ours})
     elif kind == "integer":
-        if not schema.keys() & {"maximum", "exclusiveMaximum"}:
+        if not schema.keys() & {"maximum", "exclusiveMaximum"} or (tighten and schema.get("maximum", 0) > INTEGER_MAX):
             schema["maximum"] = INTEGER_MAX
-        if not schema.keys() & {"minimum", "exclusiveMinimum"}:
+        if not schema.keys() & {"minimum", "exclusiveMinimum"} or (tighten and schema.get("minimum", 0) < INTEGER_MIN):
             schema["minimum"] = INTEGER_MIN
 
 
