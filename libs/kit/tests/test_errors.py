@@ -31,9 +31,9 @@ from phoi_kit.errors import (
     status_of,
     title_for,
 )
+from phoi_kit.inputs import RequestBody
 from phoi_kit.settings import ServiceSettings
 from phoi_local.procutil import free_port
-from pydantic import BaseModel
 from sqlalchemy import text
 
 
@@ -75,7 +75,7 @@ ERROR_MAP: ErrorMap = {ShopError: 422, ItemMissing: 404, SoldOut: 409, StockCorr
 shop = APIRouter(prefix="/api/v1")
 
 
-class Order(BaseModel):
+class Order(RequestBody):
     quantity: int
 
 
@@ -111,7 +111,7 @@ async def app_on(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = create_service_app(
         ServiceSpec(settings=settings, title="kit test", routers=[shop], topic=topics.AUDIT, error_map=ERROR_MAP)
     )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=app)  # an exception escaping the app fails the test
     async with httpx.AsyncClient(transport=transport, base_url="http://kit.test") as http:
         yield http
     await app.state.kit.database.dispose()

@@ -158,6 +158,7 @@ async def test_bad_print_batches_are_refused_and_change_nothing(api_env: Any) ->
     )
     assert patched.status_code == 200
     base = {"printer": "Nhà in", "contract_ref": "HĐ-1", "received_on": "2025-03-01"}
+    five = {"form_type": ft, "first_serial": 1, "last_serial": 5}
     cases = [
         ({"form_type": ft, "first_serial": 2_000, "last_serial": 1_999}, 422, "range_reversed"),
         ({"form_type": ft, "first_serial": -1, "last_serial": 5}, 422, "range_invalid"),
@@ -166,7 +167,8 @@ async def test_bad_print_batches_are_refused_and_change_nothing(api_env: Any) ->
         ({"form_type": ft, "first_serial": 1_500, "last_serial": 2_500}, 409, "print_batch_overlap"),
         ({"form_type": ft, "first_serial": 1_999, "last_serial": 1_999}, 409, "print_batch_overlap"),
         ({"form_type": inactive, "first_serial": 1, "last_serial": 5}, 409, "form_type_inactive"),
-        ({"form_type": ft, "first_serial": 1, "last_serial": 5, "received_on": "2999-01-01"}, 422, None),
+        ({**five, "received_on": "2999-01-01"}, 422, "validation_failed"),  # beyond the years any date may be
+        ({**five, "received_on": "2098-01-01"}, 422, "print_batch_invalid"),  # within them, but in the future
         ({"form_type": ft, "first_serial": 1, "last_serial": 5, "printer": ""}, 422, "validation_failed"),
         ({"form_type": ft, "first_serial": "x", "last_serial": 5}, 422, "validation_failed"),
     ]

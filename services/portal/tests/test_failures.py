@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 from phoi_portal.adapters.sessions import SessionRepository
 from phoi_portal.domain.session import Session, Tokens, hash_session_id, new_session_id
+from phoi_portal.main import create_app
+from phoi_portal.settings import Settings
 from phoi_portal.web.errors import LastResort
 from starlette.routing import Route, Router
 
@@ -65,3 +67,22 @@ async def test_an_unexpected_error_is_a_polite_page_and_the_connection_stays_usa
     assert "a bug" not in first.text
     assert "RuntimeError" not in first.text
     assert second.headers["x-correlation-id"] == "ref-given"
+
+
+async def test_an_error_inside_the_kits_layer_is_the_same_page_with_the_requests_reference() -> None:
+    async def broken() -> None:
+        raise RuntimeError("a bug in a page")
+
+    # The real portal app (no lifespan: the route needs nothing): the kit's last resort answers with the
+    # portal's page, and nothing escapes the app (the client would raise).
+    app = create_app(Settings(public_url="http://127.0.0.1:8000"))
+    app.add_api_route("/broken", broken)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.test") as client:
+        first = await client.get("/broken", headers={"X-Correlation-ID": "ref-kit"})
+        second = await client.get("/healthz")
+    assert first.status_code == 500
+    assert first.headers["content-type"].startswith("text/html")
+    assert first.headers["x-correlation-id"] == "ref-kit"
+    assert '<strong class="reference">ref-kit</strong>' in first.text
+    assert "a bug in a page" not in first.text
+    assert second.status_code == 200

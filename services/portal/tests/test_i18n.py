@@ -37,16 +37,20 @@ def source_messages() -> set[str]:
 
 
 def service_problem_codes() -> set[str]:
-    """Every stable code the services and the kit can answer with: domain errors' `code` attributes and
-    the codes problems are raised with."""
-    pattern = re.compile(r'\bcode(?:: ClassVar\[str\]| ?: ?str)? ?= ?"([a-z][a-z_.]*)"|\bcode="([a-z][a-z_.]*)"')
+    """Every stable code the services and the kit can answer with: domain errors' `code` attributes, the
+    codes problems are raised with, and the types of the validation errors the kit makes itself (a field's
+    code in `errors`, which the portal shows beside the field)."""
+    pattern = re.compile(
+        r'\bcode(?:: ClassVar\[str\]| ?: ?str)? ?= ?"([a-z][a-z_.]*)"|\bcode="([a-z][a-z_.]*)"'
+        r'|PydanticCustomError\(\s*"([a-z][a-z_.]*)"'
+    )
     codes: set[str] = set()
     for folder in [*REPO.glob("services/*/src"), REPO / "libs" / "kit" / "src"]:
         if "portal" in str(folder):
             continue
         for path in folder.rglob("*.py"):
             for match in pattern.finditer(path.read_text(encoding="utf-8")):
-                codes.add(match.group(1) or match.group(2))
+                codes.add(match.group(1) or match.group(2) or match.group(3))
     return codes - {"request.error", "identity_error", "inventory_error", "audit.error"}  # abstract bases
 
 

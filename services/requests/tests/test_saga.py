@@ -52,7 +52,8 @@ async def test_allocation_shows_the_ranges_and_the_unit_confirms_receipt(env: An
     short = {"line_id": thpt, "accepted_quantity": 1198}
     no_note = await env.act(rid, "confirm-receipt", env.unit(), body={"lines": [short]})
     assert (no_note.status_code, no_note.json()["code"]) == (422, "request.discrepancy_note_required")
-    future = await env.act(rid, "confirm-receipt", env.unit(), body={"received_on": "2999-01-01"})
+    next_year = (datetime.now(UTC) + timedelta(days=366)).date().isoformat()
+    future = await env.act(rid, "confirm-receipt", env.unit(), body={"received_on": next_year})
     assert (future.status_code, future.json()["code"]) == (422, "request.invalid_field")
     received = await env.act(
         rid,

@@ -26,6 +26,26 @@ UNIT = "SGD-HN"
 OTHER_UNIT = "SGD-HCM"
 
 
+#: The requests a unit makes itself: drafting, editing, submitting, attaching, cancelling, confirming receipt.
+_UNIT_SIDE = ("/submit", "/cancel", "/confirm-receipt", "/attachments", "/attachments/{attachment_id}")
+
+
+def api_role(service: str, method: str, path: str) -> tuple[str, str | None]:
+    """A role that may call an operation (``path`` as the OpenAPI names it), for tests that walk every
+    operation of a service's OpenAPI: the QLCL administrator for identity, the auditor for audit, in
+    requests the unit for what it does (``_UNIT_SIDE``) and a QLCL officer for the rest, as in inventory."""
+    method = method.upper()
+    if service == "identity":
+        return "qlcl_admin", None
+    if service == "audit":
+        return "auditor", None
+    drafts = method == "POST" and path == "/api/v1/requests"
+    unit_side = method in ("PATCH", "DELETE") or (method == "POST" and path.endswith(_UNIT_SIDE))
+    if service == "requests" and (drafts or unit_side):
+        return "unit_account", UNIT
+    return "qlcl_officer", None
+
+
 async def wait_for(condition: Callable[[], Awaitable[bool]], *, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

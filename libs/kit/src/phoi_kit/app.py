@@ -30,7 +30,8 @@ from phoi_kit.background import every
 from phoi_kit.consumer import EventConsumer, Handler
 from phoi_kit.db import Database
 from phoi_kit.errors import ErrorMap, Problem, Unauthorized
-from phoi_kit.http import install_http
+from phoi_kit.http import UnexpectedAnswer, install_http
+from phoi_kit.inputs import check_body_models, check_parameters
 from phoi_kit.kafka import broker_reachable
 from phoi_kit.logging import configure_logging, correlation_id_var, get_logger
 from phoi_kit.openapi import install_openapi
@@ -61,6 +62,11 @@ class ServiceSpec:
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
     # Refreshes the service's own gauges right before each /metrics scrape (keep it one cheap query).
     gauges: Callable[[Database], Awaitable[None]] | None = None
+    # The answer to an exception nothing handled (the portal's is a page); default: 500 `internal_error`.
+    unexpected_answer: UnexpectedAnswer | None = None
+    # Query and path parameters refused by the kit's rules (`phoi_kit.inputs.check_parameters`) as a 422.
+    # Off only for the portal: its pages check their own filters, to put each error beside its field.
+    check_parameters: bool = True
 
 
 class KitRuntime:
@@ -293,6 +299,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # Query and path parameters: text PostgreSQL can store, integers it can hold (`phoi_kit.inputs`).
+        dependencies=[Depends(check_parameters)] if spec.check_parameters else [],
     )
     app.state.kit = runtime
     install_http(app, runtime)
@@ -300,4 +308,5 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(whoami)
     for router in spec.routers:
         app.include_router(router)
+    check_body_models(app.routes)
     return app

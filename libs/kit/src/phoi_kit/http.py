@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -14,8 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from phoi_kit.db import DATABASE_ERRORS, database_unreachable
 from phoi_kit.errors import (
@@ -77,30 +79,90 @@ def unstorable_text(exc: BaseException) -> bool:
     return False
 
 
-def install_http(app: FastAPI, runtime: KitRuntime) -> None:
-    service = runtime.settings.service_name
+def database_unavailable(request: Request, exc: Exception) -> Response:
+    """503 `database_unavailable` (with Retry-After): PostgreSQL restarting or gone for a moment."""
+    log.warning("database unavailable", path=request.url.path, error=repr(exc))
+    unavailable = ServiceUnavailable(
+        "The database cannot be reached right now. Try again in a moment.", code="database_unavailable"
+    )
+    return problem_response(unavailable, request)
 
-    @app.middleware("http")
-    async def correlation_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+
+def internal_error(request: Request, exc: Exception) -> Response:
+    """The default answer to an unexpected exception: a bare 500 problem (what went wrong is logged, not
+    sent) — or 422 `invalid_characters` for text PostgreSQL cannot store that got past validation, or 503
+    when the database cannot be reached."""
+    if database_unreachable(exc):
+        return database_unavailable(request, exc)
+    if unstorable_text(exc):
+        refused = Unprocessable(
+            "The text contains characters that cannot be stored (NUL, or a lone surrogate).",
+            code="invalid_characters",
+        )
+        return problem_response(refused, request)
+    # The correlation id is the reference the help desk finds the logged error by.
+    problem = Problem(INTERNAL_ERROR, code="internal_error", status=500, correlation_id=correlation_id_var.get())
+    return problem_response(problem, request)
+
+
+#: Answers an exception nothing else handled (`ServiceSpec.unexpected_answer`; default `internal_error`).
+UnexpectedAnswer = Callable[[Request, Exception], Response]
+
+
+class KitHttp:
+    """The kit's outermost layer, plain ASGI: the correlation id (taken from the request or made, bound to
+    the logs, sent back on every answer), the request metrics, and the last resort — an exception that
+    no handler answered is logged and answered here (`unexpected`), with the correlation id.
+
+    Starlette's own last handler (`ServerErrorMiddleware`) sends its 500 and then re-raises, so the
+    server closes the connection; and an exception crossing `BaseHTTPMiddleware` skips the code after
+    `call_next`, so the 500 lost its correlation id. Here nothing is re-raised unless the answer had already
+    begun (a broken stream can only be cut)."""
+
+    def __init__(self, app: ASGIApp, *, service: str, unexpected: UnexpectedAnswer) -> None:
+        self.app = app
+        self.service = service
+        self.unexpected = unexpected
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
         cid = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
         token = correlation_id_var.set(cid)
         structlog.contextvars.bind_contextvars(correlation_id=cid)
         start = time.perf_counter()
         status = 500
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started, status = True, message["status"]
+                MutableHeaders(scope=message)[CORRELATION_HEADER] = cid
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers[CORRELATION_HEADER] = cid
-            return response
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            log.exception("unhandled error", path=request.url.path)
+            if started:
+                raise
+            await self.unexpected(request, exc)(scope, receive, send_with_id)
         finally:
-            route = request.scope.get("route")
+            route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
-            HTTP_DURATION.labels(service, request.method, template).observe(time.perf_counter() - start)
+            HTTP_REQUESTS.labels(self.service, request.method, template, str(status)).inc()
+            HTTP_DURATION.labels(self.service, request.method, template).observe(time.perf_counter() - start)
             structlog.contextvars.unbind_contextvars("correlation_id")
             correlation_id_var.reset(token)
+
+
+def install_http(app: FastAPI, runtime: KitRuntime) -> None:
+    app.add_middleware(
+        KitHttp, service=runtime.settings.service_name, unexpected=runtime.spec.unexpected_answer or internal_error
+    )
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
@@ -122,29 +184,16 @@ def install_http(app: FastAPI, runtime: KitRuntime) -> None:
         headers = {"Allow": allowed_methods(request)} if exc.status_code == 405 else None
         return problem_response(problem, request, headers)
 
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if unstorable_text(exc):
-            refused = Unprocessable(
-                "The text contains characters that cannot be stored (NUL, or a lone surrogate).",
-                code="invalid_characters",
-            )
-            return problem_response(refused, request)
-        if database_unreachable(exc):  # a restart or a crash of PostgreSQL: not a bug, and over soon
-            log.warning("database unavailable", path=request.url.path, error=repr(exc))
-            unavailable = ServiceUnavailable(
-                "The database cannot be reached right now. Try again in a moment.", code="database_unavailable"
-            )
-            return problem_response(unavailable, request)
+    # A database that cannot be reached (a restart, a crash) is answered by class: not a bug, over soon, and
+    # one warning per request rather than a traceback. Any other database error is the last resort's.
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        if database_unreachable(exc):
+            return database_unavailable(request, exc)
         log.exception("unhandled error", path=request.url.path)
-        problem = Problem("Something went wrong on our side. It has been logged.", code="internal_error", status=500)
-        return problem_response(problem, request)
+        return internal_error(request, exc)
 
-    # The database's errors are answered by the same function, registered by class as well: a handler for
-    # `Exception` answers and then re-raises to the server (a traceback per request), one for a class answers
-    # and is done — an outage logs one warning per request instead of a stack of tracebacks.
     for database_error in DATABASE_ERRORS:
-        app.add_exception_handler(database_error, on_unexpected)
+        app.add_exception_handler(database_error, on_database_error)
 
     install_error_map(app, runtime)
 

@@ -6,6 +6,8 @@ it enforces itself, for every operation, when the document is generated (`instal
 - bearer-token security, and 401, on every operation that authenticates the caller;
 - 422 `validation_failed` (not FastAPI's `HTTPValidationError`: the kit answers with a problem) on every
   operation that takes parameters or a body, and 400 `bad_request` where a body cannot be read at all;
+- on query and path parameters, the rules of `phoi_kit.inputs` where the parameter states none: a
+  `pattern` without control characters on text, `minimum` and `maximum` (±(2**53 - 1)) on integers;
 - for `If-Match`: 400 `invalid_if_match` and 412 `version_mismatch`, and — where the header is required
   (`IfMatchRequired`, `IfMatchRequiredByService`) — `required: true` and 428 `if_match_required`.
 
@@ -24,6 +26,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
 from phoi_kit.errors import PROBLEM_JSON
+from phoi_kit.inputs import declare_parameter_bounds
 from phoi_kit.versioning import ETAG_PATTERN, REQUIRED_IF_MATCH
 
 Responses = dict[int | str, dict[str, Any]]
@@ -137,6 +140,7 @@ def _document_operation(operation: dict[str, Any], calls: set[Any], authenticate
         added.append(401)
     parameters: list[dict[str, Any]] = operation.get("parameters", [])
     for parameter in parameters:
+        declare_parameter_bounds(parameter)
         if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
             parameter["schema"] = {"type": "string", "pattern": ETAG_PATTERN, "title": "If-Match"}
             added += [400, 412]

@@ -19,7 +19,7 @@ from phoi_kit.app import ServiceSpec, create_service_app
 from phoi_portal.handlers import handlers
 from phoi_portal.settings import Settings
 from phoi_portal.web import auth, pages
-from phoi_portal.web.errors import LastResort, install_page_errors
+from phoi_portal.web.errors import LastResort, install_page_errors, unexpected_answer
 from phoi_portal.web.locale import LocaleMiddleware
 from phoi_portal.web.security import SecurityHeaders
 from phoi_portal.web.state import PortalState
@@ -47,6 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consume=[topics.IDENTITY],
         handlers=handlers(settings),
         lifespan=lifespan,
+        unexpected_answer=unexpected_answer,
+        # The pages check their own query parameters and put each error beside its field; what they pass
+        # on, the services check.
+        check_parameters=False,
     )
     app = create_service_app(spec)
     app.state.portal = state

@@ -249,10 +249,13 @@ async def get_seal(
 async def verify_entries(
     request: Request,
     user: User,
-    from_sequence: Annotated[int, Query(ge=1, description="First sequence to verify.")] = 1,
-    to_sequence: Annotated[int | None, Query(ge=1, description="Last sequence (default: the newest).")] = None,
+    from_sequence: Annotated[int, Query(ge=1, le=MAX_SEQUENCE, description="First sequence to verify.")] = 1,
+    to_sequence: Annotated[
+        int | None, Query(ge=1, le=MAX_SEQUENCE, description="Last sequence (default: the newest).")
+    ] = None,
     checkpoint_sequence: Annotated[
-        int | None, Query(ge=0, description="A published checkpoint's latest_sequence, to check against.")
+        int | None,
+        Query(ge=0, le=MAX_SEQUENCE, description="A published checkpoint's latest_sequence, to check against."),
     ] = None,
     checkpoint_hash: Annotated[
         str | None, Query(pattern=r"^[0-9a-f]{64}$", description="That checkpoint's latest_hash.")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from phoi_contracts.events.common import Code, LongText, ShortText
 from phoi_contracts.events.identity import AccountKind, IncidentKind, IncidentSource, Role, UnitKind
+from phoi_kit.inputs import MultiLine, RequestBody
 from phoi_kit.params import IsoDateTime
 from pydantic import (
     AfterValidator,
@@ -33,7 +34,11 @@ Phone = Annotated[str, StringConstraints(max_length=32, pattern=PHONE_PATTERN.pa
 Username = Annotated[str, StringConstraints(min_length=3, max_length=63)]
 
 
-class Input(BaseModel):
+# Reasons, descriptions, resolutions: typed in a text area, so line breaks and tabs belong.
+FreeText = Annotated[LongText, MultiLine()]
+
+
+class Input(RequestBody):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -84,11 +89,11 @@ class UnitPatch(Input):
 
 
 class ReasonIn(Input):
-    reason: LongText
+    reason: FreeText
 
 
 class OptionalReasonIn(Input):
-    reason: LongText | None = None
+    reason: FreeText | None = None
 
 
 class UnitOut(BaseModel):
@@ -161,11 +166,11 @@ class AccountIn(Input):
 
 class HandoverIn(Input):
     holder: HolderIn
-    reason: LongText | None = Field(default=None, description="Why, e.g. the previous holder changed job.")
+    reason: FreeText | None = Field(default=None, description="Why, e.g. the previous holder changed job.")
 
 
 class UnlockIn(Input):
-    reason: LongText | None = None
+    reason: FreeText | None = None
     reset_password: StrictBool = Field(default=False, description="Issue a new temporary password as well.")
 
 
@@ -267,7 +272,7 @@ class IncidentIn(Input):
     kind: IncidentKind = Field(
         description="suspected_takeover | unreachable | other (also accepted: suspected_compromise, cannot_access)."
     )
-    description: LongText
+    description: FreeText
     account_id: uuid.UUID | None = Field(
         default=None, description="The account concerned. Default for a holder reporting: their own account."
     )
@@ -302,7 +307,10 @@ Contact = Annotated[
     str, StringConstraints(min_length=1, max_length=255, pattern=CONTACT_PATTERN), AfterValidator(_single_line)
 ]
 Description = Annotated[
-    str, StringConstraints(min_length=10, max_length=4000, pattern=r"\S[\s\S]{8,}\S"), AfterValidator(_multi_line)
+    str,
+    StringConstraints(min_length=10, max_length=4000, pattern=r"\S[\s\S]{8,}\S"),
+    AfterValidator(_multi_line),
+    MultiLine(),
 ]
 PublicKind = Literal["cannot_access", "unreachable", "suspected_takeover", "suspected_compromise"]
 
@@ -334,7 +342,7 @@ class ResolveIn(Input):
     action: ResolutionAction = Field(
         description="reset_password: new temporary password and unlock; keep_locked; none (no account change)."
     )
-    resolution: LongText = Field(description="What was found and done.")
+    resolution: FreeText = Field(description="What was found and done.")
 
 
 class PublicReporterOut(BaseModel):

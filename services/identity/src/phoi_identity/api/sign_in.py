@@ -37,7 +37,8 @@ async def activity(
     uow: UoW,
     account: uuid.UUID | None = None,
     window_hours: Annotated[float | None, Query(gt=0, le=24 * 366)] = None,
-    min_failures: Annotated[int | None, Query(ge=1)] = None,
+    # compared with a count in SQL as an integer (int4): a larger threshold could never be met anyway
+    min_failures: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> ActivityReport:
     user.require(*OVERSIGHT)

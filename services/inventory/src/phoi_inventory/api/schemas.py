@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from phoi_contracts.events.common import MAX_SERIAL
+from phoi_kit.inputs import MultiLine, RequestBody
 from phoi_kit.params import IsoDate
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 from pydantic.config import JsonDict
@@ -22,7 +23,7 @@ from phoi_inventory.models import FormTypeRow
 from phoi_inventory.service.catalogue import MAX_DIGITS as NEW_FORM_TYPE_MAX_DIGITS
 
 Text255 = Annotated[str, Field(min_length=1, max_length=255)]
-Text4000 = Annotated[str, Field(min_length=1, max_length=4000)]
+Text4000 = Annotated[str, Field(min_length=1, max_length=4000), MultiLine()]  # notes: line breaks belong
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 _SERIAL: JsonDict = {"minimum": 1, "maximum": MAX_SERIAL}
 #: A serial: its number, or its printed label (prefix + digits, e.g. "PT0000042").
@@ -37,7 +38,7 @@ SerialIn = Annotated[
 MAX_MOVEMENT_ITEMS = 20_000
 
 
-class _In(BaseModel):
+class _In(RequestBody):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 

@@ -89,7 +89,9 @@ def install_page_errors(app: FastAPI) -> None:
 
 class LastResort:
     """Outermost: an unexpected error becomes the polite page with its reference, and the connection
-    stays open (Starlette's own last handler re-raises, which drops it). The reference is the request's
+    stays open (Starlette's own last handler re-raises, which drops it). Errors inside the kit's layer
+    are answered there, with the same page (`unexpected_answer`); this one catches the portal's own
+    middleware's. The reference is the request's
     correlation id, set here when the browser sent none, so the logs and the page name the same one."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -117,21 +119,31 @@ class LastResort:
             log.error("unexpected error", error=repr(exc), exc_info=exc, correlation_id=reference)
             if started:
                 raise
-            html = env.get_template("error.html").render(
-                request=None,
-                user=None,
-                csrf_token="",
-                locale=i18n.locale_var.get(),
-                path="",
-                errors={},
-                error_summary=[],
-                form={},
-                notice=None,
-                kind="unexpected",
-                reference=reference,
-            )
-            response = HTMLResponse(html, status_code=500, headers={CORRELATION_HEADER: reference})
-            await response(scope, receive, send)
+            await unexpected_page(reference)(scope, receive, send)
+
+
+def unexpected_page(reference: str) -> HTMLResponse:
+    """The polite page for an unexpected error, naming its reference (the correlation id)."""
+    html = env.get_template("error.html").render(
+        request=None,
+        user=None,
+        csrf_token="",
+        locale=i18n.locale_var.get(),
+        path="",
+        errors={},
+        error_summary=[],
+        form={},
+        notice=None,
+        kind="unexpected",
+        reference=reference,
+    )
+    return HTMLResponse(html, status_code=500, headers={CORRELATION_HEADER: reference})
+
+
+def unexpected_answer(request: Request, exc: Exception) -> Response:
+    """The kit's last resort, in the portal (`ServiceSpec.unexpected_answer`): the same page, not a
+    problem document — the kit has logged the error and set the request's correlation id."""
+    return unexpected_page(correlation_id_var.get() or "")
 
 
 def _with(response: Response, headers: dict[str, str]) -> Response:

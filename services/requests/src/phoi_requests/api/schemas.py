@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
+from phoi_kit.inputs import MultiLine, RequestBody
 from phoi_kit.params import IsoDate
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
@@ -48,6 +49,8 @@ from phoi_requests.domain.transitions import INVENTORY_ACTIONS
 # states the domain's limits (`json_schema_extra`, from the domain's own constants), so that it tells the
 # truth while a breach still answers the domain's stable code.
 _TEXT = 10_000
+# Justifications, comments, reasons, notes: typed in a text area, so line breaks and tabs belong.
+FreeText = Annotated[str, MultiLine()]
 _CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 _ACADEMIC_YEAR = r"^[0-9]{4}-[0-9]{4}$"
 _EXAM_SESSION: dict[str, Any] = {"maxLength": MAX_EXAM_SESSION_LENGTH}
@@ -56,7 +59,7 @@ _NOTE: dict[str, Any] = {"maxLength": MAX_REASON_LENGTH}
 _LINES: dict[str, Any] = {"minItems": 1, "maxItems": MAX_LINES}
 
 
-class _In(BaseModel):
+class _In(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -86,7 +89,9 @@ class LineIn(_In):
     quantity: StrictInt = Field(
         description="Blanks requested.", json_schema_extra={"minimum": 1, "maximum": MAX_LINE_QUANTITY}
     )
-    justification: str | None = Field(None, max_length=_TEXT, description="Why this many.", json_schema_extra=_NOTE)
+    justification: FreeText | None = Field(
+        None, max_length=_TEXT, description="Why this many.", json_schema_extra=_NOTE
+    )
     expected_graduates: StrictInt | None = Field(
         None,
         description="Expected number of graduates.",
@@ -116,13 +121,15 @@ class RequestCreate(_In):
     exam_session: str | None = Field(
         None, max_length=_TEXT, description="Exam session, if any.", json_schema_extra=_EXAM_SESSION
     )
-    justification: str | None = Field(
+    justification: FreeText | None = Field(
         None, max_length=_TEXT, description="Free-text justification.", json_schema_extra=_JUSTIFICATION
     )
     lines: list[LineIn] = Field(
         max_length=200, description="One line per form type, at least one.", json_schema_extra=_LINES
     )
-    comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.", json_schema_extra=_NOTE)
+    comment: FreeText | None = Field(
+        None, max_length=_TEXT, description="Comment for the history.", json_schema_extra=_NOTE
+    )
 
 
 class RequestPatch(_In):
@@ -131,9 +138,9 @@ class RequestPatch(_In):
 
     academic_year: str | None = Field(None, max_length=20, json_schema_extra={"pattern": _ACADEMIC_YEAR})
     exam_session: str | None = Field(None, max_length=_TEXT, json_schema_extra=_EXAM_SESSION)
-    justification: str | None = Field(None, max_length=_TEXT, json_schema_extra=_JUSTIFICATION)
+    justification: FreeText | None = Field(None, max_length=_TEXT, json_schema_extra=_JUSTIFICATION)
     lines: list[LineIn] | None = Field(None, max_length=200, json_schema_extra=_LINES)
-    comment: str | None = Field(None, max_length=_TEXT, json_schema_extra=_NOTE)
+    comment: FreeText | None = Field(None, max_length=_TEXT, json_schema_extra=_NOTE)
 
     @model_validator(mode="after")
     def _required_not_null(self) -> Self:
@@ -159,11 +166,13 @@ class StepIn(_In):
 
 
 class CommentIn(StepIn):
-    comment: str | None = Field(None, max_length=_TEXT, description="Comment for the history.", json_schema_extra=_NOTE)
+    comment: FreeText | None = Field(
+        None, max_length=_TEXT, description="Comment for the history.", json_schema_extra=_NOTE
+    )
 
 
 class ReasonIn(StepIn):
-    reason: str | None = Field(
+    reason: FreeText | None = Field(
         None, max_length=_TEXT, description="Why (required for reject and return).", json_schema_extra=_NOTE
     )
 
@@ -191,7 +200,7 @@ class ApproveIn(_PerLineIn):
     lines: list[ApprovedLineIn] | None = Field(
         None, max_length=200, description="Lowered quantities; lines not listed are approved in full."
     )
-    comment: str | None = Field(None, max_length=_TEXT)
+    comment: FreeText | None = Field(None, max_length=_TEXT)
 
     def arguments(self) -> dict[str, Any]:
         """Approved quantity per line (``None``: every line in full)."""
@@ -204,7 +213,7 @@ class ReceiptLineIn(_In):
     accepted_quantity: StrictInt = Field(
         description="0 <= accepted <= allocated.", json_schema_extra={"minimum": 0, "maximum": MAX_LINE_QUANTITY}
     )
-    discrepancy_note: str | None = Field(
+    discrepancy_note: FreeText | None = Field(
         None, max_length=_TEXT, description="Required when accepted < allocated.", json_schema_extra=_NOTE
     )
     rejected_ranges: list[RangeIO] | None = Field(None, max_length=1000, description="Serials not accepted.")
@@ -215,7 +224,7 @@ class ConfirmReceiptIn(_PerLineIn):
     lines: list[ReceiptLineIn] | None = Field(
         None, max_length=200, description="Lines with a discrepancy; lines not listed are accepted in full."
     )
-    comment: str | None = Field(None, max_length=_TEXT)
+    comment: FreeText | None = Field(None, max_length=_TEXT)
 
     def arguments(self) -> dict[str, Any]:
         return {"lines": self._receipt_lines(), "received_on": self.received_on, "comment": self.comment}

@@ -77,9 +77,10 @@ class FormErrors:
         """Put a service's problem beside the field it names, else at the top."""
         message = i18n.problem_message(problem.code, problem.detail)
         placed = False
-        for api_field in problem.field_errors():
+        for api_field, code in problem.field_errors().items():
             name = (field_names or {}).get(api_field, api_field)
-            self.add(name, message)
+            # a field's own code says more, where the catalogue has it (`invalid_characters`, `date_out_of_range`)
+            self.add(name, message if code == problem.code else i18n.problem_message(code, message))
             placed = True
         if not placed:
             self.general.append(message)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from phoi_kit.params import MAX_YEAR, MIN_YEAR
 
 from phoi_portal.adapters.services import ApiProblem
 from phoi_portal.web import i18n
@@ -39,7 +40,7 @@ def parse_vn_date(value: str) -> date | None:
             parsed = datetime.strptime(value.strip(), fmt).date()
         except ValueError:
             continue
-        return parsed if 2000 <= parsed.year <= 2100 else None
+        return parsed if MIN_YEAR <= parsed.year <= MAX_YEAR else None  # the years the services take
     return None
 
 

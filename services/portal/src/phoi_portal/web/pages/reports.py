@@ -69,7 +69,7 @@ async def usage(
                 **{"from": first.isoformat(), "to": last.isoformat()},
             )
         except ApiProblem as problem:
-            errors.from_problem(problem)
+            errors.from_problem(problem, {"from": "start", "to": "end", "unit_code": "unit"})
     status = FORM_ERRORS_STATUS
     return render(
         request,
@@ -90,11 +90,8 @@ async def usage_download(
     """The report as a file: CSV and XLSX from inventory, or the printed report (PDF) drawn here."""
     errors = FormErrors()
     chosen = _unit_of(session, unit, errors)
-    try:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError:
-        errors.add("start", "")
-    if fmt not in ("csv", "xlsx", "pdf") or errors:
+    first, last = parse_vn_date(start), parse_vn_date(end)
+    if fmt not in ("csv", "xlsx", "pdf") or errors or first is None or last is None:
         return render(request, "error.html", status_code=404, kind="not_found")
     if fmt == "pdf":
         return await printed_usage_report(request, session, first, last, chosen)
