@@ -1,7 +1,8 @@
 """The broker down for `OUTAGE_SECONDS` while units submit and QLCL approves, then back — empty, as the
 one-machine Tansu broker (memory storage) always comes back. The services keep answering; their outboxes hold
 every event; once the broker is up, the launcher's recovery (topics created, `python -m phoi_local replay`:
-every retained outbox row re-published in order) brings every event back, and the consumers apply none twice.
+every retained outbox row re-published in order, then the services started) brings every event back, and the
+consumers apply none twice.
 
 (Tansu on `s3://` storage would keep its log over a restart; that variant needs an S3 server such as moto,
 which is not in requirements.lock: not run here.)
@@ -55,7 +56,17 @@ def test_work_done_while_the_broker_is_down_goes_through_after_it_returns_empty(
 
 
 def relaunch_recovery(faults: FaultStack, bootstrap: str) -> dict[str, int]:
-    """What `make run` does when it finds the broker empty: the topics, then the replay of every outbox."""
+    """What `make run` does with a broker that comes back empty: the topics, the replay of every outbox, then
+    the services. They are restarted because a running consumer keeps its read positions from before the
+    outage, past the end of the new, shorter topics, and would wait there for offsets that never come."""
+    services = list(faults.stack.services.values())
+    for service in services:
+        service.stop()
     prefixed = [faults.topic_prefix + t for t in with_dead_letters(topics.ALL)]
     asyncio.run(ensure_topics(bootstrap, prefixed))
-    return asyncio.run(replay_databases(faults.databases))
+    replayed = asyncio.run(replay_databases(faults.databases))
+    for service in services:
+        service.launch()
+    for service in services:
+        service.wait_healthy()
+    return replayed

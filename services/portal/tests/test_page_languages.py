@@ -79,7 +79,7 @@ def _request(status: str, actions: list[str], **line: Any) -> dict[str, Any]:
         "version": 3,
         "created_at": NOW,
         "lines": [_line(**line)],
-        "attachments": [{"attachment_id": "a1", "filename": "công-văn.pdf", "size_bytes": 20480}],
+        "attachments": [{"attachment_id": "a1", "filename": "công-văn.pdf", "size_bytes": 20480, "signature": None}],
         "available_actions": actions,
     }
 
